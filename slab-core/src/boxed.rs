@@ -1,0 +1,277 @@
+//! [`SlabBox`]: the owning pointer users hold, and [`Pool`], the type-level name of the
+//! cache a box returns its slot to.
+//!
+//! A box is one pointer wide (`Option<SlabBox<..>>` too). Dropping it runs `T`'s
+//! destructor once and hands the slot to `C::release`, from any thread. This module
+//! talks to `cache` only through the [`Pool`] trait.
+
+use core::borrow::{Borrow, BorrowMut};
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
+use core::mem::{ManuallyDrop, MaybeUninit};
+use core::ops::{Deref, DerefMut};
+use core::pin::Pin;
+use core::ptr::NonNull;
+
+use crate::cache::SlabCache;
+use crate::lock::LockTrait;
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T, L: crate::LockTrait, const SIZE: usize> Sealed for crate::SlabCache<T, L, SIZE> {}
+}
+
+/// The cache a [`SlabBox`] returns its slot to, named as a type.
+///
+/// Implemented by [`SlabCache<T, L, SIZE>`](crate::SlabCache) (slots go back to the
+/// cache's slab through its lock). Sealed: the crate alone implements it.
+///
+/// # Safety
+/// `release` must accept exactly the slots that the implementing cache hands out.
+pub unsafe trait Pool: sealed::Sealed {
+    /// The lock of the cache; a box crosses threads only if this is `Sync`.
+    type Lock: LockTrait;
+
+    /// Returns a slot to its cache.
+    ///
+    /// # Safety
+    /// `slot` was handed out by a cache of this type, its value has been dropped or moved
+    /// out, and nothing uses it afterwards.
+    #[doc(hidden)]
+    unsafe fn release(slot: NonNull<u8>);
+}
+
+/// An owning pointer to a `T` in a slab, like `Box<T>`; `C` names the cache the slot
+/// returns to when the box is dropped (from any thread).
+///
+/// For a runtime or `static` [`SlabCache<T, L, SIZE>`](crate::SlabCache) the box type is
+/// `SlabBox<T, SlabCache<T, L, SIZE>>`; with the defaults (`SpinLock`, 4096) that is just
+/// `SlabBox<T>`.
+///
+/// ```
+/// use slab_core::{SlabBox, SlabCache};
+/// # slab_core::slab_hooks!(global);
+/// let cache: SlabCache<Vec<u8>> = SlabCache::new();
+/// let mut b: SlabBox<Vec<u8>> = cache.alloc(vec![1, 2]);
+/// b.push(3);
+/// assert_eq!(*b, [1, 2, 3]);
+/// assert_eq!(size_of::<Option<SlabBox<Vec<u8>>>>(), size_of::<usize>());
+/// ```
+pub struct SlabBox<T, C: Pool = SlabCache<T>> {
+    ptr: NonNull<T>,
+    _marker: PhantomData<(T, fn() -> C)>,
+}
+
+// SAFETY: a box owns its `T` (so moving it moves a `T`: `T: Send`), and dropping it on
+// another thread locks the cache's depot there, which needs a lock that excludes across
+// threads (`Sync`) and may be reached from any of them (`Send`).
+unsafe impl<T: Send, C: Pool> Send for SlabBox<T, C> where C::Lock: Send + Sync {}
+// SAFETY: `&SlabBox` gives only `&T`; it cannot free the slot.
+unsafe impl<T: Sync, C: Pool> Sync for SlabBox<T, C> {}
+
+impl<T, C: Pool> SlabBox<T, C> {
+    /// # Safety
+    /// `ptr` is a slot handed out by a cache of type `C`, holding an initialised `T`,
+    /// owned by nobody else.
+    #[inline]
+    pub(crate) unsafe fn from_slot(ptr: NonNull<T>) -> Self {
+        SlabBox {
+            ptr,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Consumes the box and returns the value; the slot goes back to the cache.
+    ///
+    /// ```
+    /// # slab_core::slab_hooks!(global);
+    /// let cache: slab_core::SlabCache<String> = slab_core::SlabCache::new();
+    /// let s = slab_core::SlabBox::into_inner(cache.alloc("x".to_string()));
+    /// assert_eq!(s, "x");
+    /// assert_eq!(cache.stats().in_use, 0);
+    /// ```
+    pub fn into_inner(b: Self) -> T {
+        let b = ManuallyDrop::new(b);
+        // SAFETY: the slot holds an initialised `T` that we own; after reading it we never
+        // touch the value again (the box is not dropped) and release the bare slot.
+        unsafe {
+            let value = b.ptr.read();
+            C::release(b.ptr.cast());
+            value
+        }
+    }
+
+    /// Consumes the box without freeing it and returns a reference that lives as long as
+    /// the caller wants; the slot is never returned, so the cache keeps its slab.
+    pub fn leak<'a>(b: Self) -> &'a mut T
+    where
+        T: 'a,
+    {
+        let b = ManuallyDrop::new(b);
+        // SAFETY: the slot holds an initialised `T` owned by the box, which is forgotten,
+        // so this is the only access path from now on.
+        unsafe { &mut *b.ptr.as_ptr() }
+    }
+
+    /// Consumes the box and returns its raw pointer; [`from_raw`](Self::from_raw) turns it
+    /// back into a box. Until then the value is not dropped and the slot stays in use.
+    pub fn into_raw(b: Self) -> *mut T {
+        ManuallyDrop::new(b).ptr.as_ptr()
+    }
+
+    /// Rebuilds a box from [`into_raw`](Self::into_raw).
+    ///
+    /// ```
+    /// # slab_core::slab_hooks!(global);
+    /// use slab_core::{SlabBox, SlabCache};
+    /// let cache: SlabCache<u32> = SlabCache::new();
+    /// let raw = SlabBox::into_raw(cache.alloc(9));
+    /// // SAFETY: `raw` came from `into_raw` of a box of this very type, once.
+    /// let b: SlabBox<u32> = unsafe { SlabBox::from_raw(raw) };
+    /// assert_eq!(*b, 9);
+    /// ```
+    ///
+    /// # Safety
+    /// `ptr` was returned by `SlabBox::<T, C>::into_raw` (same `T` and `C`) and is passed
+    /// to `from_raw` once.
+    pub unsafe fn from_raw(ptr: *mut T) -> Self {
+        // SAFETY: non-null: `into_raw` returns the box's non-null pointer.
+        let ptr = unsafe { NonNull::new_unchecked(ptr) };
+        SlabBox {
+            ptr,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Pins the value: slab slots never move, so this is free.
+    pub fn into_pin(b: Self) -> Pin<Self> {
+        // SAFETY: the value lives in its slot until the box is dropped and is never moved
+        // out through a pinned box (`Pin` hides `into_inner` and `DerefMut` for `!Unpin`).
+        unsafe { Pin::new_unchecked(b) }
+    }
+
+    /// The raw pointer to the value, without consuming the box.
+    pub fn as_ptr(b: &Self) -> *const T {
+        b.ptr.as_ptr()
+    }
+
+    /// The raw mutable pointer to the value, without consuming the box.
+    pub fn as_mut_ptr(b: &mut Self) -> *mut T {
+        b.ptr.as_ptr()
+    }
+}
+
+impl<T, C: Pool> SlabBox<MaybeUninit<T>, C> {
+    /// Writes `value` into the slot and returns the initialised box.
+    pub fn write(b: Self, value: T) -> SlabBox<T, C> {
+        let b = ManuallyDrop::new(b);
+        // SAFETY: the slot is valid for a `T` (`MaybeUninit<T>` has its layout) and ours.
+        unsafe { b.ptr.cast::<T>().write(value) };
+        SlabBox {
+            ptr: b.ptr.cast(),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Declares the slot initialised.
+    ///
+    /// # Safety
+    /// The slot holds a valid `T` (every byte a `T` needs was written).
+    pub unsafe fn assume_init(self) -> SlabBox<T, C> {
+        let b = ManuallyDrop::new(self);
+        SlabBox {
+            ptr: b.ptr.cast(),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T, C: Pool> Drop for SlabBox<T, C> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the box owns an initialised `T` (boxes of `MaybeUninit<T>` drop a
+        // `MaybeUninit`, which is a no-op) and drops it exactly once here; the bare slot
+        // then goes back to the cache type it came from.
+        unsafe {
+            self.ptr.drop_in_place();
+            C::release(self.ptr.cast());
+        }
+    }
+}
+
+impl<T, C: Pool> Deref for SlabBox<T, C> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the slot holds an initialised `T` owned by this box for its whole life.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T, C: Pool> DerefMut for SlabBox<T, C> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as `deref`, and `&mut self` makes the access unique.
+        unsafe { self.ptr.as_mut() }
+    }
+}
+
+impl<T, C: Pool> AsRef<T> for SlabBox<T, C> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+impl<T, C: Pool> AsMut<T> for SlabBox<T, C> {
+    fn as_mut(&mut self) -> &mut T {
+        self
+    }
+}
+impl<T, C: Pool> Borrow<T> for SlabBox<T, C> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+impl<T, C: Pool> BorrowMut<T> for SlabBox<T, C> {
+    fn borrow_mut(&mut self) -> &mut T {
+        self
+    }
+}
+impl<T: fmt::Debug, C: Pool> fmt::Debug for SlabBox<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+impl<T: fmt::Display, C: Pool> fmt::Display for SlabBox<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+impl<T, C: Pool> fmt::Pointer for SlabBox<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&self.ptr, f)
+    }
+}
+impl<T: PartialEq, C: Pool> PartialEq for SlabBox<T, C> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+impl<T: Eq, C: Pool> Eq for SlabBox<T, C> {}
+impl<T: PartialOrd, C: Pool> PartialOrd for SlabBox<T, C> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+impl<T: Ord, C: Pool> Ord for SlabBox<T, C> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+impl<T: Hash, C: Pool> Hash for SlabBox<T, C> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+impl<T, C: Pool> Unpin for SlabBox<T, C> {}

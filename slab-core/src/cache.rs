@@ -1,0 +1,777 @@
+//! The depot: the master control block, slab lists, growth and release, and the
+//! Master-Slave lifecycle behind [`SlabCache`].
+//!
+//! The first slab a cache allocates is its **master**: besides slots it holds the
+//! [`Control`] block (the lock and the depot state). Every other slab is a **slave** whose
+//! header points at the master's control block, so an object finds its cache by masking
+//! its address to its slab header and following one pointer.
+//!
+//! # Lifecycle
+//! - `SlabCache::new` is `const` and allocates nothing; the master is allocated on first
+//!   use and published with a compare-exchange (a racing loser returns its block).
+//! - `handles` counts live `SlabCache` values (a `static` counts as one forever) and
+//!   `in_use` counts slots handed out. Both change only under the lock; whoever brings
+//!   both to zero releases every slab after unlocking. Boxes may outlive every handle.
+//! - Empty slaves are kept up to `keep_empty`, so alloc/free at a slab boundary does
+//!   not call the hooks each time; `shrink` returns the rest.
+//!
+//! This module uses `slab` (slot mechanics), `hooks` (raw memory) and `lock`.
+
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::{self, NonNull};
+
+use crate::boxed::{Pool, SlabBox};
+use crate::error::{AllocError, SlabError};
+use crate::hooks;
+use crate::lock::{LockTrait, SpinLock};
+use crate::slab::{self, Class, LayoutError, ListId, SlabHeader};
+use crate::stats::SlabStats;
+use crate::sync::{AtomicPtr, Ordering};
+
+/// Default number of empty slave slabs a cache keeps for reuse.
+pub const DEFAULT_KEEP_EMPTY: usize = 2;
+
+/// The depot state, guarded by the lock.
+pub(crate) struct Depot {
+    pub(crate) handles: usize,
+    /// Slots handed out of slabs: to boxes, raw pointers and magazines.
+    pub(crate) in_use: usize,
+    /// Of `in_use`, slots sitting free in magazines (reported as free by `stats`).
+    pub(crate) in_magazines: usize,
+    pub(crate) peak: usize,
+    pub(crate) capacity: usize,
+    pub(crate) slabs: usize,
+    /// Empty slaves (the master is never counted).
+    pub(crate) empty_slaves: usize,
+    pub(crate) keep_empty: usize,
+    pub(crate) partial: *mut SlabHeader,
+    pub(crate) full: *mut SlabHeader,
+    pub(crate) empty: *mut SlabHeader,
+    pub(crate) master: NonNull<SlabHeader>,
+    pub(crate) hook_allocs: usize,
+    pub(crate) hook_frees: usize,
+}
+
+/// The control block inside the master slab.
+#[repr(C)]
+pub(crate) struct Control<L> {
+    pub(crate) lock: L,
+    pub(crate) depot: UnsafeCell<Depot>,
+}
+
+/// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
+pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutError> {
+    Class::new(
+        size_of::<T>(),
+        align_of::<T>(),
+        slab_size,
+        size_of::<Control<L>>(),
+        align_of::<Control<L>>(),
+        size_of::<L>(),
+    )
+}
+
+/// Guard for the depot of one control block: locks on creation, unlocks on drop.
+pub(crate) struct DepotGuard<'a, L: LockTrait> {
+    ctrl: &'a Control<L>,
+}
+
+impl<'a, L: LockTrait> DepotGuard<'a, L> {
+    /// # Safety
+    /// `ctrl` points to an initialised control block that stays alive while the guard
+    /// lives (the caller holds a handle or an outstanding slot of the cache).
+    #[inline]
+    pub(crate) unsafe fn lock(ctrl: NonNull<Control<L>>) -> Self {
+        // SAFETY: alive by the caller's contract; only `lock` (a `Sync`-safe type by its
+        // own contract) and the `UnsafeCell` are reached through this shared reference.
+        let ctrl = unsafe { ctrl.as_ref() };
+        ctrl.lock.lock();
+        DepotGuard { ctrl }
+    }
+
+    #[inline]
+    pub(crate) fn depot(&mut self) -> &mut Depot {
+        // SAFETY: the lock is held for the guard's whole life, so this is the only access
+        // to the depot; `&mut self` prevents two live borrows through one guard.
+        unsafe { &mut *self.ctrl.depot.get() }
+    }
+}
+
+impl<L: LockTrait> Drop for DepotGuard<'_, L> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: acquired in `DepotGuard::lock` and not released since.
+        unsafe { self.ctrl.lock.unlock() }
+    }
+}
+
+// ---- intrusive doubly linked slab lists (all under the lock) ----
+
+fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
+    match list {
+        ListId::Partial => &mut d.partial,
+        ListId::Full => &mut d.full,
+        ListId::Empty => &mut d.empty,
+    }
+}
+
+/// # Safety
+/// `h` is a live header of this depot, on no list; the lock is held.
+unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
+    let head = head_of(d, list);
+    let hp = h.as_ptr();
+    // SAFETY: `h` and the current head are live headers of this depot, exclusively ours
+    // under the lock.
+    unsafe {
+        (*hp).list = list;
+        (*hp).prev = ptr::null_mut();
+        (*hp).next = *head;
+        if let Some(old) = NonNull::new(*head) {
+            (*old.as_ptr()).prev = hp;
+        }
+    }
+    *head = hp;
+}
+
+/// # Safety
+/// `h` is a live header on the list its `list` field names; the lock is held.
+unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
+    let hp = h.as_ptr();
+    // SAFETY: `h` and its neighbours are live headers of this depot, exclusively ours.
+    unsafe {
+        let (prev, next, list) = ((*hp).prev, (*hp).next, (*hp).list);
+        if prev.is_null() {
+            *head_of(d, list) = next;
+        } else {
+            (*prev).next = next;
+        }
+        if !next.is_null() {
+            (*next).prev = prev;
+        }
+        (*hp).prev = ptr::null_mut();
+        (*hp).next = ptr::null_mut();
+    }
+}
+
+/// Puts `h` on the list that matches its fill level, if it is not there already.
+///
+/// # Safety
+/// As [`unlink`].
+unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
+    let hp = h.as_ptr();
+    // SAFETY: live header, exclusively ours under the lock.
+    let (in_use, cap, list, master) =
+        unsafe { ((*hp).in_use, (*hp).capacity, (*hp).list, (*hp).is_master) };
+    let want = if in_use == 0 {
+        ListId::Empty
+    } else if in_use == cap {
+        ListId::Full
+    } else {
+        ListId::Partial
+    };
+    if want != list {
+        // SAFETY: forwarded.
+        unsafe {
+            unlink(d, h);
+            link(d, h, want);
+        }
+        if !master {
+            if want == ListId::Empty {
+                d.empty_slaves += 1;
+            } else if list == ListId::Empty {
+                d.empty_slaves -= 1;
+            }
+        }
+    }
+}
+
+/// Pops one slot from the first partial (else empty) slab.
+///
+/// # Safety
+/// The lock of this depot is held; `class` is its geometry.
+unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
+    let h = NonNull::new(d.partial).or(NonNull::new(d.empty))?;
+    // SAFETY: `h` is a live header on one of our lists; the lock is held.
+    let slot = unsafe { slab::pop(h, class) }?;
+    // SAFETY: as above.
+    unsafe { relist(d, h) };
+    d.in_use += 1;
+    if d.in_use - d.in_magazines > d.peak {
+        d.peak = d.in_use - d.in_magazines;
+    }
+    Some(slot)
+}
+
+/// Adds a freshly allocated slave slab to the depot's empty list.
+///
+/// # Safety
+/// The lock is held; `block` is a slab-sized, slab-aligned block from the hook that nothing
+/// else uses; `ctrl` is this depot's control block.
+unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
+    // SAFETY: forwarded from the contract.
+    let h = unsafe { slab::init(block, class, ctrl, false) };
+    // SAFETY: `h` is live and on no list yet.
+    unsafe { link(d, h, ListId::Empty) };
+    d.empty_slaves += 1;
+    d.slabs += 1;
+    d.capacity += class.slave_slots;
+    d.hook_allocs += 1;
+}
+
+/// Takes an empty slave out of the depot so it can be freed after unlocking.
+///
+/// # Safety
+/// The lock is held; `h` is an empty slave on the empty list.
+unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
+    // SAFETY: forwarded.
+    unsafe { unlink(d, h) };
+    d.empty_slaves -= 1;
+    d.slabs -= 1;
+    d.capacity -= class.slave_slots;
+    d.hook_frees += 1;
+    // SAFETY: live header; clearing the magic marks the slab dead before it is freed.
+    unsafe { (*h.as_ptr()).magic = 0 };
+}
+
+/// Returns a retired slab to the free hook.
+///
+/// # Safety
+/// `h` was retired (or is a master being destroyed) and nothing references it.
+unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
+    // SAFETY: the block came from `hooks::alloc_slab` with `class.layout()`.
+    unsafe { hooks::free_slab(h.cast(), class.layout()) }
+}
+
+/// Frees every slab of a cache whose last handle and last slot are gone.
+///
+/// # Safety
+/// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
+/// released; nothing else can reach it any more.
+unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
+    // SAFETY: nobody else can reach the control block; we own it.
+    let d = unsafe { &mut *(*ctrl.as_ptr()).depot.get() };
+    let master = d.master;
+    debug_assert!(
+        d.partial.is_null() && d.full.is_null(),
+        "destroying a cache in use"
+    );
+    let mut cur = d.empty;
+    while let Some(h) = NonNull::new(cur) {
+        // SAFETY: `h` is a live, empty slab of this cache; no one else can reach it.
+        unsafe {
+            cur = (*h.as_ptr()).next;
+            if h != master {
+                (*h.as_ptr()).magic = 0;
+                free_block(h, class);
+            }
+        }
+    }
+    // SAFETY: the lock is unlocked and unreachable; dropping it in place before the
+    // master's memory goes back is the last use of the control block.
+    unsafe {
+        ptr::drop_in_place(ptr::addr_of_mut!((*ctrl.as_ptr()).lock));
+        (*master.as_ptr()).magic = 0;
+        free_block(master, class);
+    }
+}
+
+/// Returns a slot to its slab (the depot path of every free).
+///
+/// # Safety
+/// `slot` was handed out by the depot of a live cache of geometry `class` and lock `L`,
+/// holds no value, and is not used again.
+pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class) {
+    let h = slab::header_of(slot, class.slab_size);
+    // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
+    // slab and its master are alive); `master` is written once at init.
+    let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+    let mut retired = None;
+    let destroy_now;
+    {
+        // SAFETY: the outstanding slot keeps the control block alive.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        let d = g.depot();
+        // SAFETY: lock held; the slot belongs to `h` and holds no value.
+        unsafe {
+            slab::push(h, slot);
+            relist(d, h);
+        }
+        d.in_use -= 1;
+        // SAFETY: lock held; `h` is live.
+        let empty_slave = unsafe { (*h.as_ptr()).in_use == 0 && !(*h.as_ptr()).is_master };
+        if empty_slave && d.empty_slaves > d.keep_empty {
+            // SAFETY: `h` is an empty slave on the empty list.
+            unsafe { retire(d, h, class) };
+            retired = Some(h);
+        }
+        destroy_now = d.in_use == 0 && d.handles == 0;
+    }
+    if let Some(h) = retired {
+        // SAFETY: retired under the lock, unreachable from the depot now.
+        unsafe { free_block(h, class) };
+    }
+    if destroy_now {
+        // SAFETY: no handle and no slot is left, and the lock is released.
+        unsafe { destroy(ctrl, class) };
+    }
+}
+
+/// Takes one slot from the depot, growing the cache by a slave slab if needed.
+///
+/// # Safety
+/// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller.
+pub(crate) unsafe fn depot_alloc<L: LockTrait>(
+    ctrl: NonNull<Control<L>>,
+    class: &Class,
+) -> Result<NonNull<u8>, SlabError> {
+    {
+        // SAFETY: alive by contract.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        // SAFETY: lock held.
+        if let Some(slot) = unsafe { pop_slot(g.depot(), class) } {
+            return Ok(slot);
+        }
+    }
+    // Call the hook without the lock, then adopt the slab.
+    let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+    // SAFETY: alive by contract.
+    let mut g = unsafe { DepotGuard::lock(ctrl) };
+    let d = g.depot();
+    // SAFETY: lock held; `block` is fresh from the hook.
+    unsafe { adopt(d, block, class, ctrl.cast()) };
+    // SAFETY: lock held; a slab with free slots is on a list now.
+    Ok(unsafe { pop_slot(d, class) }.expect("a freshly adopted slab has free slots"))
+}
+
+/// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
+///
+/// `new` is `const` and allocates nothing, so a cache can be a `static`; the master slab
+/// comes from the allocation hook on first use. Handles are `Clone` and share one master;
+/// boxes may outlive every handle, and when the last handle and the last box are gone,
+/// every slab is back with the free hook.
+///
+/// `SIZE` is a power of two from 512 bytes to 1 GiB, and two values of `T` must fit in
+/// the master slab; both are checked at compile time.
+///
+/// ```
+/// use slab_core::{SlabBox, SlabCache, SpinLock};
+/// slab_core::slab_hooks!(global);
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Particle { pos: [f32; 3], ttl: u16 }
+///
+/// static PARTICLES: SlabCache<Particle, SpinLock, 4096> = SlabCache::new();
+///
+/// let p: SlabBox<Particle, _> = PARTICLES.alloc(Particle { pos: [0.0; 3], ttl: 60 });
+/// assert_eq!(p.ttl, 60);
+/// assert_eq!(PARTICLES.stats().in_use, 1);
+/// drop(p);
+/// assert_eq!(PARTICLES.stats().in_use, 0);
+/// ```
+pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
+    ctrl: AtomicPtr<Control<L>>,
+    _marker: PhantomData<(fn(T) -> T, *const L)>,
+}
+
+// SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
+// sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
+// must exclude across threads (`Sync`) and be droppable on another thread (`Send`).
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Sync for SlabCache<T, L, SIZE> {}
+// SAFETY: as for `Sync`: a moved handle shares the master with its clones on other threads.
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Send for SlabCache<T, L, SIZE> {}
+
+/// Marker for the slab sizes a [`SlabCache`] accepts: powers of two from 512 bytes to
+/// 1 GiB.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid slab size",
+    label = "slab sizes are powers of two from 512 bytes to 1 GiB",
+    note = "pick a power of two such as 4096, 16384 or 65536 for `SIZE`"
+)]
+pub trait ValidSlabSize {}
+
+/// A slab size as a type, for [`ValidSlabSize`] bounds.
+pub struct SlabSize<const N: usize>;
+
+macro_rules! valid_sizes {
+    ($($shift:literal)*) => { $(impl ValidSlabSize for SlabSize<{ 1usize << $shift }> {})* };
+}
+valid_sizes!(9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
+
+impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+    pub(crate) const CLASS: Class = match class_of::<T, L>(SIZE) {
+        Ok(c) => c,
+        Err(e) => panic!("{}", crate::layout_message(e)),
+    };
+
+    /// Creates a cache handle. Allocates nothing: the master slab is taken from the hook
+    /// on first use, so this works in a `static`.
+    ///
+    /// Fails to compile if `SIZE` is not a power of two from 512 to 2^30, if `T` is
+    /// zero-sized, if two `T`s do not fit a slab, if `align_of::<T>() > SIZE / 4`, or if
+    /// `L` is over 16 bytes.
+    pub const fn new() -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
+    {
+        let _ = Self::CLASS;
+        SlabCache {
+            ctrl: AtomicPtr::new(ptr::null_mut()),
+            _marker: PhantomData,
+        }
+    }
+
+    /// The control block, allocating the master slab on first use.
+    #[inline]
+    fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
+        match NonNull::new(self.ctrl.load(Ordering::Acquire)) {
+            Some(c) => Ok(c),
+            None => self.init_master(),
+        }
+    }
+
+    #[cold]
+    fn init_master(&self) -> Result<NonNull<Control<L>>, SlabError> {
+        let class = Self::CLASS;
+        let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+        // SAFETY: `control_offset + size_of::<Control<L>>() <= master_first < SIZE`, so the
+        // control block lies inside the fresh block, aligned (the offset is rounded to its
+        // alignment and the block is `SIZE`-aligned).
+        let ctrl = unsafe { block.add(class.control_offset) }.cast::<Control<L>>();
+        // SAFETY: `block` is a fresh, exclusively owned slab-sized block.
+        let h = unsafe { slab::init(block, &class, ctrl.cast(), true) };
+        let mut depot = Depot {
+            handles: 1,
+            in_use: 0,
+            in_magazines: 0,
+            peak: 0,
+            capacity: class.master_slots,
+            slabs: 1,
+            empty_slaves: 0,
+            keep_empty: DEFAULT_KEEP_EMPTY,
+            partial: ptr::null_mut(),
+            full: ptr::null_mut(),
+            empty: ptr::null_mut(),
+            master: h,
+            hook_allocs: 1,
+            hook_frees: 0,
+        };
+        // SAFETY: `h` is live and on no list; nothing else sees `depot` yet.
+        unsafe { link(&mut depot, h, ListId::Empty) };
+        // SAFETY: `ctrl` is in bounds and aligned (above) and not yet initialised.
+        unsafe {
+            ctrl.write(Control {
+                lock: L::INIT,
+                depot: UnsafeCell::new(depot),
+            })
+        };
+        match self.ctrl.compare_exchange(
+            ptr::null_mut(),
+            ctrl.as_ptr(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok(ctrl),
+            Err(winner) => {
+                // Another thread published its master first: ours was never shared.
+                // SAFETY: `block` came from the hook with this layout and nobody saw it;
+                // the lock needs no drop beyond this (it was never locked).
+                unsafe {
+                    ptr::drop_in_place(ptr::addr_of_mut!((*ctrl.as_ptr()).lock));
+                    hooks::free_slab(block, class.layout());
+                }
+                // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
+                // another thread published.
+                Ok(unsafe { NonNull::new_unchecked(winner) })
+            }
+        }
+    }
+
+    /// Places `value` in the cache and returns its box, or hands the value back.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<String> = SlabCache::new();
+    /// let b = cache.try_alloc(String::from("hello")).unwrap_or_else(|e| panic!("{e}"));
+    /// assert_eq!(*b, "hello");
+    /// ```
+    ///
+    /// # Errors
+    /// [`AllocError`] with [`SlabError::OutOfMemory`] when the allocation hook has no
+    /// memory for a new slab; `into_inner` returns `value`.
+    #[inline]
+    pub fn try_alloc(&self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
+        match self.raw_alloc() {
+            Ok(slot) => {
+                let slot = slot.cast::<T>();
+                // SAFETY: `slot` is a fresh slot of this cache, aligned and sized for `T`.
+                unsafe { slot.write(value) };
+                // SAFETY: the slot holds an initialised `T` and is owned by nobody else;
+                // `Self` is the pool it returns to.
+                Ok(unsafe { SlabBox::from_slot(slot) })
+            }
+            Err(e) => Err(AllocError::new(value, e)),
+        }
+    }
+
+    /// Places `value` in the cache and returns its box.
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, like `Box::new`, with a message that names
+    /// `T`. Use [`try_alloc`](Self::try_alloc) to get the value back instead.
+    #[inline]
+    pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
+        match self.try_alloc(value) {
+            Ok(b) => b,
+            Err(e) => alloc_failed::<T>(SIZE, e.error()),
+        }
+    }
+
+    /// A box of uninitialised memory for a `T`, to build large values in place without
+    /// putting them on the stack; finish with [`SlabBox::write`] or
+    /// [`SlabBox::assume_init`].
+    ///
+    /// ```
+    /// use slab_core::{SlabBox, SlabCache};
+    /// # slab_core::slab_hooks!(global);
+    /// static BUFFERS: SlabCache<[u8; 65536], slab_core::SpinLock, { 1 << 18 }> = SlabCache::new();
+    /// let mut b = BUFFERS.try_alloc_uninit().unwrap();
+    /// // SAFETY: the slot is valid for writes of one `[u8; 65536]`.
+    /// unsafe { SlabBox::as_mut_ptr(&mut b).cast::<u8>().write_bytes(0xAB, 65536) };
+    /// // SAFETY: every byte was written above.
+    /// let b = unsafe { b.assume_init() };
+    /// assert!(b.iter().all(|&x| x == 0xAB));
+    /// ```
+    ///
+    /// # Errors
+    /// [`SlabError::OutOfMemory`] when the allocation hook has no memory.
+    pub fn try_alloc_uninit(&self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError> {
+        let slot = self.raw_alloc()?.cast::<MaybeUninit<T>>();
+        // SAFETY: a `MaybeUninit<T>` needs no initialisation; the slot is fresh and ours.
+        Ok(unsafe { SlabBox::from_slot(slot) })
+    }
+
+    /// Like [`try_alloc_uninit`](Self::try_alloc_uninit), panicking on exhaustion.
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, naming `T`.
+    pub fn alloc_uninit(&self) -> SlabBox<MaybeUninit<T>, Self> {
+        match self.try_alloc_uninit() {
+            Ok(b) => b,
+            Err(e) => alloc_failed::<T>(SIZE, e),
+        }
+    }
+
+    /// One slot, uninitialised, from the depot.
+    #[inline]
+    pub(crate) fn raw_alloc(&self) -> Result<NonNull<u8>, SlabError> {
+        let ctrl = self.control()?;
+        // SAFETY: `ctrl` is initialised and kept alive by this handle.
+        unsafe { depot_alloc(ctrl, &Self::CLASS) }
+    }
+
+    /// Runs `f` on the locked depot (allocating the master if needed).
+    fn with_depot<R>(&self, f: impl FnOnce(&mut Depot) -> R) -> Result<R, SlabError> {
+        let ctrl = self.control()?;
+        // SAFETY: alive: this handle counts in `handles`.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        Ok(f(g.depot()))
+    }
+
+    /// Counters of this cache, read under the lock. Allocates nothing: a cache that was
+    /// never used reports zeros.
+    pub fn stats(&self) -> SlabStats {
+        let class = Self::CLASS;
+        let mut s = SlabStats {
+            name: core::any::type_name::<T>(),
+            object_size: class.obj_size,
+            slot_size: class.stride,
+            slab_size: SIZE,
+            objects_per_slab: class.slave_slots,
+            in_use: 0,
+            peak: 0,
+            capacity: 0,
+            slabs: 0,
+            empty_slabs: 0,
+            bytes: 0,
+            hook_allocs: 0,
+            hook_frees: 0,
+        };
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            return s;
+        };
+        // SAFETY: alive: this handle counts in `handles`.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        let d = g.depot();
+        s.in_use = d.in_use - d.in_magazines;
+        s.peak = d.peak;
+        s.capacity = d.capacity;
+        s.slabs = d.slabs;
+        s.empty_slabs = d.empty_slaves;
+        s.bytes = d.slabs * SIZE;
+        s.hook_allocs = d.hook_allocs;
+        s.hook_frees = d.hook_frees;
+        s
+    }
+
+    /// Grows the cache so that the next `n` allocations need no hook call (unless other
+    /// threads take the slots first, or frees release slabs in between).
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<u64> = SlabCache::new();
+    /// cache.reserve(10_000).unwrap();
+    /// let calls = cache.stats().hook_allocs;
+    /// let boxes: Vec<_> = (0..10_000).map(|i| cache.alloc(i)).collect();
+    /// assert_eq!(cache.stats().hook_allocs, calls);
+    /// # drop(boxes);
+    /// ```
+    ///
+    /// # Errors
+    /// [`SlabError::OutOfMemory`] if the hook fails; slabs added before that stay.
+    pub fn reserve(&self, n: usize) -> Result<(), SlabError> {
+        let class = Self::CLASS;
+        let ctrl = self.control()?;
+        loop {
+            let missing = self.with_depot(|d| n.saturating_sub(d.capacity - d.in_use))?;
+            if missing == 0 {
+                return Ok(());
+            }
+            let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+            self.with_depot(|d| {
+                // SAFETY: lock held by `with_depot`; `block` is fresh from the hook.
+                unsafe { adopt(d, block, &class, ctrl.cast()) }
+            })?;
+        }
+    }
+
+    /// Returns every empty slave slab to the free hook and says how many went back.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<u64> = SlabCache::new();
+    /// cache.reserve(5_000).unwrap();
+    /// assert!(cache.shrink() > 0);
+    /// assert_eq!(cache.stats().slabs, 1); // the master stays
+    /// ```
+    pub fn shrink(&self) -> usize {
+        let class = Self::CLASS;
+        if self.ctrl.load(Ordering::Acquire).is_null() {
+            return 0;
+        }
+        let mut chain: *mut SlabHeader = ptr::null_mut();
+        let mut count = 0;
+        let _ = self.with_depot(|d| {
+            let mut cur = d.empty;
+            while let Some(h) = NonNull::new(cur) {
+                // SAFETY: lock held; `h` is a live header on the empty list.
+                unsafe {
+                    cur = (*h.as_ptr()).next;
+                    if !(*h.as_ptr()).is_master {
+                        retire(d, h, &class);
+                        (*h.as_ptr()).next = chain;
+                        chain = h.as_ptr();
+                        count += 1;
+                    }
+                }
+            }
+        });
+        while let Some(h) = NonNull::new(chain) {
+            // SAFETY: each retired slab is off every list and unreachable by others.
+            unsafe {
+                chain = (*h.as_ptr()).next;
+                free_block(h, &class);
+            }
+        }
+        count
+    }
+
+    /// Sets how many empty slave slabs the cache keeps for reuse (default
+    /// [`DEFAULT_KEEP_EMPTY`]); frees beyond that return empty slabs to the hook at once.
+    pub fn keep_empty(&self, n: usize) {
+        let _ = self.with_depot(|d| d.keep_empty = n);
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Default for SlabCache<T, L, SIZE>
+where
+    SlabSize<SIZE>: ValidSlabSize,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
+    /// Another handle to the same master (allocating it if this handle has not yet).
+    ///
+    /// # Panics
+    /// If the master slab cannot be allocated.
+    fn clone(&self) -> Self {
+        let ctrl = match self.control() {
+            Ok(c) => c,
+            Err(e) => alloc_failed::<T>(SIZE, e),
+        };
+        // SAFETY: alive: `self` counts in `handles`.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        g.depot().handles += 1;
+        SlabCache {
+            ctrl: AtomicPtr::new(ctrl.as_ptr()),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
+    fn drop(&mut self) {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            return;
+        };
+        let destroy_now = {
+            // SAFETY: alive: this handle still counts in `handles`.
+            let mut g = unsafe { DepotGuard::lock(ctrl) };
+            let d = g.depot();
+            d.handles -= 1;
+            d.handles == 0 && d.in_use == 0
+        };
+        if destroy_now {
+            // SAFETY: no handle and no slot left; the lock is released.
+            unsafe { destroy(ctrl, &Self::CLASS) };
+        }
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SIZE> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SlabCache").field(&self.stats()).finish()
+    }
+}
+
+// SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
+// depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
+// cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it).
+unsafe impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
+    type Lock = L;
+
+    #[inline]
+    unsafe fn release(slot: NonNull<u8>) {
+        // SAFETY: forwarded from `Pool::release`'s contract.
+        unsafe { depot_free::<L>(slot, &Self::CLASS) }
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
+    panic!(
+        "slab_core: could not allocate a `{}` ({} bytes) from its {size}-byte slab cache: {e}; \
+         use `try_alloc`/`try_new_boxed` to get the value back instead",
+        core::any::type_name::<T>(),
+        size_of::<T>()
+    )
+}

@@ -1,0 +1,92 @@
+//! Errors: [`SlabError`] for the low-level API and [`AllocError<T>`], which hands the value
+//! back when an allocation fails.
+
+use core::fmt;
+
+/// Why a slab operation failed (the seed crate's variants, kept for the low-level API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SlabError {
+    /// The allocation hook returned `None`: no memory for a new slab.
+    OutOfMemory,
+    /// A block or pointer is not aligned as the cache requires.
+    AlignmentMismatch,
+    /// A pointer does not belong to a live slab of this cache.
+    InvalidPointer,
+    /// An internal invariant is broken (corrupted header or free list).
+    FatalError,
+}
+
+impl fmt::Display for SlabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OutOfMemory => "out of memory: the slab allocation hook returned no block",
+            Self::AlignmentMismatch => {
+                "a block or pointer is not aligned as the slab cache requires"
+            }
+            Self::InvalidPointer => "the pointer does not belong to a live slab of this cache",
+            Self::FatalError => "slab cache metadata is corrupted",
+        })
+    }
+}
+
+impl core::error::Error for SlabError {}
+
+/// A failed allocation: the value that could not be placed, and why.
+///
+/// Nothing is lost: [`into_inner`](Self::into_inner) gives the value back.
+///
+/// ```
+/// use slab_core::{AllocError, SlabError};
+/// # slab_core::slab_hooks!(global);
+/// let err = AllocError::new(String::from("packet"), SlabError::OutOfMemory);
+/// assert!(err.to_string().contains("alloc::string::String"));
+/// assert_eq!(err.into_inner(), "packet");
+/// ```
+pub struct AllocError<T> {
+    value: T,
+    error: SlabError,
+}
+
+impl<T> AllocError<T> {
+    /// Wraps a value that could not be allocated.
+    pub const fn new(value: T, error: SlabError) -> Self {
+        AllocError { value, error }
+    }
+
+    /// Gives the value back.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The reason of the failure.
+    pub const fn error(&self) -> SlabError {
+        self.error
+    }
+}
+
+impl<T> fmt::Debug for AllocError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllocError")
+            .field("type", &core::any::type_name::<T>())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for AllocError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "could not allocate a `{}` from its slab cache: {}",
+            core::any::type_name::<T>(),
+            self.error
+        )
+    }
+}
+
+impl<T> core::error::Error for AllocError<T> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}

@@ -1,0 +1,102 @@
+//! Where slab memory comes from: two link-time symbols the application defines once.
+//!
+//! The application names an allocate and a free function with `slab_hooks!(alloc, free)`
+//! (or `slab_hooks!(global)` for Rust's global allocator). The macro type-checks them and
+//! exports them under the symbol names below. A program that forgets the macro fails to
+//! link with an undefined reference whose name says what to do; a program that calls it
+//! twice fails with a duplicate definition of the same name.
+//!
+//! This module talks to nothing but the linker; `cache` is its only caller.
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+/// The signature of the allocation hook: returns a block of `layout.size()` bytes aligned
+/// to `layout.align()` (both are the slab size), or `None` when memory is exhausted.
+pub type AllocHook = unsafe fn(Layout) -> Option<NonNull<u8>>;
+
+/// The signature of the free hook: takes back a block returned by the allocation hook,
+/// with the same layout.
+pub type FreeHook = unsafe fn(NonNull<u8>, Layout);
+
+/// Symbol of the allocation hook. Keep in sync with `slab-derive/src/hooks.rs`.
+#[doc(hidden)]
+pub const ALLOC_SYMBOL: &str = "slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro";
+/// Symbol of the free hook. Keep in sync with `slab-derive/src/hooks.rs`.
+#[doc(hidden)]
+pub const FREE_SYMBOL: &str = "slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro";
+
+unsafe extern "Rust" {
+    // These names are the link error a user sees when the hooks are missing or doubled;
+    // `slab_hooks!` defines them with exactly these signatures (checked against
+    // `AllocHook`/`FreeHook` at the user's tokens before forwarding).
+    fn slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro(
+        layout: Layout,
+    ) -> Option<NonNull<u8>>;
+    fn slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro(
+        ptr: NonNull<u8>,
+        layout: Layout,
+    );
+}
+
+/// Takes one slab of `size` bytes aligned to `size` from the application's hook.
+///
+/// Returns `None` when the hook reports exhaustion. A hook that returns a misaligned
+/// block breaks the masking invariant, so it is rejected here (and handed back).
+pub(crate) fn alloc_slab(layout: Layout) -> Option<NonNull<u8>> {
+    // SAFETY:
+    // - the symbol is defined by `slab_hooks!`, which checks the user function against
+    //   `AllocHook` (the signature declared above) before forwarding to it;
+    // - `layout` has a non-zero, power-of-two size equal to its alignment, which is the
+    //   documented contract of the hook.
+    let block = unsafe { slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro(layout) }?;
+    if block.addr().get() & (layout.align() - 1) != 0 {
+        // SAFETY: `block` came from the allocation hook with this `layout` and is not used
+        // anywhere else; returning it is the hook's contract.
+        unsafe { free_slab(block, layout) };
+        panic!(
+            "slab_core: the allocation hook returned {block:p}, which is not aligned to {} bytes; \
+             slab hooks must honour `layout.align()`",
+            layout.align()
+        );
+    }
+    Some(block)
+}
+
+/// Returns one slab to the application's free hook.
+///
+/// # Safety
+/// `block` was returned by [`alloc_slab`] with this same `layout`, and nothing uses it
+/// any more.
+pub(crate) unsafe fn free_slab(block: NonNull<u8>, layout: Layout) {
+    // SAFETY: forwarded from this function's contract; the symbol is type-checked by
+    // `slab_hooks!` against `FreeHook`.
+    unsafe { slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro(block, layout) }
+}
+
+/// Hooks that route slab memory to Rust's global allocator (`slab_hooks!(global)`).
+#[cfg(feature = "alloc")]
+pub mod global {
+    use core::alloc::Layout;
+    use core::ptr::NonNull;
+
+    extern crate alloc;
+
+    /// Allocation hook backed by [`alloc::alloc::alloc`].
+    ///
+    /// # Safety
+    /// `layout` has a non-zero size.
+    pub unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: the caller guarantees a non-zero size, the only precondition.
+        NonNull::new(unsafe { alloc::alloc::alloc(layout) })
+    }
+
+    /// Free hook backed by [`alloc::alloc::dealloc`].
+    ///
+    /// # Safety
+    /// `ptr` was returned by [`alloc`](self::alloc) with the same `layout`.
+    pub unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded from the caller: `ptr` came from `alloc::alloc` with `layout`.
+        unsafe { alloc::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+}

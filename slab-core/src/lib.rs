@@ -1,0 +1,109 @@
+//! Typed object pools on size-aligned slabs.
+//!
+//! `slab-core` keeps values of one type in **slabs**: power-of-two blocks aligned to their
+//! size, so any object finds its slab header by masking its address. The first slab of a
+//! cache is the **master** (it holds the lock and reference counts); **slave** slabs
+//! extend it. Raw slab memory comes from two **allocation hooks** the application defines
+//! once with [`slab_hooks!`] (heap, static arena, kernel pages).
+//!
+//! ```
+//! use slab_core::{SlabBox, SlabCache};
+//!
+//! // Once per program: where slab memory comes from.
+//! slab_core::slab_hooks!(global);
+//!
+//! static NAMES: SlabCache<String> = SlabCache::new();
+//!
+//! let a: SlabBox<String> = NAMES.alloc("Ada".to_string());
+//! let b = std::thread::spawn(move || a.len()).join().unwrap(); // freed on another thread
+//! assert_eq!(b, 3);
+//! assert_eq!(NAMES.stats().in_use, 0);
+//! ```
+//!
+//! # Layers
+//! `hooks` (raw memory) → `slab` (one slab, its free list) → `cache` (the depot:
+//! master control block, lists, Master-Slave lifecycle) → `boxed` ([`SlabBox`]) and
+//! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]).
+//!
+//! # Features
+//! - `std` (default): yielding spin locks; implies `alloc`.
+//! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator.
+//! - `derive` (default): re-exports `#[slab_cached]` and `slab_hooks!` from `slab-derive`.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Lets `::slab_core::..` paths emitted by the macros resolve inside this crate.
+#[allow(
+    unused_extern_crates,
+    reason = "used by macro expansions in unit tests"
+)]
+extern crate self as slab_core;
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod boxed;
+mod cache;
+mod error;
+mod hooks;
+mod lock;
+mod slab;
+mod stats;
+mod sync;
+mod typed;
+
+pub use boxed::{Pool, SlabBox};
+pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
+pub use error::{AllocError, SlabError};
+pub use hooks::{AllocHook, FreeHook};
+pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
+pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+pub use stats::SlabStats;
+pub use typed::{Boxed, CacheOf, SlabCached, UninitBoxed};
+
+#[cfg(feature = "derive")]
+pub use slab_derive::slab_hooks;
+
+#[cfg(all(test, feature = "std"))]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+#[cfg(all(test, feature = "std"))]
+mod tests;
+
+/// The message of a compile-time layout check that fails for a runtime `SlabCache`.
+pub(crate) const fn layout_message(e: LayoutError) -> &'static str {
+    match e {
+        LayoutError::BadSlabSize => {
+            "slab_core: SlabCache<T, L, SIZE>: SIZE must be a power of two from 512 to 1 GiB (1 << 30)"
+        }
+        LayoutError::ZeroSized => {
+            "slab_core: SlabCache<T, L, SIZE>: T is zero-sized; a pool of zero-sized values needs no memory, use the value itself"
+        }
+        LayoutError::AlignTooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: align_of::<T>() is over SIZE / 4; use a larger SIZE"
+        }
+        LayoutError::TooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: two values of T do not fit in one SIZE-byte slab; use a SIZE of at least the next power of two above 2 * size_of::<T>() + 512"
+        }
+        LayoutError::LockTooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: the lock type L is over 16 bytes; keep the lock small or store a pointer to a larger one"
+        }
+    }
+}
+
+/// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::__slab_cached_impl as slab_cached_impl;
+    pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
+    pub use crate::typed::{
+        ConstMsg, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
+        assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed, new_uninit_boxed,
+        try_new_boxed, try_new_uninit_boxed,
+    };
+    pub use core;
+
+    #[cfg(feature = "alloc")]
+    pub use crate::hooks::global;
+}

@@ -1,0 +1,342 @@
+//! One slab: a `SIZE`-byte block aligned to `SIZE`, a header at offset 0, then slots.
+//!
+//! Free slots form a singly linked list threaded through the slots themselves (the link
+//! is stored unaligned, so byte buffers need no padding beyond pointer size); slots that
+//! were never handed out are taken from a bump index, so a new slab costs O(1) however
+//! many slots it has. Pop and push are O(1).
+//!
+//! This module knows nothing of locks or caches: every function takes raw pointers whose
+//! exclusive access the caller (`cache`) guarantees by holding the master's lock.
+//!
+//! # Invariants
+//! - A live slab's header stores `MAGIC ^ base_address`; the value is cleared when the
+//!   slab goes back to the free hook. Any object address masked with `!(SIZE - 1)` finds
+//!   its header.
+//! - `first + capacity * stride <= SIZE`; slot `i` is at `first + i * stride`.
+//! - Every slot index is in exactly one of: handed out (`in_use` counts them), on the
+//!   free list, or at or above `bump` (never used).
+
+use core::ptr::{self, NonNull};
+
+/// The header magic of a live slab (XORed with its base address).
+pub(crate) const MAGIC: usize = 0x5ab1_c0de_u32 as usize;
+
+/// Which list of the depot a slab is on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum ListId {
+    /// Some slots free, some in use.
+    Partial = 0,
+    /// No slot free.
+    Full = 1,
+    /// No slot in use.
+    Empty = 2,
+}
+
+/// The header at offset 0 of every slab.
+#[repr(C)]
+pub(crate) struct SlabHeader {
+    /// `MAGIC ^ base address` while the slab is live, 0 once it is released.
+    pub(crate) magic: usize,
+    /// The cache's control block, inside the master slab.
+    pub(crate) master: NonNull<u8>,
+    /// Head of the free list of previously used slots, or null.
+    pub(crate) free: *mut u8,
+    /// Neighbours on the depot list named by `list`.
+    pub(crate) next: *mut SlabHeader,
+    pub(crate) prev: *mut SlabHeader,
+    /// Slots handed out of this slab (to boxes, raw pointers or magazines).
+    pub(crate) in_use: u32,
+    /// Slots at or above this index have never been handed out.
+    pub(crate) bump: u32,
+    /// Number of slots in this slab.
+    pub(crate) capacity: u32,
+    /// Offset of slot 0 from the slab base.
+    pub(crate) first: u32,
+    pub(crate) list: ListId,
+    /// Whether this slab is the master (holds the control block).
+    pub(crate) is_master: bool,
+}
+
+/// Smallest supported slab size.
+pub const MIN_SLAB_SIZE: usize = 512;
+/// Largest supported slab size (1 GiB), small enough for `u32` slot indices.
+pub const MAX_SLAB_SIZE: usize = 1 << 30;
+
+/// The slot geometry of one cache: computed at compile time from `T`, the control block
+/// and `SIZE`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Class {
+    pub(crate) slab_size: usize,
+    pub(crate) obj_size: usize,
+    pub(crate) stride: usize,
+    pub(crate) control_offset: usize,
+    pub(crate) master_first: usize,
+    pub(crate) master_slots: usize,
+    pub(crate) slave_first: usize,
+    pub(crate) slave_slots: usize,
+}
+
+const fn round_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+/// Why a (type, slab size) pair cannot form a cache. Shared by the runtime checks in
+/// `SlabCache::new` and the checks `#[slab_cached]` emits into the user's crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutError {
+    /// `SIZE` is not a power of two in `MIN_SLAB_SIZE..=MAX_SLAB_SIZE`.
+    BadSlabSize,
+    /// `T` is zero-sized.
+    ZeroSized,
+    /// `align_of::<T>()` exceeds `SIZE / 4`.
+    AlignTooLarge,
+    /// Fewer than two slots fit in the master slab.
+    TooLarge,
+    /// The lock type is over 16 bytes.
+    LockTooLarge,
+}
+
+impl Class {
+    /// Computes the geometry, or says which constraint fails.
+    pub(crate) const fn new(
+        obj_size: usize,
+        obj_align: usize,
+        slab_size: usize,
+        control_size: usize,
+        control_align: usize,
+        lock_size: usize,
+    ) -> Result<Class, LayoutError> {
+        if !slab_size.is_power_of_two() || slab_size < MIN_SLAB_SIZE || slab_size > MAX_SLAB_SIZE {
+            return Err(LayoutError::BadSlabSize);
+        }
+        if obj_size == 0 {
+            return Err(LayoutError::ZeroSized);
+        }
+        if lock_size > 16 {
+            return Err(LayoutError::LockTooLarge);
+        }
+        if obj_align > slab_size / 4 {
+            return Err(LayoutError::AlignTooLarge);
+        }
+        let link = size_of::<*mut u8>();
+        let min = if obj_size > link { obj_size } else { link };
+        let stride = round_up(min, obj_align);
+        let header = size_of::<SlabHeader>();
+        let control_offset = round_up(header, control_align);
+        let master_first = round_up(control_offset + control_size, obj_align);
+        let slave_first = round_up(header, obj_align);
+        if master_first >= slab_size || (slab_size - master_first) / stride < 2 {
+            return Err(LayoutError::TooLarge);
+        }
+        Ok(Class {
+            slab_size,
+            obj_size,
+            stride,
+            control_offset,
+            master_first,
+            master_slots: (slab_size - master_first) / stride,
+            slave_first,
+            slave_slots: (slab_size - slave_first) / stride,
+        })
+    }
+
+    /// The layout handed to the hooks: size and alignment both the slab size.
+    pub(crate) const fn layout(&self) -> core::alloc::Layout {
+        match core::alloc::Layout::from_size_align(self.slab_size, self.slab_size) {
+            Ok(l) => l,
+            Err(_) => panic!("slab size is a checked power of two"),
+        }
+    }
+}
+
+/// Finds the header of the slab holding `slot` by masking its address.
+///
+/// The result keeps `slot`'s provenance (strict provenance: no integer-to-pointer cast).
+#[inline(always)]
+pub(crate) fn header_of(slot: NonNull<u8>, slab_size: usize) -> NonNull<SlabHeader> {
+    // The mask keeps the high bits of a non-null, slot-aligned address inside a slab
+    // whose base is aligned to `slab_size` and non-null, so the result is non-null.
+    slot.map_addr(|a| core::num::NonZeroUsize::new(a.get() & !(slab_size - 1)).unwrap_or(a))
+        .cast()
+}
+
+/// Writes a fresh header into `base` and returns it.
+///
+/// # Safety
+/// `base` is a block of `class.slab_size` bytes, aligned to that size, owned exclusively
+/// by the caller; `master` is the control block this slab will belong to.
+pub(crate) unsafe fn init(
+    base: NonNull<u8>,
+    class: &Class,
+    master: NonNull<u8>,
+    is_master: bool,
+) -> NonNull<SlabHeader> {
+    let (first, capacity) = if is_master {
+        (class.master_first, class.master_slots)
+    } else {
+        (class.slave_first, class.slave_slots)
+    };
+    let h = base.cast::<SlabHeader>();
+    // SAFETY:
+    // - `base` is valid for writes of `slab_size >= MIN_SLAB_SIZE` bytes, more than a
+    //   header, and aligned to `slab_size`, a multiple of the header's alignment;
+    // - `first` and `capacity` fit `u32` because `slab_size <= MAX_SLAB_SIZE = 2^30`.
+    unsafe {
+        h.write(SlabHeader {
+            magic: MAGIC ^ base.addr().get(),
+            master,
+            free: ptr::null_mut(),
+            next: ptr::null_mut(),
+            prev: ptr::null_mut(),
+            in_use: 0,
+            bump: 0,
+            capacity: capacity as u32,
+            first: first as u32,
+            list: ListId::Empty,
+            is_master,
+        })
+    };
+    h
+}
+
+/// Whether the header's magic says the slab is live.
+///
+/// # Safety
+/// `h` points to readable memory of at least a header's size.
+#[inline]
+pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
+    // SAFETY: readable by the caller's contract; `magic` is a plain `usize`.
+    let magic = unsafe { (*h.as_ptr()).magic };
+    magic == MAGIC ^ h.addr().get()
+}
+
+/// Takes one free slot out of the slab, or `None` if it is full.
+///
+/// # Safety
+/// `h` is a live slab header and the caller has exclusive access to it (holds the lock).
+#[inline]
+pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class) -> Option<NonNull<u8>> {
+    let hp = h.as_ptr();
+    // SAFETY: exclusive access to a live header by the caller's contract; free-list
+    // entries are slots of this slab whose first word holds the (possibly null) next link,
+    // written by `push`; slots below `capacity` lie inside the slab (`first + capacity *
+    // stride <= slab_size`), so `add` stays in bounds of the block.
+    unsafe {
+        let head = (*hp).free;
+        if let Some(slot) = NonNull::new(head) {
+            (*hp).free = slot.cast::<*mut u8>().read_unaligned();
+            (*hp).in_use += 1;
+            return Some(slot);
+        }
+        if (*hp).bump < (*hp).capacity {
+            let index = (*hp).bump as usize;
+            (*hp).bump += 1;
+            (*hp).in_use += 1;
+            let offset = (*hp).first as usize + index * class.stride;
+            return Some(h.cast::<u8>().add(offset));
+        }
+    }
+    None
+}
+
+/// Returns a slot to the slab's free list.
+///
+/// # Safety
+/// `slot` was handed out by [`pop`] on this slab, is not handed out again until popped,
+/// holds no value any more, and the caller has exclusive access to the header.
+#[inline]
+pub(crate) unsafe fn push(h: NonNull<SlabHeader>, slot: NonNull<u8>) {
+    let hp = h.as_ptr();
+    // SAFETY: `slot` is a free slot of at least pointer size (stride >= link size) that
+    // nothing else reads (it holds no value); the header is exclusively ours.
+    unsafe {
+        slot.cast::<*mut u8>().write_unaligned((*hp).free);
+        (*hp).free = slot.as_ptr();
+        (*hp).in_use -= 1;
+    }
+}
+
+/// Whether `slot` is at a slot boundary inside the slab whose header is `h`.
+///
+/// # Safety
+/// `h` is a readable header.
+pub(crate) unsafe fn is_slot_boundary(
+    h: NonNull<SlabHeader>,
+    slot: NonNull<u8>,
+    class: &Class,
+) -> bool {
+    // SAFETY: readable by contract.
+    let (first, capacity) = unsafe {
+        (
+            (*h.as_ptr()).first as usize,
+            (*h.as_ptr()).capacity as usize,
+        )
+    };
+    let offset = slot.addr().get() - h.addr().get();
+    offset >= first
+        && (offset - first) % class.stride == 0
+        && (offset - first) / class.stride < capacity
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_pads_small_types_to_the_link_size() {
+        let c = Class::new(1, 1, 4096, 128, 8, 1).unwrap();
+        assert_eq!(c.stride, size_of::<*mut u8>());
+        assert_eq!(c.slave_first, size_of::<SlabHeader>());
+        assert!(c.master_first >= c.control_offset + 128);
+    }
+
+    #[test]
+    fn geometry_keeps_byte_buffers_unpadded() {
+        let c = Class::new(1500, 1, 65536, 128, 8, 1).unwrap();
+        assert_eq!(c.stride, 1500);
+        assert_eq!(c.slave_slots, (65536 - size_of::<SlabHeader>()) / 1500);
+    }
+
+    #[test]
+    fn geometry_aligns_slots_to_the_type() {
+        let c = Class::new(24, 64, 4096, 128, 8, 1).unwrap();
+        assert_eq!(c.stride, 64);
+        assert_eq!(c.slave_first % 64, 0);
+        assert_eq!(c.master_first % 64, 0);
+    }
+
+    #[test]
+    fn geometry_rejects_each_bad_input() {
+        assert_eq!(
+            Class::new(8, 8, 1000, 128, 8, 1).unwrap_err(),
+            LayoutError::BadSlabSize
+        );
+        assert_eq!(
+            Class::new(8, 8, 256, 128, 8, 1).unwrap_err(),
+            LayoutError::BadSlabSize
+        );
+        assert_eq!(
+            Class::new(0, 1, 4096, 128, 8, 1).unwrap_err(),
+            LayoutError::ZeroSized
+        );
+        assert_eq!(
+            Class::new(8, 2048, 4096, 128, 8, 1).unwrap_err(),
+            LayoutError::AlignTooLarge
+        );
+        assert_eq!(
+            Class::new(2000, 8, 4096, 128, 8, 1).unwrap_err(),
+            LayoutError::TooLarge
+        );
+        assert_eq!(
+            Class::new(8, 8, 4096, 128, 8, 17).unwrap_err(),
+            LayoutError::LockTooLarge
+        );
+        assert!(Class::new(1900, 4, 4096, 128, 8, 16).is_ok());
+    }
+
+    #[test]
+    fn header_fits_one_cache_line() {
+        assert!(size_of::<SlabHeader>() <= 64);
+    }
+}

@@ -1,0 +1,337 @@
+//! Per-type caches: what `#[slab_cached]` plugs into.
+//!
+//! The attribute emits an `impl SlabCached for T` (through `__private::slab_cached_impl!`,
+//! so the runtime shape lives here and not in generated code), compile-time layout checks
+//! whose messages are formatted at compile time, and inherent constructors that forward
+//! to the functions at the bottom of this file. This module talks to `cache` and `boxed`.
+
+use core::mem::MaybeUninit;
+
+use crate::boxed::{Pool, SlabBox};
+use crate::cache::{SlabCache, class_of};
+use crate::error::{AllocError, SlabError};
+use crate::lock::LockTrait;
+use crate::slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+
+mod sealed {
+    pub trait Sealed<T> {}
+    impl<T, L: crate::LockTrait, const SIZE: usize> Sealed<T> for crate::SlabCache<T, L, SIZE> {}
+}
+
+/// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`] (sealed).
+pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
+    #[doc(hidden)]
+    fn __try_alloc(&'static self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>>;
+    #[doc(hidden)]
+    fn __try_alloc_uninit(&'static self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError>;
+}
+
+impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
+    for SlabCache<T, L, SIZE>
+{
+    #[inline]
+    fn __try_alloc(&'static self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
+        self.try_alloc(value)
+    }
+    #[inline]
+    fn __try_alloc_uninit(&'static self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError> {
+        self.try_alloc_uninit()
+    }
+}
+
+/// A type with its own `static` slab cache, implemented by `#[slab_cached]`.
+///
+/// ```
+/// use slab_core::{slab_cached, Boxed};
+/// slab_core::slab_hooks!(global);
+///
+/// #[slab_cached]
+/// struct Npc { name: String, hp: u32 }
+///
+/// let npc: Boxed<Npc> = Npc::new_boxed(Npc { name: "Guard".into(), hp: 30 });
+/// assert_eq!(npc.hp, 30);
+/// assert_eq!(Npc::slab_cache().stats().in_use, 1);
+/// ```
+pub trait SlabCached: Sized + 'static {
+    /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
+    type Cache: CacheOf<Self>;
+    /// The type's `static` cache (allocates nothing before first use).
+    fn slab_cache() -> &'static Self::Cache;
+}
+
+/// The box of a `#[slab_cached]` type `T`: what `T::new_boxed` returns.
+pub type Boxed<T> = SlabBox<T, <T as SlabCached>::Cache>;
+
+/// An uninitialised box of a `#[slab_cached]` type: what `T::new_uninit_boxed` returns.
+pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, <T as SlabCached>::Cache>;
+
+/// A message formatted at compile time (const fns cannot format numbers with `panic!`).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ConstMsg {
+    buf: [u8; 480],
+    len: usize,
+}
+
+impl ConstMsg {
+    const fn new() -> Self {
+        ConstMsg {
+            buf: [0; 480],
+            len: 0,
+        }
+    }
+
+    const fn s(mut self, s: &str) -> Self {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+        self
+    }
+
+    const fn n(mut self, mut n: usize) -> Self {
+        let mut digits = [0u8; 20];
+        let mut k = 0;
+        loop {
+            digits[k] = b'0' + (n % 10) as u8;
+            k += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        while k > 0 && self.len < self.buf.len() {
+            k -= 1;
+            self.buf[self.len] = digits[k];
+            self.len += 1;
+        }
+        self
+    }
+
+    /// The message.
+    pub const fn as_str(&self) -> &str {
+        let (head, _) = self.buf.split_at(self.len);
+        match core::str::from_utf8(head) {
+            Ok(s) => s,
+            Err(_) => "slab_core: layout check failed",
+        }
+    }
+}
+
+/// The smallest valid slab size above `from` for `T` and `L`, or 0.
+const fn smallest_valid<T, L>(mut from: usize) -> usize {
+    if from < MIN_SLAB_SIZE {
+        from = MIN_SLAB_SIZE;
+    }
+    let mut s = from.next_power_of_two();
+    while s <= MAX_SLAB_SIZE {
+        if class_of::<T, L>(s).is_ok() {
+            return s;
+        }
+        s *= 2;
+    }
+    0
+}
+
+/// The slab size `#[slab_cached]` uses when `size` is not given: the smallest power of two
+/// from 4096 up whose slabs hold at least 8 objects and waste at most 1/32 of their bytes
+/// (4096 for small types, 65536 for a 1500-byte packet); failing that, the smallest size
+/// that holds two.
+#[doc(hidden)]
+pub const fn auto_slab_size<T, L>() -> usize {
+    let mut s = 4096;
+    while s <= 1 << 24 {
+        if let Ok(c) = class_of::<T, L>(s) {
+            let waste = s - c.slave_slots * c.stride;
+            if c.master_slots >= 8 && waste * 32 <= s {
+                return s;
+            }
+        }
+        s *= 2;
+    }
+    match smallest_valid::<T, L>(4096) {
+        0 => 4096,
+        s => s,
+    }
+}
+
+/// Checks that `T` can live in `size`-byte slabs guarded by `L`, with a message that
+/// names the type, the numbers and the fix.
+#[doc(hidden)]
+pub const fn check_layout<T, L>(
+    type_name: &'static str,
+    lock_name: &'static str,
+    size: usize,
+) -> Result<(), ConstMsg> {
+    let m = ConstMsg::new();
+    match class_of::<T, L>(size) {
+        Ok(_) => Ok(()),
+        Err(LayoutError::BadSlabSize) => Err(m
+            .s("`size = ")
+            .n(size)
+            .s("` for `")
+            .s(type_name)
+            .s("` is not a power of two from 512 to 1073741824 (1 << 30)")),
+        Err(LayoutError::ZeroSized) => Err(m
+            .s("`")
+            .s(type_name)
+            .s("` is zero-sized: a slab cache of zero-sized values needs no memory; remove `#[slab_cached]`")),
+        Err(LayoutError::LockTooLarge) => Err(m
+            .s("the lock `")
+            .s(lock_name)
+            .s("` of `")
+            .s(type_name)
+            .s("` is ")
+            .n(size_of::<L>())
+            .s(" bytes; a slab lock must be at most 16 bytes: store a pointer to a larger lock")),
+        Err(LayoutError::AlignTooLarge) => {
+            let better = smallest_valid::<T, L>(align_of::<T>() * 4);
+            let m = m
+                .s("`")
+                .s(type_name)
+                .s("` needs alignment ")
+                .n(align_of::<T>())
+                .s("; a ")
+                .n(size)
+                .s("-byte slab allows at most ")
+                .n(size / 4);
+            Err(if better == 0 {
+                m.s(": no slab size fits it")
+            } else {
+                m.s(": use size = ").n(better)
+            })
+        }
+        Err(LayoutError::TooLarge) => {
+            let better = smallest_valid::<T, L>(size * 2);
+            let m = m
+                .s("`")
+                .s(type_name)
+                .s("` is ")
+                .n(size_of::<T>())
+                .s(" bytes; a ")
+                .n(size)
+                .s("-byte slab must hold at least two");
+            Err(if better == 0 {
+                m.s(": no slab size up to 1 GiB does; allocate it with `Box` instead")
+            } else {
+                m.s(": use size = ").n(better)
+            })
+        }
+    }
+}
+
+/// Implemented for every `Send` type: the values of a shared `static` cache.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be `#[slab_cached]`: its cache is a `static` shared by every thread, so the type must be `Send`",
+    label = "`{Self}` is not `Send`",
+    note = "use a runtime `SlabCache<T, NoLock>` owned by one thread for values that are not `Send`"
+)]
+pub trait SendValue {}
+impl<T: Send> SendValue for T {}
+
+/// Implemented for locks that can guard a cache shared across threads.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot guard a `#[slab_cached]` cache: the cache is a `static` shared by every thread",
+    label = "this lock is not `Send + Sync`",
+    note = "use `lock = SpinLock` or `lock = TicketLock`; `NoLock` is for a runtime `SlabCache` owned by one thread"
+)]
+pub trait ThreadSafeLock {}
+impl<L: LockTrait + Send + Sync> ThreadSafeLock for L {}
+
+/// Compile-time check that `T` is `Send` (reported at the caller's span).
+#[doc(hidden)]
+pub const fn assert_send_value<T: SendValue>() {}
+/// Compile-time check that `L` can guard a shared cache.
+#[doc(hidden)]
+pub const fn assert_thread_safe_lock<L: ThreadSafeLock>() {}
+/// Compile-time check that `L` is a lock.
+#[doc(hidden)]
+pub const fn assert_lock<L: LockTrait>() {}
+
+/// `T::new_boxed`.
+#[doc(hidden)]
+#[inline]
+pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
+    match T::slab_cache().__try_alloc(value) {
+        Ok(b) => b,
+        Err(e) => crate::cache::alloc_failed::<T>(0, e.error()),
+    }
+}
+
+/// `T::try_new_boxed`.
+#[doc(hidden)]
+#[inline]
+pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
+    T::slab_cache().__try_alloc(value)
+}
+
+/// `T::new_uninit_boxed`.
+#[doc(hidden)]
+pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
+    match T::slab_cache().__try_alloc_uninit() {
+        Ok(b) => b,
+        Err(e) => crate::cache::alloc_failed::<T>(0, e),
+    }
+}
+
+/// `T::try_new_uninit_boxed`.
+#[doc(hidden)]
+pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError> {
+    T::slab_cache().__try_alloc_uninit()
+}
+
+/// Expands to `impl SlabCached for $ty` with its `static` cache. Not public API: emitted by
+/// `#[slab_cached]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __slab_cached_impl {
+    ($ty:ty, $lock:ty, $size:expr) => {
+        impl $crate::SlabCached for $ty {
+            type Cache = $crate::SlabCache<$ty, $lock, { $size }>;
+            #[inline]
+            fn slab_cache() -> &'static Self::Cache {
+                static __SLAB_CACHE: $crate::SlabCache<$ty, $lock, { $size }> =
+                    $crate::SlabCache::new();
+                &__SLAB_CACHE
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SpinLock;
+
+    #[test]
+    fn auto_size_fits_small_objects_in_a_page_and_packets_in_64k() {
+        assert_eq!(auto_slab_size::<[u64; 8], SpinLock>(), 4096);
+        assert_eq!(auto_slab_size::<u8, SpinLock>(), 4096);
+        assert_eq!(auto_slab_size::<[u8; 1500], SpinLock>(), 65536);
+        let big = auto_slab_size::<[u8; 100_000], SpinLock>();
+        assert!(class_of::<[u8; 100_000], SpinLock>(big).is_ok());
+    }
+
+    #[test]
+    fn layout_messages_name_the_type_and_the_fix() {
+        let e = check_layout::<[u8; 5000], SpinLock>("Packet", "SpinLock", 4096).unwrap_err();
+        assert_eq!(
+            e.as_str(),
+            "`Packet` is 5000 bytes; a 4096-byte slab must hold at least two: use size = 16384"
+        );
+        let e = check_layout::<(), SpinLock>("Unit", "SpinLock", 4096).unwrap_err();
+        assert!(e.as_str().starts_with("`Unit` is zero-sized"));
+        let e = check_layout::<u8, [u64; 3]>("Byte", "Big", 4096).unwrap_err();
+        assert!(
+            e.as_str().contains("the lock `Big` of `Byte` is 24 bytes"),
+            "{}",
+            e.as_str()
+        );
+        assert!(check_layout::<u64, SpinLock>("Word", "SpinLock", 4096).is_ok());
+    }
+}

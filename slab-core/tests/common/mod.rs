@@ -1,0 +1,176 @@
+//! Test hooks shared by slab-core's unit and integration tests: they count every block
+//! per test (blocks are tagged with the test's [`Tracker`], so tests can run in
+//! parallel), and fail on demand (the k-th call, or at random with a seed).
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different part"
+)]
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Live blocks: address -> (layout, tag of the tracker that was current at allocation).
+static LIVE: Mutex<BTreeMap<usize, (Layout, usize)>> = Mutex::new(BTreeMap::new());
+static NEXT_TAG: AtomicUsize = AtomicUsize::new(1);
+
+std::thread_local! {
+    static TAG: Cell<usize> = const { Cell::new(0) };
+    /// Calls left before the allocation hook fails (per thread); `usize::MAX` = never.
+    static FAIL_IN: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// A xorshift state for random failures: fail with probability 1/`RANDOM_ODDS`.
+    static RANDOM: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Counts the blocks of one test.
+pub struct Tracker {
+    tag: usize,
+}
+
+impl Tracker {
+    /// A tracker, current on this thread.
+    pub fn new() -> Tracker {
+        let t = Tracker {
+            tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
+        };
+        t.enter();
+        t
+    }
+
+    /// Makes this tracker current on the calling thread (call it in spawned threads).
+    pub fn enter(&self) {
+        TAG.with(|c| c.set(self.tag));
+    }
+
+    /// A handle that can be moved to other threads.
+    pub fn id(&self) -> TrackerId {
+        TrackerId(self.tag)
+    }
+
+    /// Blocks allocated under this tracker and not freed yet.
+    pub fn live_blocks(&self) -> usize {
+        LIVE.lock()
+            .unwrap()
+            .values()
+            .filter(|(_, t)| *t == self.tag)
+            .count()
+    }
+
+    /// Bytes allocated under this tracker and not freed yet.
+    pub fn live_bytes(&self) -> usize {
+        LIVE.lock()
+            .unwrap()
+            .values()
+            .filter(|(_, t)| *t == self.tag)
+            .map(|(l, _)| l.size())
+            .sum()
+    }
+}
+
+/// A `Copy` name of a tracker, for spawned threads.
+#[derive(Clone, Copy)]
+pub struct TrackerId(usize);
+
+impl TrackerId {
+    /// Makes the tracker current on the calling thread.
+    pub fn enter(self) {
+        TAG.with(|c| c.set(self.0));
+    }
+}
+
+/// The allocation hook on this thread fails on its `k`-th call from now (k >= 1).
+pub fn fail_on_call(k: usize) {
+    FAIL_IN.with(|c| c.set(k));
+}
+
+/// The allocation hook on this thread fails with probability `1/odds`, from `seed`.
+pub fn fail_randomly(seed: u64, odds: u64) {
+    RANDOM.with(|c| c.set((seed | 1, odds)));
+}
+
+/// No more injected failures on this thread.
+pub fn no_failures() {
+    FAIL_IN.with(|c| c.set(usize::MAX));
+    RANDOM.with(|c| c.set((0, 0)));
+}
+
+fn should_fail() -> bool {
+    let nth = FAIL_IN.with(|c| {
+        let left = c.get();
+        if left == usize::MAX {
+            return false;
+        }
+        c.set(left - 1);
+        if left == 1 {
+            c.set(usize::MAX);
+            true
+        } else {
+            false
+        }
+    });
+    let random = RANDOM.with(|c| {
+        let (mut x, odds) = c.get();
+        if odds == 0 {
+            return false;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c.set((x, odds));
+        x % odds == 0
+    });
+    nth || random
+}
+
+/// The counting allocation hook.
+///
+/// # Safety
+/// `layout` has a non-zero size.
+pub unsafe fn counting_alloc(layout: Layout) -> Option<NonNull<u8>> {
+    assert_eq!(
+        layout.size(),
+        layout.align(),
+        "slab layouts are size-aligned"
+    );
+    if should_fail() {
+        return None;
+    }
+    // SAFETY: non-zero size by the caller's contract.
+    let p = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+    let tag = TAG.with(Cell::get);
+    let old = LIVE.lock().unwrap().insert(p.addr().get(), (layout, tag));
+    assert!(
+        old.is_none(),
+        "the global allocator returned a live block twice"
+    );
+    Some(p)
+}
+
+/// The counting free hook: panics on a block it did not hand out or a layout mismatch.
+///
+/// # Safety
+/// `ptr` came from [`counting_alloc`] with `layout`.
+pub unsafe fn counting_free(ptr: NonNull<u8>, layout: Layout) {
+    let entry = LIVE.lock().unwrap().remove(&ptr.addr().get());
+    match entry {
+        Some((l, _)) => assert_eq!(l, layout, "block freed with another layout"),
+        None => panic!("free hook called on {ptr:p}, which is not a live block (double free?)"),
+    }
+    // SAFETY: allocated by `counting_alloc` with this layout (checked above).
+    unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+}
+
+slab_core::slab_hooks!(counting_alloc, counting_free);
+
+/// Scales iteration counts down under Miri.
+pub const fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        if n / 100 > 2 { n / 100 } else { 2 }
+    } else {
+        n
+    }
+}

@@ -56,7 +56,7 @@ pub use boxed::{Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use error::{AllocError, SlabError};
 pub use hooks::{AllocHook, FreeHook};
-pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
+pub use lock::{LockTrait, NoLock, SpinLock, TicketLock, YieldRelax};
 pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
 pub use typed::{Boxed, CacheOf, SlabCached, UninitBoxed};

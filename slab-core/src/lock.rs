@@ -103,8 +103,24 @@ unsafe impl LockTrait for SpinLock {
     }
 }
 
+/// Relax strategy of [`TicketLock`]: yield the time slice in `std` builds (a FIFO lock
+/// whose next owner is preempted would otherwise make every waiter spin a whole slice),
+/// a `spin_loop` hint otherwise.
+pub struct YieldRelax;
+
+impl spin::RelaxStrategy for YieldRelax {
+    #[inline]
+    fn relax() {
+        #[cfg(feature = "std")]
+        std::thread::yield_now();
+        #[cfg(not(feature = "std"))]
+        core::hint::spin_loop();
+    }
+}
+
 /// A fair FIFO ticket lock built on [`spin::mutex::TicketMutex`]: waiters are served in
-/// arrival order, so no thread starves under heavy contention.
+/// arrival order, so no thread starves under heavy contention. In `std` builds waiters
+/// yield their time slice, so it stays usable when threads outnumber cores.
 ///
 /// ```
 /// use slab_core::{SlabCache, TicketLock};
@@ -112,13 +128,13 @@ unsafe impl LockTrait for SpinLock {
 /// static CACHE: SlabCache<[u8; 64], TicketLock> = SlabCache::new();
 /// assert_eq!(CACHE.alloc([7; 64])[63], 7);
 /// ```
-pub struct TicketLock(spin::mutex::TicketMutex<()>);
+pub struct TicketLock(spin::mutex::TicketMutex<(), YieldRelax>);
 
 // SAFETY: `TicketMutex` grants the lock to one ticket at a time, acquiring on the load
 // that observes its ticket served and releasing on `force_unlock`'s single `fetch_add`,
 // after which `self` is not touched; `TicketMutex::new(())` is unlocked.
 unsafe impl LockTrait for TicketLock {
-    const INIT: Self = TicketLock(spin::mutex::TicketMutex::new(()));
+    const INIT: Self = TicketLock(spin::mutex::TicketMutex::<(), YieldRelax>::new(()));
 
     #[inline]
     fn lock(&self) {

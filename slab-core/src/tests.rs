@@ -36,7 +36,7 @@ fn new_allocates_nothing_and_first_use_takes_the_master() {
 fn values_stay_intact_while_the_cache_grows_by_slaves() {
     let t = Tracker::new();
     let cache: SlabCache<(u64, [u8; 24]), SpinLock, 1024> = SlabCache::new();
-    let n = scaled(2000);
+    let n = scaled(2000).max(100);
     let boxes: Vec<_> = (0..n as u64)
         .map(|i| cache.alloc((i, [i as u8; 24])))
         .collect();

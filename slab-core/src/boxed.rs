@@ -18,7 +18,7 @@ use core::ptr::NonNull;
 use crate::cache::SlabCache;
 use crate::lock::LockTrait;
 
-mod sealed {
+pub(crate) mod sealed {
     pub trait Sealed {}
     impl<T, L: crate::LockTrait, const SIZE: usize> Sealed for crate::SlabCache<T, L, SIZE> {}
 }
@@ -26,13 +26,17 @@ mod sealed {
 /// The cache a [`SlabBox`] returns its slot to, named as a type.
 ///
 /// Implemented by [`SlabCache<T, L, SIZE>`](crate::SlabCache) (slots go back to the
-/// cache's slab through its lock). Sealed: the crate alone implements it.
+/// cache's slab through its lock) and by [`TypePool<T>`](crate::TypePool) for
+/// `#[slab_cached]` types (slots go to the thread's magazine). Sealed: the crate alone
+/// implements it.
 ///
 /// # Safety
 /// `release` must accept exactly the slots that the implementing cache hands out.
 pub unsafe trait Pool: sealed::Sealed {
     /// The lock of the cache; a box crosses threads only if this is `Sync`.
     type Lock: LockTrait;
+    /// The slab size of the cache.
+    const SLAB_SIZE: usize;
 
     /// Returns a slot to its cache.
     ///

@@ -26,6 +26,7 @@ use crate::boxed::{Pool, SlabBox};
 use crate::error::{AllocError, SlabError};
 use crate::hooks;
 use crate::lock::{LockTrait, SpinLock};
+use crate::magazine::{self, Chain, DEPOT_MAGS, MagNode};
 use crate::slab::{self, Class, LayoutError, ListId, SlabHeader};
 use crate::stats::SlabStats;
 use crate::sync::{AtomicPtr, Ordering};
@@ -52,6 +53,27 @@ pub(crate) struct Depot {
     pub(crate) master: NonNull<SlabHeader>,
     pub(crate) hook_allocs: usize,
     pub(crate) hook_frees: usize,
+    /// Full magazines parked in the depot (chains of free slots), `mag_count` of them.
+    pub(crate) mags: [Chain; DEPOT_MAGS],
+    pub(crate) mag_count: usize,
+    /// Registry of the thread caches that hold slots of this cache (for exact stats).
+    pub(crate) threads: *const MagNode,
+}
+
+impl Depot {
+    /// Objects held by users: handed out and not sitting free in any magazine.
+    pub(crate) fn live_objects(&self) -> usize {
+        // SAFETY: called with the lock held (we have `&Depot` through the guard), which
+        // keeps every registered node alive and its links stable.
+        self.in_use - self.in_magazines - unsafe { magazine::thread_held(self) }
+    }
+
+    pub(crate) fn update_peak(&mut self) {
+        let live = self.live_objects();
+        if live > self.peak {
+            self.peak = live;
+        }
+    }
 }
 
 /// The control block inside the master slab.
@@ -191,16 +213,13 @@ unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
 ///
 /// # Safety
 /// The lock of this depot is held; `class` is its geometry.
-unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
+pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
     let h = NonNull::new(d.partial).or(NonNull::new(d.empty))?;
     // SAFETY: `h` is a live header on one of our lists; the lock is held.
     let slot = unsafe { slab::pop(h, class) }?;
     // SAFETY: as above.
     unsafe { relist(d, h) };
     d.in_use += 1;
-    if d.in_use - d.in_magazines > d.peak {
-        d.peak = d.in_use - d.in_magazines;
-    }
     Some(slot)
 }
 
@@ -209,7 +228,7 @@ unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
 /// # Safety
 /// The lock is held; `block` is a slab-sized, slab-aligned block from the hook that nothing
 /// else uses; `ctrl` is this depot's control block.
-unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
+pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
     // SAFETY: forwarded from the contract.
     let h = unsafe { slab::init(block, class, ctrl, false) };
     // SAFETY: `h` is live and on no list yet.
@@ -239,7 +258,7 @@ unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
 ///
 /// # Safety
 /// `h` was retired (or is a master being destroyed) and nothing references it.
-unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
+pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
     // SAFETY: the block came from `hooks::alloc_slab` with `class.layout()`.
     unsafe { hooks::free_slab(h.cast(), class.layout()) }
 }
@@ -277,6 +296,34 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     }
 }
 
+/// Puts a slot back into its slab under the lock; if that leaves one empty slave too many,
+/// the slave is retired and returned, to be freed after unlocking.
+///
+/// # Safety
+/// The lock of the slot's cache is held (`d` is its depot); `slot` was handed out by this
+/// depot and holds no value.
+pub(crate) unsafe fn return_slot(
+    d: &mut Depot,
+    slot: NonNull<u8>,
+    class: &Class,
+) -> Option<NonNull<SlabHeader>> {
+    let h = slab::header_of(slot, class.slab_size);
+    // SAFETY: lock held; the slot belongs to `h`, a live slab of this depot.
+    unsafe {
+        slab::push(h, slot);
+        relist(d, h);
+    }
+    d.in_use -= 1;
+    // SAFETY: lock held; `h` is live.
+    let empty_slave = unsafe { (*h.as_ptr()).in_use == 0 && !(*h.as_ptr()).is_master };
+    if empty_slave && d.empty_slaves > d.keep_empty {
+        // SAFETY: `h` is an empty slave on the empty list.
+        unsafe { retire(d, h, class) };
+        return Some(h);
+    }
+    None
+}
+
 /// Returns a slot to its slab (the depot path of every free).
 ///
 /// # Safety
@@ -287,25 +334,14 @@ pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class) 
     // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
     // slab and its master are alive); `master` is written once at init.
     let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
-    let mut retired = None;
+    let retired;
     let destroy_now;
     {
         // SAFETY: the outstanding slot keeps the control block alive.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
-        // SAFETY: lock held; the slot belongs to `h` and holds no value.
-        unsafe {
-            slab::push(h, slot);
-            relist(d, h);
-        }
-        d.in_use -= 1;
-        // SAFETY: lock held; `h` is live.
-        let empty_slave = unsafe { (*h.as_ptr()).in_use == 0 && !(*h.as_ptr()).is_master };
-        if empty_slave && d.empty_slaves > d.keep_empty {
-            // SAFETY: `h` is an empty slave on the empty list.
-            unsafe { retire(d, h, class) };
-            retired = Some(h);
-        }
+        // SAFETY: lock held; the slot is ours and empty.
+        retired = unsafe { return_slot(d, slot, class) };
         destroy_now = d.in_use == 0 && d.handles == 0;
     }
     if let Some(h) = retired {
@@ -329,8 +365,10 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
     {
         // SAFETY: alive by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
+        let d = g.depot();
         // SAFETY: lock held.
-        if let Some(slot) = unsafe { pop_slot(g.depot(), class) } {
+        if let Some(slot) = unsafe { pop_slot(d, class) } {
+            d.update_peak();
             return Ok(slot);
         }
     }
@@ -342,7 +380,9 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
     // SAFETY: lock held; `block` is fresh from the hook.
     unsafe { adopt(d, block, class, ctrl.cast()) };
     // SAFETY: lock held; a slab with free slots is on a list now.
-    Ok(unsafe { pop_slot(d, class) }.expect("a freshly adopted slab has free slots"))
+    let slot = unsafe { pop_slot(d, class) }.expect("a freshly adopted slab has free slots");
+    d.update_peak();
+    Ok(slot)
 }
 
 /// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
@@ -424,7 +464,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
 
     /// The control block, allocating the master slab on first use.
     #[inline]
-    fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
+    pub(crate) fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
         match NonNull::new(self.ctrl.load(Ordering::Acquire)) {
             Some(c) => Ok(c),
             None => self.init_master(),
@@ -456,6 +496,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             master: h,
             hook_allocs: 1,
             hook_frees: 0,
+            mags: [Chain::EMPTY; DEPOT_MAGS],
+            mag_count: 0,
+            threads: ptr::null(),
         };
         // SAFETY: `h` is live and on no list; nothing else sees `depot` yet.
         unsafe { link(&mut depot, h, ListId::Empty) };
@@ -605,7 +648,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // SAFETY: alive: this handle counts in `handles`.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
-        s.in_use = d.in_use - d.in_magazines;
+        d.update_peak();
+        s.in_use = d.live_objects();
         s.peak = d.peak;
         s.capacity = d.capacity;
         s.slabs = d.slabs;
@@ -666,6 +710,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let mut chain: *mut SlabHeader = ptr::null_mut();
         let mut count = 0;
         let _ = self.with_depot(|d| {
+            // Parked magazines go back to their slabs first, so their slabs can empty.
+            // SAFETY: lock held by `with_depot`.
+            unsafe { magazine::drain_depot(d, &class, &mut chain) };
             let mut cur = d.empty;
             while let Some(h) = NonNull::new(cur) {
                 // SAFETY: lock held; `h` is a live header on the empty list.
@@ -675,7 +722,6 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
                         retire(d, h, &class);
                         (*h.as_ptr()).next = chain;
                         chain = h.as_ptr();
-                        count += 1;
                     }
                 }
             }
@@ -686,6 +732,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
                 chain = (*h.as_ptr()).next;
                 free_block(h, &class);
             }
+            count += 1;
         }
         count
     }
@@ -756,6 +803,7 @@ impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SI
 // cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it).
 unsafe impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
     type Lock = L;
+    const SLAB_SIZE: usize = SIZE;
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {

@@ -47,6 +47,7 @@ mod cache;
 mod error;
 mod hooks;
 mod lock;
+mod magazine;
 mod slab;
 mod stats;
 mod sync;
@@ -57,9 +58,10 @@ pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use error::{AllocError, SlabError};
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock, YieldRelax};
+pub use magazine::ThreadCache;
 pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
-pub use typed::{Boxed, CacheOf, SlabCached, UninitBoxed};
+pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed};
 
 #[cfg(feature = "derive")]
 pub use slab_derive::slab_hooks;
@@ -103,6 +105,12 @@ pub mod __private {
         try_new_boxed, try_new_uninit_boxed,
     };
     pub use core;
+
+    pub use crate::magazine::ThreadCache;
+    #[cfg(feature = "std")]
+    pub use std::thread::LocalKey;
+    #[cfg(feature = "std")]
+    pub use std::thread_local;
 
     #[cfg(feature = "alloc")]
     pub use crate::hooks::global;

@@ -5,12 +5,15 @@
 //! whose messages are formatted at compile time, and inherent constructors that forward
 //! to the functions at the bottom of this file. This module talks to `cache` and `boxed`.
 
+use core::marker::PhantomData;
 use core::mem::MaybeUninit;
+use core::ptr::NonNull;
 
 use crate::boxed::{Pool, SlabBox};
 use crate::cache::{SlabCache, class_of};
 use crate::error::{AllocError, SlabError};
 use crate::lock::LockTrait;
+use crate::magazine::ThreadCache;
 use crate::slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 
 mod sealed {
@@ -20,22 +23,36 @@ mod sealed {
 
 /// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`] (sealed).
 pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
+    /// The per-thread magazines of this cache ([`ThreadCache<T, L, SIZE>`]).
+    type Magazines: 'static;
+
     #[doc(hidden)]
-    fn __try_alloc(&'static self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>>;
+    fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError>;
     #[doc(hidden)]
-    fn __try_alloc_uninit(&'static self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError>;
+    fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError>;
+    /// # Safety
+    /// As [`Pool::release`], for a slot of this cache.
+    #[doc(hidden)]
+    unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>);
 }
 
 impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
     for SlabCache<T, L, SIZE>
 {
+    type Magazines = ThreadCache<T, L, SIZE>;
+
     #[inline]
-    fn __try_alloc(&'static self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
-        self.try_alloc(value)
+    fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError> {
+        self.raw_alloc()
     }
     #[inline]
-    fn __try_alloc_uninit(&'static self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError> {
-        self.try_alloc_uninit()
+    fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError> {
+        mags.pop(self)
+    }
+    #[inline]
+    unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>) {
+        // SAFETY: forwarded from the caller.
+        unsafe { mags.push(slot) }
     }
 }
 
@@ -52,18 +69,61 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
 /// assert_eq!(npc.hp, 30);
 /// assert_eq!(Npc::slab_cache().stats().in_use, 1);
 /// ```
-pub trait SlabCached: Sized + 'static {
+pub trait SlabCached: Sized + Send + 'static {
     /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
     type Cache: CacheOf<Self>;
     /// The type's `static` cache (allocates nothing before first use).
     fn slab_cache() -> &'static Self::Cache;
+    /// This thread's magazines for the type (`std` builds).
+    #[cfg(feature = "std")]
+    #[doc(hidden)]
+    fn __magazines() -> &'static std::thread::LocalKey<<Self::Cache as CacheOf<Self>>::Magazines>;
+}
+
+/// The pool of a `#[slab_cached]` type: its boxes free into the calling thread's
+/// magazine (in `std` builds), else into the type's `static` cache.
+pub struct TypePool<T>(PhantomData<fn() -> T>);
+
+impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {}
+
+// SAFETY: boxes typed `SlabBox<_, TypePool<T>>` are made only from slots of `T::slab_cache()`
+// (by the functions below, or `from_raw`, whose contract demands it); `release` gives the
+// slot to this thread's magazine of that same cache type, or to its depot.
+unsafe impl<T: SlabCached> Pool for TypePool<T> {
+    type Lock = <T::Cache as Pool>::Lock;
+    const SLAB_SIZE: usize = <T::Cache as Pool>::SLAB_SIZE;
+
+    #[inline]
+    unsafe fn release(slot: NonNull<u8>) {
+        #[cfg(feature = "std")]
+        {
+            // SAFETY: forwarded: a free slot of `T`'s cache.
+            let pushed = T::__magazines().try_with(|m| unsafe { T::Cache::__push_local(m, slot) });
+            if pushed.is_ok() {
+                return;
+            }
+        }
+        // SAFETY: forwarded (the thread's magazines are gone: it is exiting).
+        unsafe { <T::Cache as Pool>::release(slot) }
+    }
 }
 
 /// The box of a `#[slab_cached]` type `T`: what `T::new_boxed` returns.
-pub type Boxed<T> = SlabBox<T, <T as SlabCached>::Cache>;
+pub type Boxed<T> = SlabBox<T, TypePool<T>>;
 
 /// An uninitialised box of a `#[slab_cached]` type: what `T::new_uninit_boxed` returns.
-pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, <T as SlabCached>::Cache>;
+pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
+
+/// One free slot of `T`'s cache: from this thread's magazine when there is one.
+#[inline]
+fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
+    let cache = T::slab_cache();
+    #[cfg(feature = "std")]
+    if let Ok(r) = T::__magazines().try_with(|m| cache.__pop_local(m)) {
+        return r;
+    }
+    cache.__raw_alloc()
+}
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).
 #[doc(hidden)]
@@ -257,9 +317,9 @@ pub const fn assert_lock<L: LockTrait>() {}
 #[doc(hidden)]
 #[inline]
 pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
-    match T::slab_cache().__try_alloc(value) {
+    match try_new_boxed(value) {
         Ok(b) => b,
-        Err(e) => crate::cache::alloc_failed::<T>(0, e.error()),
+        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e.error()),
     }
 }
 
@@ -267,26 +327,67 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
 #[doc(hidden)]
 #[inline]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
-    T::slab_cache().__try_alloc(value)
+    match typed_slot::<T>() {
+        Ok(slot) => {
+            let slot = slot.cast::<T>();
+            // SAFETY: a free slot of `T`'s cache, sized and aligned for `T`, owned by us.
+            unsafe { slot.write(value) };
+            // SAFETY: initialised above; `TypePool<T>` is where slots of `T`'s cache return.
+            Ok(unsafe { SlabBox::from_slot(slot) })
+        }
+        Err(e) => Err(AllocError::new(value, e)),
+    }
 }
 
 /// `T::new_uninit_boxed`.
 #[doc(hidden)]
 pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
-    match T::slab_cache().__try_alloc_uninit() {
+    match try_new_uninit_boxed::<T>() {
         Ok(b) => b,
-        Err(e) => crate::cache::alloc_failed::<T>(0, e),
+        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
 
 /// `T::try_new_uninit_boxed`.
 #[doc(hidden)]
 pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError> {
-    T::slab_cache().__try_alloc_uninit()
+    let slot = typed_slot::<T>()?.cast::<MaybeUninit<T>>();
+    // SAFETY: a `MaybeUninit` needs no initialisation; the slot is a free slot of `T`'s cache.
+    Ok(unsafe { SlabBox::from_slot(slot) })
+}
+
+/// Expands to `impl SlabCached for $ty` with its `static` cache and, in `std` builds, its
+/// thread-local magazines. Not public API: emitted by `#[slab_cached]`.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __slab_cached_impl {
+    ($ty:ty, $lock:ty, $size:expr) => {
+        impl $crate::SlabCached for $ty {
+            type Cache = $crate::SlabCache<$ty, $lock, { $size }>;
+            #[inline]
+            fn slab_cache() -> &'static Self::Cache {
+                static __SLAB_CACHE: $crate::SlabCache<$ty, $lock, { $size }> =
+                    $crate::SlabCache::new();
+                &__SLAB_CACHE
+            }
+            #[inline]
+            fn __magazines() -> &'static $crate::__private::LocalKey<
+                $crate::__private::ThreadCache<$ty, $lock, { $size }>,
+            > {
+                $crate::__private::thread_local! {
+                    static __SLAB_MAGAZINES: $crate::__private::ThreadCache<$ty, $lock, { $size }> =
+                        const { $crate::__private::ThreadCache::new() };
+                }
+                &__SLAB_MAGAZINES
+            }
+        }
+    };
 }
 
 /// Expands to `impl SlabCached for $ty` with its `static` cache. Not public API: emitted by
 /// `#[slab_cached]`.
+#[cfg(not(feature = "std"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __slab_cached_impl {

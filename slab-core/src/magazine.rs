@@ -1,0 +1,466 @@
+//! The fast path: per-thread magazines of free slots (Bonwick & Adams 2001), exchanged
+//! with the depot under the lock, so most alloc/free pairs take no lock and no atomic
+//! read-modify-write.
+//!
+//! A magazine is a [`Chain`]: free slots linked through their first word, like a slab's
+//! free list, so a pop is one load and one store (the floor of any pool). Each thread keeps
+//! two per `#[slab_cached]` type, *loaded* and *previous*: a thread at a magazine boundary
+//! swaps them instead of going to the depot (the two-magazine trick). Only when both are
+//! empty (alloc) or both full (free) does it lock the depot, which parks up to
+//! [`DEPOT_MAGS`] full magazines and exchanges a whole one in O(1); beyond that, slots go
+//! back to their slabs.
+//!
+//! Thread caches register with their cache's depot, so `stats()` counts the slots they
+//! hold as free; the counts are atomics written only by the owning thread (plain loads and
+//! stores) and read under the lock. A thread's magazines go back to the depot when it
+//! exits. Magazines serve only `static` caches (which live forever), so a thread cache
+//! never outlives its depot.
+//!
+//! This module uses `cache` (the depot) and `slab` (headers).
+
+use core::cell::{Cell, UnsafeCell};
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::cache::{
+    Control, Depot, DepotGuard, SlabCache, adopt, free_block, pop_slot, return_slot,
+};
+use crate::error::SlabError;
+use crate::hooks;
+use crate::lock::LockTrait;
+use crate::slab::{Class, SlabHeader};
+
+/// Full magazines the depot parks before sending slots back to their slabs.
+#[cfg(not(slab_small))]
+pub(crate) const DEPOT_MAGS: usize = 8;
+#[cfg(slab_small)]
+pub(crate) const DEPOT_MAGS: usize = 2;
+
+/// Rounds per magazine for a slot stride: about 32 KiB of objects, from 8 to 64 slots
+/// (2 under `cfg(slab_small)`, to make every exchange path run often in tests).
+pub(crate) const fn rounds_for(stride: usize) -> u32 {
+    if cfg!(slab_small) {
+        return 2;
+    }
+    let r = 32 * 1024 / stride;
+    if r < 8 {
+        8
+    } else if r > 64 {
+        64
+    } else {
+        r as u32
+    }
+}
+
+/// A chain of free slots linked through their first word (stored unaligned).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Chain {
+    pub(crate) head: *mut u8,
+    pub(crate) count: u32,
+}
+
+impl Chain {
+    pub(crate) const EMPTY: Chain = Chain {
+        head: ptr::null_mut(),
+        count: 0,
+    };
+}
+
+/// Reads the link stored in a free slot.
+///
+/// # Safety
+/// `slot` is a free slot on a chain owned by the caller.
+#[inline(always)]
+unsafe fn next_of(slot: *mut u8) -> *mut u8 {
+    // SAFETY: a free slot holds its successor's address in its first (possibly unaligned)
+    // word; slots are at least a pointer wide.
+    unsafe { slot.cast::<*mut u8>().read_unaligned() }
+}
+
+/// Stores the link of a free slot.
+///
+/// # Safety
+/// `slot` is a free slot owned by the caller, holding no value.
+#[inline(always)]
+unsafe fn set_next(slot: *mut u8, next: *mut u8) {
+    // SAFETY: as `next_of`.
+    unsafe { slot.cast::<*mut u8>().write_unaligned(next) }
+}
+
+/// The part of a thread cache the depot sees: registry links (touched only under the
+/// lock) and the slot counts (written by the owner, read by `stats` under the lock).
+#[repr(C)]
+pub(crate) struct MagNode {
+    next: UnsafeCell<*const MagNode>,
+    prev: UnsafeCell<*const MagNode>,
+    held: [AtomicU32; 2],
+}
+
+/// Slots held by every registered thread cache of this depot.
+///
+/// # Safety
+/// The depot's lock is held.
+pub(crate) unsafe fn thread_held(d: &Depot) -> usize {
+    let mut n = 0;
+    let mut cur = d.threads;
+    while !cur.is_null() {
+        // SAFETY: registered nodes stay alive until they unregister, which takes the lock
+        // we hold; their links change only under it.
+        unsafe {
+            n += (*cur).held[0].load(Ordering::Relaxed) as usize
+                + (*cur).held[1].load(Ordering::Relaxed) as usize;
+            cur = *(*cur).next.get();
+        }
+    }
+    n
+}
+
+/// Moves every parked magazine back to its slabs (for `shrink`), pushing slabs that this
+/// retires onto `retired` (linked through `next`), to be freed after unlocking.
+///
+/// # Safety
+/// The lock is held; `class` is the depot's geometry.
+pub(crate) unsafe fn drain_depot(d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
+    while d.mag_count > 0 {
+        d.mag_count -= 1;
+        let chain = d.mags[d.mag_count];
+        d.in_magazines -= chain.count as usize;
+        // SAFETY: forwarded; the chain's slots are free slots of this depot.
+        unsafe { chain_to_slabs(d, chain, class, retired) };
+    }
+}
+
+/// Returns every slot of `chain` to its slab.
+///
+/// # Safety
+/// The lock is held; `chain` holds free slots handed out by this depot.
+unsafe fn chain_to_slabs(
+    d: &mut Depot,
+    chain: Chain,
+    class: &Class,
+    retired: &mut *mut SlabHeader,
+) {
+    let mut cur = chain.head;
+    for _ in 0..chain.count {
+        // SAFETY: `cur` is a free slot of the chain (count says how many); its link is read
+        // before `return_slot` reuses the word for the slab's free list.
+        unsafe {
+            let next = next_of(cur);
+            if let Some(h) = return_slot(d, NonNull::new_unchecked(cur), class) {
+                (*h.as_ptr()).next = *retired;
+                *retired = h.as_ptr();
+            }
+            cur = next;
+        }
+    }
+}
+
+/// Frees the slabs collected by [`chain_to_slabs`].
+///
+/// # Safety
+/// Every slab on the list was retired and is unreachable; the lock is released.
+unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
+    while let Some(h) = NonNull::new(retired) {
+        // SAFETY: retired, so ours alone.
+        unsafe {
+            retired = (*h.as_ptr()).next;
+            free_block(h, class);
+        }
+    }
+}
+
+/// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE>`).
+///
+/// Lives in a `thread_local!` that `#[slab_cached]` generates; the owning thread alone
+/// touches `loaded`/`previous`.
+#[repr(C)]
+pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
+    node: MagNode,
+    loaded: Cell<*mut u8>,
+    previous: Cell<*mut u8>,
+    /// The control block this cache registered with, or null before first use.
+    ctrl: Cell<*const Control<L>>,
+    _marker: PhantomData<(fn(T) -> T, *const L)>,
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Default for ThreadCache<T, L, SIZE> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+    const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
+
+    /// Empty magazines, registered on first use.
+    pub const fn new() -> Self {
+        ThreadCache {
+            node: MagNode {
+                next: UnsafeCell::new(ptr::null()),
+                prev: UnsafeCell::new(ptr::null()),
+                held: [AtomicU32::new(0), AtomicU32::new(0)],
+            },
+            loaded: Cell::new(ptr::null_mut()),
+            previous: Cell::new(ptr::null_mut()),
+            ctrl: Cell::new(ptr::null()),
+            _marker: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn held(&self, i: usize) -> u32 {
+        self.node.held[i].load(Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    fn set_held(&self, i: usize, n: u32) {
+        // A plain store: only the owning thread writes, `stats` reads.
+        self.node.held[i].store(n, Ordering::Relaxed);
+    }
+
+    /// Takes a free slot: from the loaded magazine, else the previous one, else the depot.
+    #[inline]
+    pub(crate) fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+        let head = self.loaded.get();
+        if let Some(slot) = NonNull::new(head) {
+            // SAFETY: `head` is the first free slot of our loaded chain.
+            self.loaded.set(unsafe { next_of(head) });
+            self.set_held(0, self.held(0) - 1);
+            return Ok(slot);
+        }
+        self.pop_slow(cache)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+        if self.held(1) > 0 {
+            self.swap();
+        } else {
+            let ctrl = self.register(cache)?;
+            // Park nothing, take one full magazine (or fill one from slabs).
+            // SAFETY: `ctrl` is the live control block of a `static` cache.
+            let chain =
+                unsafe { take_full::<L>(ctrl, &SlabCache::<T, L, SIZE>::CLASS, Self::ROUNDS) }?;
+            self.loaded.set(chain.head);
+            self.set_held(0, chain.count);
+        }
+        self.pop(cache)
+    }
+
+    /// Gives back a free slot of this cache.
+    ///
+    /// # Safety
+    /// `slot` was handed out by this type's cache, holds no value and is not used again.
+    #[inline]
+    pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
+        let n = self.held(0);
+        if n < Self::ROUNDS && !self.ctrl.get().is_null() {
+            // SAFETY: the slot is free and ours now.
+            unsafe { set_next(slot.as_ptr(), self.loaded.get()) };
+            self.loaded.set(slot.as_ptr());
+            self.set_held(0, n + 1);
+            return;
+        }
+        // SAFETY: forwarded.
+        unsafe { self.push_slow(slot) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_slow(&self, slot: NonNull<u8>) {
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        // SAFETY: the slot is outstanding, so its slab and master are live.
+        let ctrl =
+            unsafe { crate::slab::header_of(slot, SIZE).as_ref().master }.cast::<Control<L>>();
+        if self.ctrl.get().is_null() {
+            // This thread never allocated this type: register with the slot's cache.
+            // SAFETY: live control block (the slot keeps it).
+            unsafe { self.register_ctrl(ctrl) };
+        } else if self.held(1) == 0 {
+            self.swap();
+        } else {
+            // Both full: park the previous magazine in the depot, load an empty one.
+            let full = Chain {
+                head: self.previous.get(),
+                count: self.held(1),
+            };
+            self.previous.set(self.loaded.get());
+            self.set_held(1, self.held(0));
+            self.loaded.set(ptr::null_mut());
+            self.set_held(0, 0);
+            // SAFETY: the chain holds free slots of this cache, now given to the depot.
+            unsafe { park_full::<L>(ctrl, &class, full) };
+        }
+        // SAFETY: forwarded; there is room now.
+        unsafe { self.push(slot) }
+    }
+
+    fn swap(&self) {
+        let (l, p) = (self.loaded.get(), self.previous.get());
+        let (hl, hp) = (self.held(0), self.held(1));
+        self.loaded.set(p);
+        self.previous.set(l);
+        self.set_held(0, hp);
+        self.set_held(1, hl);
+    }
+
+    fn register(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<Control<L>>, SlabError> {
+        if let Some(c) = NonNull::new(self.ctrl.get().cast_mut()) {
+            return Ok(c);
+        }
+        let ctrl = cache.control()?;
+        // SAFETY: the static cache's control block lives forever.
+        unsafe { self.register_ctrl(ctrl) };
+        Ok(ctrl)
+    }
+
+    /// # Safety
+    /// `ctrl` is the control block of a `static` cache (never released).
+    unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L>>) {
+        // SAFETY: live by contract.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        let d = g.depot();
+        let me: *const MagNode = &self.node;
+        // SAFETY: lock held; every registered node is alive and its links are ours.
+        unsafe {
+            *self.node.next.get() = d.threads;
+            *self.node.prev.get() = ptr::null();
+            if !d.threads.is_null() {
+                *(*d.threads).prev.get() = me;
+            }
+        }
+        d.threads = me;
+        self.ctrl.set(ctrl.as_ptr());
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
+    /// The thread is exiting: both magazines go back to the depot, and the cache leaves the
+    /// registry.
+    fn drop(&mut self) {
+        let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
+            return;
+        };
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let mut retired = ptr::null_mut();
+        {
+            // SAFETY: a static cache's control block lives forever.
+            let mut g = unsafe { DepotGuard::lock(ctrl) };
+            let d = g.depot();
+            for i in 0..2 {
+                let head = if i == 0 {
+                    self.loaded.get()
+                } else {
+                    self.previous.get()
+                };
+                let chain = Chain {
+                    head,
+                    count: self.held(i),
+                };
+                self.set_held(i, 0);
+                if chain.count > 0 {
+                    // SAFETY: lock held; the chain's slots are free slots of this depot.
+                    unsafe { park_or_return(d, chain, &class, &mut retired) };
+                }
+            }
+            // SAFETY: lock held; unlink our node.
+            unsafe {
+                let (prev, next) = (*self.node.prev.get(), *self.node.next.get());
+                if prev.is_null() {
+                    d.threads = next;
+                } else {
+                    *(*prev).next.get() = next;
+                }
+                if !next.is_null() {
+                    *(*next).prev.get() = prev;
+                }
+            }
+        }
+        // SAFETY: retired under the lock, released now.
+        unsafe { free_retired(retired, &class) };
+    }
+}
+
+/// Parks `chain` in the depot if there is room, else returns its slots to their slabs.
+///
+/// # Safety
+/// The lock is held; `chain` holds free slots of this depot.
+unsafe fn park_or_return(
+    d: &mut Depot,
+    chain: Chain,
+    class: &Class,
+    retired: &mut *mut SlabHeader,
+) {
+    if d.mag_count < DEPOT_MAGS {
+        d.mags[d.mag_count] = chain;
+        d.mag_count += 1;
+        d.in_magazines += chain.count as usize;
+    } else {
+        // SAFETY: forwarded.
+        unsafe { chain_to_slabs(d, chain, class, retired) };
+    }
+}
+
+/// Gives a full magazine to the depot.
+///
+/// # Safety
+/// `ctrl` is a live control block; `chain` holds free slots of its cache.
+unsafe fn park_full<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class, chain: Chain) {
+    let mut retired = ptr::null_mut();
+    {
+        // SAFETY: live by contract.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        // SAFETY: lock held; forwarded.
+        unsafe { park_or_return(g.depot(), chain, class, &mut retired) };
+    }
+    // SAFETY: released the lock; these slabs were retired under it.
+    unsafe { free_retired(retired, class) };
+}
+
+/// Takes a full magazine from the depot, or builds one of up to `rounds` slots from the
+/// slabs (growing by one slab if none is free).
+///
+/// # Safety
+/// `ctrl` is a live control block of geometry `class`.
+unsafe fn take_full<L: LockTrait>(
+    ctrl: NonNull<Control<L>>,
+    class: &Class,
+    rounds: u32,
+) -> Result<Chain, SlabError> {
+    loop {
+        {
+            // SAFETY: live by contract.
+            let mut g = unsafe { DepotGuard::lock(ctrl) };
+            let d = g.depot();
+            if d.mag_count > 0 {
+                d.mag_count -= 1;
+                let chain = d.mags[d.mag_count];
+                d.in_magazines -= chain.count as usize;
+                d.update_peak();
+                return Ok(chain);
+            }
+            let mut chain = Chain::EMPTY;
+            while chain.count < rounds {
+                // SAFETY: lock held.
+                let Some(slot) = (unsafe { pop_slot(d, class) }) else {
+                    break;
+                };
+                // SAFETY: a fresh free slot, ours.
+                unsafe { set_next(slot.as_ptr(), chain.head) };
+                chain.head = slot.as_ptr();
+                chain.count += 1;
+            }
+            if chain.count > 0 {
+                d.update_peak();
+                return Ok(chain);
+            }
+        }
+        let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+        // SAFETY: live by contract.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        // SAFETY: lock held; `block` is fresh from the hook.
+        unsafe { adopt(g.depot(), block, class, ctrl.cast()) };
+    }
+}

@@ -1,0 +1,146 @@
+//! The per-type fast path: thread-local magazines of `#[slab_cached]` types (driven here
+//! through the macro's runtime half, `__private::slab_cached_impl!`).
+
+mod common;
+
+use std::sync::mpsc;
+
+use common::{Tracker, scaled};
+use slab_core::{Boxed, SlabBox, SlabCached, SpinLock};
+
+/// Declares a cached particle type per test: tests run in parallel, and each asserts on
+/// its own type's counters.
+macro_rules! particle_type {
+    ($name:ident, $new:ident) => {
+        #[derive(Debug, PartialEq)]
+        struct $name {
+            id: u64,
+            pos: [f32; 3],
+        }
+        slab_core::__private::slab_cached_impl!($name, SpinLock, 1024);
+        impl $name {
+            fn make(id: u64) -> Self {
+                $name {
+                    id,
+                    pos: [id as f32; 3],
+                }
+            }
+        }
+        fn $new(id: u64) -> Boxed<$name> {
+            slab_core::__private::new_boxed($name::make(id))
+        }
+    };
+}
+
+particle_type!(PA, new_a);
+
+#[test]
+fn stats_count_magazine_slots_as_free_and_stay_exact() {
+    let _t = Tracker::new();
+    std::thread::spawn(|| {
+        let before = PA::slab_cache().stats().in_use;
+        let boxes: Vec<_> = (0..scaled(1000) as u64).map(new_a).collect();
+        assert_eq!(PA::slab_cache().stats().in_use, before + boxes.len());
+        assert!(
+            boxes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| **b == PA::make(i as u64))
+        );
+        let n = boxes.len();
+        drop(boxes);
+        let s = PA::slab_cache().stats();
+        assert_eq!(
+            s.in_use, before,
+            "freed boxes sit in magazines, counted as free"
+        );
+        assert!(s.peak >= before + n);
+    })
+    .join()
+    .unwrap();
+}
+
+particle_type!(PB, new_b);
+
+#[test]
+fn an_exiting_thread_gives_its_magazines_back() {
+    let _t = Tracker::new();
+    for _ in 0..scaled(20) {
+        std::thread::spawn(|| {
+            let v: Vec<_> = (0..100).map(new_b).collect();
+            drop(v);
+            let b = new_b(5);
+            assert_eq!(b.id, 5);
+        })
+        .join()
+        .unwrap();
+    }
+    assert_eq!(PB::slab_cache().stats().in_use, 0);
+}
+
+particle_type!(PC, new_c);
+
+#[test]
+fn a_consumer_thread_frees_what_a_producer_allocates() {
+    let _t = Tracker::new();
+    let (tx, rx) = mpsc::sync_channel::<Boxed<PC>>(256);
+    let n = scaled(50_000) as u64;
+    let producer = std::thread::spawn(move || {
+        for i in 0..n {
+            tx.send(new_c(i)).unwrap();
+        }
+    });
+    let consumer = std::thread::spawn(move || {
+        let mut next = 0;
+        for b in rx {
+            assert_eq!(*b, PC::make(next));
+            next += 1;
+        }
+        next
+    });
+    producer.join().unwrap();
+    assert_eq!(consumer.join().unwrap(), n);
+}
+
+particle_type!(PD, new_d);
+
+#[test]
+fn uninit_boxes_and_raw_round_trips_use_the_same_pool() {
+    let _t = Tracker::new();
+    let u = slab_core::__private::new_uninit_boxed::<PD>();
+    let b = SlabBox::write(u, PD::make(3));
+    let raw = SlabBox::into_raw(b);
+    // SAFETY: `raw` came from `into_raw` of a `Boxed<PD>`, once.
+    let b: Boxed<PD> = unsafe { SlabBox::from_raw(raw) };
+    assert_eq!(b.id, 3);
+}
+
+struct DropsBoxInTls(Option<Boxed<PE>>);
+thread_local! {
+    static LATE: std::cell::RefCell<DropsBoxInTls> = const { std::cell::RefCell::new(DropsBoxInTls(None)) };
+}
+
+particle_type!(PE, new_e);
+
+#[test]
+fn boxes_dropped_after_the_magazines_are_gone_go_to_the_depot() {
+    let _t = Tracker::new();
+    std::thread::spawn(|| {
+        let b = new_e(11);
+        // Registered after the magazines, so destroyed after them at thread exit.
+        LATE.with(|l| l.borrow_mut().0 = Some(b));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(PE::slab_cache().stats().in_use, 0);
+}
+
+particle_type!(PF, new_f);
+
+#[test]
+fn a_box_allocated_on_one_thread_can_be_the_first_free_of_another() {
+    let _t = Tracker::new();
+    let boxes: Vec<_> = (0..scaled(300) as u64).map(new_f).collect();
+    std::thread::spawn(move || drop(boxes)).join().unwrap();
+    assert_eq!(PF::slab_cache().stats().in_use, 0);
+}

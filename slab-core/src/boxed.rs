@@ -16,6 +16,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 
 use crate::cache::SlabCache;
+use crate::debug;
 use crate::lock::LockTrait;
 
 pub(crate) mod sealed {
@@ -37,6 +38,13 @@ pub unsafe trait Pool: sealed::Sealed {
     type Lock: LockTrait;
     /// The slab size of the cache.
     const SLAB_SIZE: usize;
+    #[doc(hidden)]
+    const __CLASS: crate::slab::Class;
+
+    /// Whether the slab at `slab` belongs to this pool's cache, if the pool type names a
+    /// single cache (hardening; reads nothing at `slab`).
+    #[doc(hidden)]
+    fn __owns(slab: NonNull<u8>) -> Option<bool>;
 
     /// Returns a slot to its cache.
     ///
@@ -102,8 +110,21 @@ impl<T, C: Pool> SlabBox<T, C> {
         // touch the value again (the box is not dropped) and release the bare slot.
         unsafe {
             let value = b.ptr.read();
-            C::release(b.ptr.cast());
+            Self::release_slot(b.ptr);
             value
+        }
+    }
+
+    /// Returns the bare slot to its cache, after the hardening checks.
+    ///
+    /// # Safety
+    /// The slot's value was dropped or moved out; the slot is not used again.
+    #[inline]
+    unsafe fn release_slot(ptr: NonNull<T>) {
+        // SAFETY: a slot of `C`'s cache (the box's invariant), given up by the caller.
+        unsafe {
+            debug::on_release(ptr.cast(), &C::__CLASS, core::any::type_name::<T>());
+            C::release(ptr.cast());
         }
     }
 
@@ -140,9 +161,46 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// # Safety
     /// `ptr` was returned by `SlabBox::<T, C>::into_raw` (same `T` and `C`) and is passed
     /// to `from_raw` once.
+    ///
+    /// # Panics
+    /// Always, before reading any memory, on a null pointer, a pointer misaligned for `T`,
+    /// or one that is not at the start of a slot of a slab of this geometry (an interior
+    /// pointer). With hardening checks (debug builds, or the `debug-checks` feature), also on
+    /// a pointer into a slab that `C`'s cache does not own (for `#[slab_cached]` types), a
+    /// slab whose header is corrupted, and a slot that is not in use (a double free).
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
-        // SAFETY: non-null: `into_raw` returns the box's non-null pointer.
-        let ptr = unsafe { NonNull::new_unchecked(ptr) };
+        let name = core::any::type_name::<T>();
+        let Some(ptr) = NonNull::new(ptr) else {
+            panic!("slab_core: `from_raw` of a `{name}` got a null pointer")
+        };
+        let class = C::__CLASS;
+        let slot = ptr.cast::<u8>();
+        if ptr.addr().get() % align_of::<T>() != 0 {
+            panic!(
+                "slab_core: `from_raw` of a `{name}` got {ptr:p}, which is not aligned to {}: \
+                 not a pointer from `into_raw`",
+                align_of::<T>()
+            );
+        }
+        let base = crate::slab::header_of(slot, class.slab_size).cast::<u8>();
+        if debug::CHECKS && C::__owns(base) == Some(false) {
+            panic!(
+                "slab_core: `from_raw` of a `{name}` got {ptr:p}, which does not belong to the \
+                 cache of `{name}` (another cache, another type, or foreign memory)"
+            );
+        }
+        if !class.is_slot_offset(slot.addr().get() - base.addr().get()) {
+            panic!(
+                "slab_core: `from_raw` of a `{name}` got {ptr:p}, which is not the start of a slot \
+                 (an interior pointer, or not a pointer from `into_raw`)"
+            );
+        }
+        if debug::CHECKS {
+            crate::cache::check_header(base.cast(), name);
+            // SAFETY: `slot` starts a slot of a live slab (magic checked above).
+            let state = unsafe { debug::state(slot, &class) };
+            debug::check_live(state, slot, name, "passed to `from_raw`");
+        }
         SlabBox {
             ptr,
             _marker: PhantomData,
@@ -200,7 +258,7 @@ impl<T, C: Pool> Drop for SlabBox<T, C> {
         // then goes back to the cache type it came from.
         unsafe {
             self.ptr.drop_in_place();
-            C::release(self.ptr.cast());
+            Self::release_slot(self.ptr);
         }
     }
 }

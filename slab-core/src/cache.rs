@@ -23,6 +23,7 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use crate::boxed::{Pool, SlabBox};
+use crate::debug;
 use crate::error::{AllocError, SlabError};
 use crate::hooks;
 use crate::lock::{LockTrait, SpinLock};
@@ -58,6 +59,8 @@ pub(crate) struct Depot {
     pub(crate) mag_count: usize,
     /// Registry of the thread caches that hold slots of this cache (for exact stats).
     pub(crate) threads: *const MagNode,
+    /// `type_name` of the object type, for messages.
+    pub(crate) name: &'static str,
 }
 
 impl Depot {
@@ -92,6 +95,7 @@ pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutErro
         size_of::<Control<L>>(),
         align_of::<Control<L>>(),
         size_of::<L>(),
+        debug::CHECKS,
     )
 }
 
@@ -111,6 +115,12 @@ impl<'a, L: LockTrait> DepotGuard<'a, L> {
         let ctrl = unsafe { ctrl.as_ref() };
         ctrl.lock.lock();
         DepotGuard { ctrl }
+    }
+
+    /// Shared view of the depot (for the scanner).
+    pub(crate) fn depot_ref(&self) -> &Depot {
+        // SAFETY: the lock is held for the guard's whole life; `&self` excludes `depot()`.
+        unsafe { &*self.ctrl.depot.get() }
     }
 
     #[inline]
@@ -216,7 +226,7 @@ unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
 pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
     let h = NonNull::new(d.partial).or(NonNull::new(d.empty))?;
     // SAFETY: `h` is a live header on one of our lists; the lock is held.
-    let slot = unsafe { slab::pop(h, class) }?;
+    let slot = unsafe { slab::pop(h, class, d.name) }?;
     // SAFETY: as above.
     unsafe { relist(d, h) };
     d.in_use += 1;
@@ -259,8 +269,21 @@ unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
 /// # Safety
 /// `h` was retired (or is a master being destroyed) and nothing references it.
 pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
+    debug::asan_unpoison_slab(h.cast(), class);
     // SAFETY: the block came from `hooks::alloc_slab` with `class.layout()`.
     unsafe { hooks::free_slab(h.cast(), class.layout()) }
+}
+
+/// Panics if a slab header's magic is gone (hardening).
+#[track_caller]
+pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
+    // SAFETY: callers reach `h` by masking a slot they own, so the slab is mapped.
+    if !unsafe { slab::is_live(h) } {
+        panic!(
+            "slab_core: the slab header of `{name}` at {h:p} is corrupted (its magic is gone): \
+             a write before the first object, a freed slab, or a pointer from another allocator"
+        );
+    }
 }
 
 /// Frees every slab of a cache whose last handle and last slot are gone.
@@ -308,9 +331,12 @@ pub(crate) unsafe fn return_slot(
     class: &Class,
 ) -> Option<NonNull<SlabHeader>> {
     let h = slab::header_of(slot, class.slab_size);
+    if debug::CHECKS {
+        check_header(h, d.name);
+    }
     // SAFETY: lock held; the slot belongs to `h`, a live slab of this depot.
     unsafe {
-        slab::push(h, slot);
+        slab::push(h, slot, class);
         relist(d, h);
     }
     d.in_use -= 1;
@@ -329,8 +355,11 @@ pub(crate) unsafe fn return_slot(
 /// # Safety
 /// `slot` was handed out by the depot of a live cache of geometry `class` and lock `L`,
 /// holds no value, and is not used again.
-pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class) {
+pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, name: &str) {
     let h = slab::header_of(slot, class.slab_size);
+    if debug::CHECKS {
+        check_header(h, name);
+    }
     // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
     // slab and its master are alive); `master` is written once at init.
     let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
@@ -462,6 +491,20 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         }
     }
 
+    pub(crate) fn ctrl_ptr(&self) -> &AtomicPtr<Control<L>> {
+        &self.ctrl
+    }
+
+    /// `new` without the compile-time checks, for `#[slab_cached]`, which emits them
+    /// itself at the user's tokens (so a mistake is reported once, there). Not public API.
+    #[doc(hidden)]
+    pub const fn __new_static() -> Self {
+        SlabCache {
+            ctrl: AtomicPtr::new(ptr::null_mut()),
+            _marker: PhantomData,
+        }
+    }
+
     /// The control block, allocating the master slab on first use.
     #[inline]
     pub(crate) fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
@@ -499,6 +542,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             mags: [Chain::EMPTY; DEPOT_MAGS],
             mag_count: 0,
             threads: ptr::null(),
+            name: core::any::type_name::<T>(),
         };
         // SAFETY: `h` is live and on no list; nothing else sees `depot` yet.
         unsafe { link(&mut depot, h, ListId::Empty) };
@@ -612,7 +656,31 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub(crate) fn raw_alloc(&self) -> Result<NonNull<u8>, SlabError> {
         let ctrl = self.control()?;
         // SAFETY: `ctrl` is initialised and kept alive by this handle.
-        unsafe { depot_alloc(ctrl, &Self::CLASS) }
+        let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
+        // SAFETY: a free slot of this cache, ours now.
+        unsafe { debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
+        Ok(slot)
+    }
+
+    /// Whether the slab at `base` belongs to this cache (walks the slab lists: hardening
+    /// only, O(slabs); nothing at `base` is read).
+    pub(crate) fn owns_slab(&self, base: NonNull<u8>) -> bool {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            return false;
+        };
+        // SAFETY: alive: this handle (a `static`) counts in `handles`.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        let d = g.depot();
+        [d.partial, d.full, d.empty].into_iter().any(|mut cur| {
+            while !cur.is_null() {
+                if cur.cast::<u8>() == base.as_ptr() {
+                    return true;
+                }
+                // SAFETY: lock held; live headers of this depot.
+                cur = unsafe { (*cur).next };
+            }
+            false
+        })
     }
 
     /// Runs `f` on the locked depot (allocating the master if needed).
@@ -804,11 +872,16 @@ impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SI
 unsafe impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
     type Lock = L;
     const SLAB_SIZE: usize = SIZE;
+    const __CLASS: Class = Self::CLASS;
+
+    fn __owns(_slab: NonNull<u8>) -> Option<bool> {
+        None // a type names many runtime caches; which one is unknown here
+    }
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
         // SAFETY: forwarded from `Pool::release`'s contract.
-        unsafe { depot_free::<L>(slot, &Self::CLASS) }
+        unsafe { depot_free::<L>(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }
 

@@ -44,10 +44,12 @@ extern crate std;
 
 mod boxed;
 mod cache;
+mod debug;
 mod error;
 mod hooks;
 mod lock;
 mod magazine;
+mod scan;
 mod slab;
 mod stats;
 mod sync;
@@ -59,12 +61,13 @@ pub use error::{AllocError, SlabError};
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock, YieldRelax};
 pub use magazine::ThreadCache;
+pub use scan::{ScanError, ScanReport};
 pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
 pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed};
 
 #[cfg(feature = "derive")]
-pub use slab_derive::slab_hooks;
+pub use slab_derive::{slab_cached, slab_hooks};
 
 #[cfg(all(test, feature = "std"))]
 #[path = "../tests/common/mod.rs"]

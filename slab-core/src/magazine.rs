@@ -26,6 +26,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::cache::{
     Control, Depot, DepotGuard, SlabCache, adopt, free_block, pop_slot, return_slot,
 };
+use crate::debug;
 use crate::error::SlabError;
 use crate::hooks;
 use crate::lock::LockTrait;
@@ -67,15 +68,14 @@ impl Chain {
     };
 }
 
-/// Reads the link stored in a free slot.
+/// Reads the link stored in a free slot (and, with hardening checks, checks it).
 ///
 /// # Safety
 /// `slot` is a free slot on a chain owned by the caller.
 #[inline(always)]
-unsafe fn next_of(slot: *mut u8) -> *mut u8 {
-    // SAFETY: a free slot holds its successor's address in its first (possibly unaligned)
-    // word; slots are at least a pointer wide.
-    unsafe { slot.cast::<*mut u8>().read_unaligned() }
+unsafe fn next_of(slot: *mut u8, class: &Class, name: &str) -> *mut u8 {
+    // SAFETY: forwarded; `slot` is non-null on every chain position we read.
+    unsafe { debug::read_link(NonNull::new_unchecked(slot), class, name) }
 }
 
 /// Stores the link of a free slot.
@@ -83,9 +83,9 @@ unsafe fn next_of(slot: *mut u8) -> *mut u8 {
 /// # Safety
 /// `slot` is a free slot owned by the caller, holding no value.
 #[inline(always)]
-unsafe fn set_next(slot: *mut u8, next: *mut u8) {
-    // SAFETY: as `next_of`.
-    unsafe { slot.cast::<*mut u8>().write_unaligned(next) }
+unsafe fn set_next(slot: *mut u8, next: *mut u8, class: &Class) {
+    // SAFETY: forwarded; callers pass non-null slots.
+    unsafe { debug::write_link(NonNull::new_unchecked(slot), next, class) }
 }
 
 /// The part of a thread cache the depot sees: registry links (touched only under the
@@ -146,7 +146,7 @@ unsafe fn chain_to_slabs(
         // SAFETY: `cur` is a free slot of the chain (count says how many); its link is read
         // before `return_slot` reuses the word for the slab's free list.
         unsafe {
-            let next = next_of(cur);
+            let next = next_of(cur, class, d.name);
             if let Some(h) = return_slot(d, NonNull::new_unchecked(cur), class) {
                 (*h.as_ptr()).next = *retired;
                 *retired = h.as_ptr();
@@ -224,8 +224,10 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     pub(crate) fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
         let head = self.loaded.get();
         if let Some(slot) = NonNull::new(head) {
+            let class = SlabCache::<T, L, SIZE>::CLASS;
             // SAFETY: `head` is the first free slot of our loaded chain.
-            self.loaded.set(unsafe { next_of(head) });
+            self.loaded
+                .set(unsafe { next_of(head, &class, core::any::type_name::<T>()) });
             self.set_held(0, self.held(0) - 1);
             return Ok(slot);
         }
@@ -258,7 +260,14 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let n = self.held(0);
         if n < Self::ROUNDS && !self.ctrl.get().is_null() {
             // SAFETY: the slot is free and ours now.
-            unsafe { set_next(slot.as_ptr(), self.loaded.get()) };
+            unsafe {
+                set_next(
+                    slot.as_ptr(),
+                    self.loaded.get(),
+                    &SlabCache::<T, L, SIZE>::CLASS,
+                )
+            };
+            debug::asan_poison(slot, &SlabCache::<T, L, SIZE>::CLASS);
             self.loaded.set(slot.as_ptr());
             self.set_held(0, n + 1);
             return;
@@ -448,7 +457,7 @@ unsafe fn take_full<L: LockTrait>(
                     break;
                 };
                 // SAFETY: a fresh free slot, ours.
-                unsafe { set_next(slot.as_ptr(), chain.head) };
+                unsafe { set_next(slot.as_ptr(), chain.head, class) };
                 chain.head = slot.as_ptr();
                 chain.count += 1;
             }

@@ -18,6 +18,8 @@
 
 use core::ptr::{self, NonNull};
 
+use crate::debug;
+
 /// The header magic of a live slab (XORed with its base address).
 pub(crate) const MAGIC: usize = 0x5ab1_c0de_u32 as usize;
 
@@ -66,10 +68,13 @@ pub const MAX_SLAB_SIZE: usize = 1 << 30;
 /// The slot geometry of one cache: computed at compile time from `T`, the control block
 /// and `SIZE`.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Class {
+#[doc(hidden)]
+pub struct Class {
     pub(crate) slab_size: usize,
     pub(crate) obj_size: usize,
     pub(crate) stride: usize,
+    /// Offset of the hardening canary inside a slot, or 0 when the slot has none.
+    pub(crate) canary: usize,
     pub(crate) control_offset: usize,
     pub(crate) master_first: usize,
     pub(crate) master_slots: usize,
@@ -99,6 +104,10 @@ pub enum LayoutError {
 
 impl Class {
     /// Computes the geometry, or says which constraint fails.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a const fn over plain layout numbers"
+    )]
     pub(crate) const fn new(
         obj_size: usize,
         obj_align: usize,
@@ -106,6 +115,7 @@ impl Class {
         control_size: usize,
         control_align: usize,
         lock_size: usize,
+        checks: bool,
     ) -> Result<Class, LayoutError> {
         if !slab_size.is_power_of_two() || slab_size < MIN_SLAB_SIZE || slab_size > MAX_SLAB_SIZE {
             return Err(LayoutError::BadSlabSize);
@@ -129,16 +139,51 @@ impl Class {
         if master_first >= slab_size || (slab_size - master_first) / stride < 2 {
             return Err(LayoutError::TooLarge);
         }
+        // Hardening: a canary word after the object, where two slots still fit with it
+        // (so debug and release builds accept exactly the same types).
+        let mut canary = 0;
+        let mut stride = stride;
+        if checks {
+            let at = if obj_size > link { obj_size } else { link };
+            let wide = round_up(at + link, obj_align);
+            if (slab_size - master_first) / wide >= 2 {
+                canary = at;
+                stride = wide;
+            }
+        }
         Ok(Class {
             slab_size,
             obj_size,
             stride,
+            canary,
             control_offset,
             master_first,
             master_slots: (slab_size - master_first) / stride,
             slave_first,
             slave_slots: (slab_size - slave_first) / stride,
         })
+    }
+
+    /// End of the bytes poisoned in a free slot (the object, at least a link wide).
+    pub(crate) const fn poison_end(&self) -> usize {
+        if self.canary != 0 {
+            self.canary
+        } else if self.obj_size > size_of::<usize>() {
+            self.obj_size
+        } else {
+            size_of::<usize>()
+        }
+    }
+
+    /// Whether `offset` (from a slab base) starts a slot of a master or a slave slab.
+    pub(crate) const fn is_slot_offset(&self, offset: usize) -> bool {
+        let in_master = offset >= self.master_first
+            && (offset - self.master_first) % self.stride == 0
+            && (offset - self.master_first) / self.stride < self.master_slots;
+        let in_slave = offset >= self.slave_first
+            && (offset - self.slave_first) % self.stride == 0
+            && (offset - self.slave_first) / self.stride < self.slave_slots;
+        in_master || in_slave
     }
 
     /// The layout handed to the hooks: size and alignment both the slab size.
@@ -216,16 +261,22 @@ pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
 /// # Safety
 /// `h` is a live slab header and the caller has exclusive access to it (holds the lock).
 #[inline]
-pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class) -> Option<NonNull<u8>> {
+pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> Option<NonNull<u8>> {
     let hp = h.as_ptr();
     // SAFETY: exclusive access to a live header by the caller's contract; free-list
-    // entries are slots of this slab whose first word holds the (possibly null) next link,
-    // written by `push`; slots below `capacity` lie inside the slab (`first + capacity *
-    // stride <= slab_size`), so `add` stays in bounds of the block.
+    // entries are slots of this slab whose first word holds the (possibly null, encoded)
+    // next link, written by `push`; slots below `capacity` lie inside the slab (`first +
+    // capacity * stride <= slab_size`), so `add` stays in bounds of the block.
     unsafe {
         let head = (*hp).free;
         if let Some(slot) = NonNull::new(head) {
-            (*hp).free = slot.cast::<*mut u8>().read_unaligned();
+            let next = debug::read_link(slot, class, name);
+            if debug::CHECKS
+                && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
+            {
+                debug::corrupted_link(head, name);
+            }
+            (*hp).free = next;
             (*hp).in_use += 1;
             return Some(slot);
         }
@@ -234,7 +285,9 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class) -> Option<NonNul
             (*hp).bump += 1;
             (*hp).in_use += 1;
             let offset = (*hp).first as usize + index * class.stride;
-            return Some(h.cast::<u8>().add(offset));
+            let slot = h.cast::<u8>().add(offset);
+            debug::on_fresh(slot, class);
+            return Some(slot);
         }
     }
     None
@@ -246,37 +299,16 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class) -> Option<NonNul
 /// `slot` was handed out by [`pop`] on this slab, is not handed out again until popped,
 /// holds no value any more, and the caller has exclusive access to the header.
 #[inline]
-pub(crate) unsafe fn push(h: NonNull<SlabHeader>, slot: NonNull<u8>) {
+pub(crate) unsafe fn push(h: NonNull<SlabHeader>, slot: NonNull<u8>, class: &Class) {
     let hp = h.as_ptr();
     // SAFETY: `slot` is a free slot of at least pointer size (stride >= link size) that
     // nothing else reads (it holds no value); the header is exclusively ours.
     unsafe {
-        slot.cast::<*mut u8>().write_unaligned((*hp).free);
+        debug::write_link(slot, (*hp).free, class);
         (*hp).free = slot.as_ptr();
         (*hp).in_use -= 1;
     }
-}
-
-/// Whether `slot` is at a slot boundary inside the slab whose header is `h`.
-///
-/// # Safety
-/// `h` is a readable header.
-pub(crate) unsafe fn is_slot_boundary(
-    h: NonNull<SlabHeader>,
-    slot: NonNull<u8>,
-    class: &Class,
-) -> bool {
-    // SAFETY: readable by contract.
-    let (first, capacity) = unsafe {
-        (
-            (*h.as_ptr()).first as usize,
-            (*h.as_ptr()).capacity as usize,
-        )
-    };
-    let offset = slot.addr().get() - h.addr().get();
-    offset >= first
-        && (offset - first) % class.stride == 0
-        && (offset - first) / class.stride < capacity
+    debug::asan_poison(slot, class);
 }
 
 #[cfg(test)]
@@ -285,7 +317,7 @@ mod tests {
 
     #[test]
     fn geometry_pads_small_types_to_the_link_size() {
-        let c = Class::new(1, 1, 4096, 128, 8, 1).unwrap();
+        let c = Class::new(1, 1, 4096, 128, 8, 1, false).unwrap();
         assert_eq!(c.stride, size_of::<*mut u8>());
         assert_eq!(c.slave_first, size_of::<SlabHeader>());
         assert!(c.master_first >= c.control_offset + 128);
@@ -293,14 +325,14 @@ mod tests {
 
     #[test]
     fn geometry_keeps_byte_buffers_unpadded() {
-        let c = Class::new(1500, 1, 65536, 128, 8, 1).unwrap();
+        let c = Class::new(1500, 1, 65536, 128, 8, 1, false).unwrap();
         assert_eq!(c.stride, 1500);
         assert_eq!(c.slave_slots, (65536 - size_of::<SlabHeader>()) / 1500);
     }
 
     #[test]
     fn geometry_aligns_slots_to_the_type() {
-        let c = Class::new(24, 64, 4096, 128, 8, 1).unwrap();
+        let c = Class::new(24, 64, 4096, 128, 8, 1, false).unwrap();
         assert_eq!(c.stride, 64);
         assert_eq!(c.slave_first % 64, 0);
         assert_eq!(c.master_first % 64, 0);
@@ -309,30 +341,47 @@ mod tests {
     #[test]
     fn geometry_rejects_each_bad_input() {
         assert_eq!(
-            Class::new(8, 8, 1000, 128, 8, 1).unwrap_err(),
+            Class::new(8, 8, 1000, 128, 8, 1, false).unwrap_err(),
             LayoutError::BadSlabSize
         );
         assert_eq!(
-            Class::new(8, 8, 256, 128, 8, 1).unwrap_err(),
+            Class::new(8, 8, 256, 128, 8, 1, false).unwrap_err(),
             LayoutError::BadSlabSize
         );
         assert_eq!(
-            Class::new(0, 1, 4096, 128, 8, 1).unwrap_err(),
+            Class::new(0, 1, 4096, 128, 8, 1, false).unwrap_err(),
             LayoutError::ZeroSized
         );
         assert_eq!(
-            Class::new(8, 2048, 4096, 128, 8, 1).unwrap_err(),
+            Class::new(8, 2048, 4096, 128, 8, 1, false).unwrap_err(),
             LayoutError::AlignTooLarge
         );
         assert_eq!(
-            Class::new(2000, 8, 4096, 128, 8, 1).unwrap_err(),
+            Class::new(2000, 8, 4096, 128, 8, 1, false).unwrap_err(),
             LayoutError::TooLarge
         );
         assert_eq!(
-            Class::new(8, 8, 4096, 128, 8, 17).unwrap_err(),
+            Class::new(8, 8, 4096, 128, 8, 17, false).unwrap_err(),
             LayoutError::LockTooLarge
         );
-        assert!(Class::new(1900, 4, 4096, 128, 8, 16).is_ok());
+        assert!(Class::new(1900, 4, 4096, 128, 8, 16, false).is_ok());
+    }
+
+    #[test]
+    fn hardening_adds_a_canary_only_where_two_slots_still_fit() {
+        let c = Class::new(24, 8, 4096, 128, 8, 1, true).unwrap();
+        assert_eq!((c.canary, c.stride), (24, 32));
+        let c = Class::new(1, 1, 4096, 128, 8, 1, true).unwrap();
+        assert_eq!(
+            (c.canary, c.stride),
+            (8, 16),
+            "the canary never overlaps the link"
+        );
+        let tight = Class::new(1950, 2, 4096, 128, 8, 16, true).unwrap();
+        assert_eq!(tight.canary, 0);
+        assert_eq!(tight.stride, 1950);
+        assert!(c.is_slot_offset(c.slave_first + 3 * c.stride));
+        assert!(!c.is_slot_offset(c.slave_first + 3 * c.stride + 1));
     }
 
     #[test]

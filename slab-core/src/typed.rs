@@ -34,6 +34,10 @@ pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
     /// As [`Pool::release`], for a slot of this cache.
     #[doc(hidden)]
     unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>);
+    #[doc(hidden)]
+    fn __owns(&'static self, slab: NonNull<u8>) -> bool;
+    #[doc(hidden)]
+    fn __handout(slot: NonNull<u8>);
 }
 
 impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
@@ -54,6 +58,14 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         // SAFETY: forwarded from the caller.
         unsafe { mags.push(slot) }
     }
+    fn __owns(&'static self, slab: NonNull<u8>) -> bool {
+        self.owns_slab(slab)
+    }
+    #[inline]
+    fn __handout(slot: NonNull<u8>) {
+        // SAFETY: `typed_slot` calls this on a free slot of this cache that it now owns.
+        unsafe { crate::debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) }
+    }
 }
 
 /// A type with its own `static` slab cache, implemented by `#[slab_cached]`.
@@ -69,7 +81,7 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
 /// assert_eq!(npc.hp, 30);
 /// assert_eq!(Npc::slab_cache().stats().in_use, 1);
 /// ```
-pub trait SlabCached: Sized + Send + 'static {
+pub trait SlabCached: Sized + 'static {
     /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
     type Cache: CacheOf<Self>;
     /// The type's `static` cache (allocates nothing before first use).
@@ -92,6 +104,11 @@ impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {}
 unsafe impl<T: SlabCached> Pool for TypePool<T> {
     type Lock = <T::Cache as Pool>::Lock;
     const SLAB_SIZE: usize = <T::Cache as Pool>::SLAB_SIZE;
+    const __CLASS: crate::slab::Class = <T::Cache as Pool>::__CLASS;
+
+    fn __owns(slab: NonNull<u8>) -> Option<bool> {
+        Some(T::slab_cache().__owns(slab))
+    }
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
@@ -120,7 +137,9 @@ fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     let cache = T::slab_cache();
     #[cfg(feature = "std")]
     if let Ok(r) = T::__magazines().try_with(|m| cache.__pop_local(m)) {
-        return r;
+        let slot = r?;
+        T::Cache::__handout(slot);
+        return Ok(slot);
     }
     cache.__raw_alloc()
 }
@@ -301,7 +320,7 @@ impl<T: Send> SendValue for T {}
     note = "use `lock = SpinLock` or `lock = TicketLock`; `NoLock` is for a runtime `SlabCache` owned by one thread"
 )]
 pub trait ThreadSafeLock {}
-impl<L: LockTrait + Send + Sync> ThreadSafeLock for L {}
+impl<L: Send + Sync> ThreadSafeLock for L {}
 
 /// Compile-time check that `T` is `Send` (reported at the caller's span).
 #[doc(hidden)]
@@ -363,25 +382,26 @@ pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError
 #[macro_export]
 macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
-        impl $crate::SlabCached for $ty {
-            type Cache = $crate::SlabCache<$ty, $lock, { $size }>;
-            #[inline]
-            fn slab_cache() -> &'static Self::Cache {
-                static __SLAB_CACHE: $crate::SlabCache<$ty, $lock, { $size }> =
-                    $crate::SlabCache::new();
-                &__SLAB_CACHE
-            }
-            #[inline]
-            fn __magazines() -> &'static $crate::__private::LocalKey<
-                $crate::__private::ThreadCache<$ty, $lock, { $size }>,
-            > {
-                $crate::__private::thread_local! {
-                    static __SLAB_MAGAZINES: $crate::__private::ThreadCache<$ty, $lock, { $size }> =
-                        const { $crate::__private::ThreadCache::new() };
+        const _: () = {
+            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
+            type __SlabMagazines = <__SlabCache as $crate::CacheOf<$ty>>::Magazines;
+            impl $crate::SlabCached for $ty {
+                type Cache = __SlabCache;
+                #[inline]
+                fn slab_cache() -> &'static __SlabCache {
+                    static __SLAB_CACHE: __SlabCache = __SlabCache::__new_static();
+                    &__SLAB_CACHE
                 }
-                &__SLAB_MAGAZINES
+                #[inline]
+                fn __magazines() -> &'static $crate::__private::LocalKey<__SlabMagazines> {
+                    $crate::__private::thread_local! {
+                        static __SLAB_MAGAZINES: __SlabMagazines =
+                            const { $crate::__private::ThreadCache::new() };
+                    }
+                    &__SLAB_MAGAZINES
+                }
             }
-        }
+        };
     };
 }
 
@@ -392,15 +412,17 @@ macro_rules! __slab_cached_impl {
 #[macro_export]
 macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
-        impl $crate::SlabCached for $ty {
-            type Cache = $crate::SlabCache<$ty, $lock, { $size }>;
-            #[inline]
-            fn slab_cache() -> &'static Self::Cache {
-                static __SLAB_CACHE: $crate::SlabCache<$ty, $lock, { $size }> =
-                    $crate::SlabCache::new();
-                &__SLAB_CACHE
+        const _: () = {
+            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
+            impl $crate::SlabCached for $ty {
+                type Cache = __SlabCache;
+                #[inline]
+                fn slab_cache() -> &'static __SlabCache {
+                    static __SLAB_CACHE: __SlabCache = __SlabCache::__new_static();
+                    &__SLAB_CACHE
+                }
             }
-        }
+        };
     };
 }
 

@@ -26,6 +26,7 @@ macro_rules! particle_type {
                 }
             }
         }
+        #[allow(dead_code, reason = "not every test allocates through the helper")]
         fn $new(id: u64) -> Boxed<$name> {
             slab_core::__private::new_boxed($name::make(id))
         }

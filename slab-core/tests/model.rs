@@ -226,7 +226,14 @@ impl Pools {
         for kind in 0..KINDS {
             let expect = self.live.iter().filter(|l| l.kind() == kind).count();
             let s = each_kind!(self, kind, |c| c.stats());
+            let scan = each_kind!(self, kind, |c| c.scan()).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(s.in_use, expect, "in_use of kind {kind}");
+            assert_eq!(scan.in_use_slots, expect, "scanned slots of kind {kind}");
+            assert_eq!(scan.slabs, s.slabs);
+            assert_eq!(
+                scan.in_use_slots + scan.free_listed + scan.never_used,
+                s.capacity
+            );
             assert!(s.peak >= s.in_use && s.capacity >= s.in_use);
             assert_eq!(s.bytes, s.slabs * s.slab_size);
             assert!(s.empty_slabs < s.slabs.max(1));
@@ -274,9 +281,7 @@ fn run(ops: Vec<Op>) {
             }
             _ => {}
         }
-        if matches!(p.live.len() % 8, 0) {
-            p.check(&t);
-        }
+        p.check(&t);
     }
     p.check(&t);
     drop(p);

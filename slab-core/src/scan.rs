@@ -1,0 +1,272 @@
+//! The invariant scanner: walks every slab and parked magazine of a cache under its lock
+//! and checks magic, list membership, counts and free lists ([`SlabCache::scan`]).
+//!
+//! Used by the tests after every step and available to applications (a hardening mode
+//! can call it periodically, like talc's `scan_for_errors`). It reads only memory the
+//! cache owns, and reports the first broken invariant with its address.
+
+use core::fmt;
+use core::ptr::NonNull;
+
+use crate::cache::{Depot, DepotGuard, SlabCache};
+use crate::debug::{self, SlotState};
+use crate::lock::LockTrait;
+use crate::slab::{self, Class, ListId, SlabHeader};
+use crate::sync::Ordering;
+
+/// What the scanner counted in a healthy cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanReport {
+    /// Slabs walked, master included.
+    pub slabs: usize,
+    /// Slots handed out of slabs (to users and magazines).
+    pub in_use_slots: usize,
+    /// Free slots on slab free lists.
+    pub free_listed: usize,
+    /// Slots never handed out yet.
+    pub never_used: usize,
+    /// Slots in magazines parked in the depot.
+    pub parked: usize,
+}
+
+/// A broken invariant found by [`SlabCache::scan`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    /// `type_name` of the cache's objects.
+    pub name: &'static str,
+    /// What is wrong.
+    pub problem: &'static str,
+    /// Where (a slab header or slot address).
+    pub addr: usize,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "slab cache of `{}`: {} at {:#x}",
+            self.name, self.problem, self.addr
+        )
+    }
+}
+
+impl core::error::Error for ScanError {}
+
+struct Scan<'a> {
+    d: &'a Depot,
+    class: Class,
+    ctrl: NonNull<u8>,
+    report: ScanReport,
+}
+
+impl Scan<'_> {
+    fn fail<T>(&self, problem: &'static str, addr: usize) -> Result<T, ScanError> {
+        Err(ScanError {
+            name: self.d.name,
+            problem,
+            addr,
+        })
+    }
+
+    /// Checks a free slot's canary and poison.
+    fn free_slot(&self, slot: NonNull<u8>) -> Result<(), ScanError> {
+        if !debug::CHECKS || cfg!(feature = "asan-poison") {
+            return Ok(());
+        }
+        // SAFETY: `slot` is a slot of a live slab of this cache (checked by the caller).
+        match unsafe { debug::state(slot, &self.class) } {
+            SlotState::Free | SlotState::Unknown => {}
+            SlotState::Live => {
+                return self.fail("a slot on a free list is marked in use", slot.addr().get());
+            }
+            SlotState::Smashed => {
+                return self.fail("a free slot's red zone is overwritten", slot.addr().get());
+            }
+        }
+        let w = size_of::<usize>();
+        let end = self.class.poison_end();
+        for i in w..end {
+            // SAFETY: `i < poison_end <= stride`: inside the slot.
+            if unsafe { slot.add(i).read() } != debug::POISON {
+                return self.fail(
+                    "a free slot was written after it was freed",
+                    slot.addr().get(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn slab(&mut self, h: NonNull<SlabHeader>, list: ListId) -> Result<(), ScanError> {
+        let at = h.addr().get();
+        // SAFETY: `h` is on one of the depot's lists; a corrupted list could point
+        // anywhere, so only the magic is trusted before the other fields.
+        if !unsafe { slab::is_live(h) } {
+            return self.fail("slab header magic is gone", at);
+        }
+        // SAFETY: live header, lock held.
+        let hd = unsafe { h.as_ref() };
+        if hd.master != self.ctrl {
+            return self.fail("slab belongs to another cache", at);
+        }
+        if hd.list != list {
+            return self.fail("slab is on the wrong list", at);
+        }
+        let cap = if hd.is_master {
+            self.class.master_slots
+        } else {
+            self.class.slave_slots
+        };
+        if hd.capacity as usize != cap || hd.bump > hd.capacity || hd.in_use > hd.bump {
+            return self.fail("slab counts are out of range", at);
+        }
+        let want = if hd.in_use == 0 {
+            ListId::Empty
+        } else if hd.in_use == hd.capacity {
+            ListId::Full
+        } else {
+            ListId::Partial
+        };
+        if want != list {
+            return self.fail("slab fill level does not match its list", at);
+        }
+        let mut free = 0usize;
+        let mut cur = hd.free;
+        while let Some(slot) = NonNull::new(cur) {
+            if slot.addr().get() & !(self.class.slab_size - 1) != at
+                || !self.class.is_slot_offset(slot.addr().get() - at)
+            {
+                return self.fail("free list link points outside its slab", slot.addr().get());
+            }
+            free += 1;
+            if free > hd.capacity as usize {
+                return self.fail("free list has a cycle", at);
+            }
+            self.free_slot(slot)?;
+            // SAFETY: a slot of this slab on its free list.
+            cur = match unsafe { debug::try_read_link(slot, &self.class) } {
+                Some(next) => next,
+                None => return self.fail("a free slot's link was overwritten", slot.addr().get()),
+            };
+        }
+        if free + hd.in_use as usize != hd.bump as usize {
+            return self.fail("free list length does not match the slab's counts", at);
+        }
+        self.report.slabs += 1;
+        self.report.in_use_slots += hd.in_use as usize;
+        self.report.free_listed += free;
+        self.report.never_used += (hd.capacity - hd.bump) as usize;
+        Ok(())
+    }
+
+    fn run(&mut self) -> Result<(), ScanError> {
+        let d = self.d;
+        for (head, list) in [
+            (d.partial, ListId::Partial),
+            (d.full, ListId::Full),
+            (d.empty, ListId::Empty),
+        ] {
+            let mut prev: *mut SlabHeader = core::ptr::null_mut();
+            let mut cur = head;
+            let mut steps = 0;
+            while let Some(h) = NonNull::new(cur) {
+                steps += 1;
+                if steps > d.slabs {
+                    return self.fail(
+                        "slab list is longer than the slab count (a cycle?)",
+                        h.addr().get(),
+                    );
+                }
+                self.slab(h, list)?;
+                // SAFETY: checked live by `slab` above.
+                let hd = unsafe { h.as_ref() };
+                if hd.prev != prev {
+                    return self.fail("slab list back link is broken", h.addr().get());
+                }
+                prev = cur;
+                cur = hd.next;
+            }
+        }
+        if self.report.slabs != d.slabs || self.report.in_use_slots != d.in_use {
+            return self.fail(
+                "slab or slot totals disagree with the depot",
+                self.ctrl.addr().get(),
+            );
+        }
+        let mut parked = 0;
+        for chain in &d.mags[..d.mag_count] {
+            let mut cur = chain.head;
+            for _ in 0..chain.count {
+                let Some(slot) = NonNull::new(cur) else {
+                    return self.fail(
+                        "parked magazine is shorter than its count",
+                        self.ctrl.addr().get(),
+                    );
+                };
+                let h = slab::header_of(slot, self.class.slab_size);
+                // SAFETY: as in `slab`: the magic is checked before anything else.
+                if !debug::plausible_slot(cur, &self.class)
+                    || !unsafe { slab::is_live(h) }
+                    || unsafe { h.as_ref() }.master != self.ctrl
+                {
+                    return self.fail(
+                        "parked magazine holds a slot of no slab of this cache",
+                        slot.addr().get(),
+                    );
+                }
+                self.free_slot(slot)?;
+                parked += 1;
+                // SAFETY: a free slot of this cache holding its chain link.
+                cur = match unsafe { debug::try_read_link(slot, &self.class) } {
+                    Some(next) => next,
+                    None => {
+                        return self.fail("a parked slot's link was overwritten", slot.addr().get());
+                    }
+                };
+            }
+        }
+        if parked != d.in_magazines {
+            return self.fail(
+                "parked magazine counts disagree with the depot",
+                self.ctrl.addr().get(),
+            );
+        }
+        self.report.parked = parked;
+        Ok(())
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+    /// Walks every slab and parked magazine under the lock and checks the cache's
+    /// invariants: header magic, list membership and back links, per-slab counts, free lists
+    /// (links inside their slab, no cycles, lengths), totals against the depot, and, with
+    /// hardening checks, that every free slot is still poisoned and marked free.
+    ///
+    /// ```
+    /// # slab_core::slab_hooks!(global);
+    /// let cache: slab_core::SlabCache<[u8; 48]> = slab_core::SlabCache::new();
+    /// let v: Vec<_> = (0..100).map(|i| cache.alloc([i as u8; 48])).collect();
+    /// let report = cache.scan().unwrap();
+    /// assert_eq!(report.in_use_slots, 100);
+    /// # drop(v);
+    /// ```
+    ///
+    /// # Errors
+    /// The first broken invariant, with its address.
+    pub fn scan(&self) -> Result<ScanReport, ScanError> {
+        let Some(ctrl) = NonNull::new(self.ctrl_ptr().load(Ordering::Acquire)) else {
+            return Ok(ScanReport::default());
+        };
+        // SAFETY: alive: this handle counts in `handles`.
+        let g = unsafe { DepotGuard::lock(ctrl) };
+        let mut s = Scan {
+            d: g.depot_ref(),
+            class: Self::CLASS,
+            ctrl: ctrl.cast(),
+            report: ScanReport::default(),
+        };
+        s.run()?;
+        Ok(s.report)
+    }
+}

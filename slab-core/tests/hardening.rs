@@ -1,0 +1,185 @@
+//! The planted-bug suite (after GrapheneOS hardened_malloc's test suite): each test plants
+//! one bug through the public `unsafe` API and asserts the exact panic of the hardening
+//! checks. Debug builds (or the `debug-checks` feature) only; the always-on checks of
+//! `from_raw` are at the top and run in every build.
+
+mod common;
+
+use slab_core::{Boxed, SlabBox, SlabCache, SpinLock};
+
+/// A `#[slab_cached]`-style type (through the macro's runtime half).
+macro_rules! cached {
+    ($name:ident, $inner:ty) => {
+        #[allow(dead_code, reason = "only the layout matters")]
+        struct $name($inner);
+        slab_core::__private::slab_cached_impl!($name, SpinLock, 4096);
+    };
+}
+
+// ---- always on ----
+
+#[test]
+#[should_panic(expected = "`from_raw` of a `u64` got a null pointer")]
+fn from_raw_rejects_null() {
+    // SAFETY: planted bug: null is not from `into_raw`.
+    let _ = unsafe { SlabBox::<u64>::from_raw(std::ptr::null_mut()) };
+}
+
+#[test]
+#[should_panic(expected = "which is not aligned to 8: not a pointer from `into_raw`")]
+fn from_raw_rejects_a_misaligned_pointer() {
+    let cache: SlabCache<u64> = SlabCache::new();
+    let raw = SlabBox::into_raw(cache.alloc(1));
+    // SAFETY: planted bug: a pointer one byte into the slot.
+    let _ = unsafe { SlabBox::<u64>::from_raw(raw.cast::<u8>().wrapping_add(1).cast()) };
+}
+
+#[test]
+#[should_panic(expected = "which is not the start of a slot (an interior pointer")]
+fn from_raw_rejects_an_interior_pointer() {
+    let cache: SlabCache<[u64; 4]> = SlabCache::new();
+    let raw = SlabBox::into_raw(cache.alloc([1; 4]));
+    // SAFETY: planted bug: a pointer to the second element, aligned but inside the slot.
+    let _ = unsafe { SlabBox::<[u64; 4]>::from_raw(raw.cast::<u64>().wrapping_add(1).cast()) };
+}
+
+// ---- hardening checks ----
+
+#[cfg(any(debug_assertions, feature = "debug-checks"))]
+mod checked {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "double free of a `u64`")]
+    fn from_raw_twice_is_a_double_free() {
+        let cache: SlabCache<u64> = SlabCache::new();
+        let raw = SlabBox::into_raw(cache.alloc(7));
+        // SAFETY: the first `from_raw` is legitimate.
+        drop(unsafe { SlabBox::<u64>::from_raw(raw) });
+        // SAFETY: planted bug: the second one is a double free.
+        let _ = unsafe { SlabBox::<u64>::from_raw(raw) };
+    }
+
+    cached!(Left, [u64; 4]);
+    cached!(Right, [u64; 4]);
+
+    #[test]
+    #[should_panic(expected = "does not belong to the cache of `hardening::checked::Right`")]
+    fn a_pointer_of_another_types_cache_is_rejected() {
+        let left: Boxed<Left> = slab_core::__private::new_boxed(Left([1; 4]));
+        let _right = slab_core::__private::new_boxed(Right([2; 4])); // Right's cache exists
+        let raw = SlabBox::into_raw(left).cast::<Right>();
+        // SAFETY: planted bug: a `Left` slot claimed as a `Right` box.
+        let _ = unsafe { SlabBox::<Right, slab_core::TypePool<Right>>::from_raw(raw) };
+    }
+
+    cached!(Owned, [u64; 8]);
+
+    #[test]
+    #[should_panic(expected = "does not belong to the cache of `hardening::checked::Owned`")]
+    fn foreign_memory_is_rejected_before_anything_is_read() {
+        let _b = slab_core::__private::new_boxed(Owned([0; 8]));
+        let foreign = Box::into_raw(Box::new(Owned([0; 8])));
+        // SAFETY: planted bug: a pointer from another allocator.
+        let _ = unsafe { SlabBox::<Owned, slab_core::TypePool<Owned>>::from_raw(foreign) };
+    }
+
+    #[test]
+    #[should_panic(expected = "is corrupted (its magic is gone)")]
+    fn a_slab_whose_header_magic_is_gone_is_reported_on_free() {
+        let cache: SlabCache<[u8; 32], SpinLock, 4096> = SlabCache::new();
+        let b = cache.alloc([0; 32]);
+        let header = SlabBox::as_ptr(&b)
+            .cast::<u8>()
+            .cast_mut()
+            .map_addr(|a| a & !4095);
+        // SAFETY: planted bug: overwrite the slab header's first word (the magic).
+        unsafe { header.cast::<usize>().write(0) };
+        drop(b);
+    }
+
+    #[test]
+    #[should_panic(expected = "the free list of `[u64; 2]` is corrupted")]
+    fn a_write_after_free_into_the_link_corrupts_the_slab_free_list_and_is_caught() {
+        let cache: SlabCache<[u64; 2]> = SlabCache::new();
+        let keep = cache.alloc([1; 2]);
+        let raw = SlabBox::into_raw(cache.alloc([2; 2]));
+        // SAFETY: legitimate free.
+        drop(unsafe { SlabBox::<[u64; 2]>::from_raw(raw) });
+        // SAFETY: planted bug: write through a dangling pointer into the free slot's link.
+        unsafe { raw.cast::<usize>().write(0x1234_5678) };
+        let _again = cache.alloc([3; 2]);
+        drop(keep);
+    }
+
+    cached!(Chained, [u64; 2]);
+
+    #[test]
+    #[should_panic(expected = "the free list of `hardening::checked::Chained` is corrupted")]
+    fn a_write_after_free_into_a_magazine_link_is_caught() {
+        let a = slab_core::__private::new_boxed(Chained([1; 2]));
+        let b = slab_core::__private::new_boxed(Chained([2; 2]));
+        let raw = SlabBox::into_raw(b);
+        drop(a);
+        // SAFETY: legitimate free: `b` goes on top of the magazine, linking to `a`.
+        drop(unsafe { SlabBox::<Chained, slab_core::TypePool<Chained>>::from_raw(raw) });
+        // SAFETY: planted bug: scribble over the freed slot's link.
+        unsafe { raw.cast::<usize>().write(0x0bad_f00d) };
+        let _x = slab_core::__private::new_boxed(Chained([3; 2]));
+    }
+
+    #[test]
+    #[should_panic(expected = "a write past the end of the `[u8; 24]`")]
+    fn a_write_past_the_end_into_the_red_zone_is_caught_on_free() {
+        let cache: SlabCache<[u8; 24]> = SlabCache::new();
+        let mut b = cache.alloc([0; 24]);
+        let p = SlabBox::as_mut_ptr(&mut b).cast::<u8>();
+        // SAFETY: planted bug: one byte past the end of the object (inside the slot's red
+        // zone, so inside the slab: the overflow the check is for).
+        unsafe { p.add(24).write(0xff) };
+        drop(b);
+    }
+
+    #[test]
+    #[should_panic(expected = "was written after it was freed (byte 12 changed)")]
+    fn a_write_after_free_into_the_object_is_caught_when_the_slot_is_reused() {
+        let cache: SlabCache<[u32; 8]> = SlabCache::new();
+        let raw = SlabBox::into_raw(cache.alloc([0; 8]));
+        // SAFETY: legitimate free.
+        drop(unsafe { SlabBox::<[u32; 8]>::from_raw(raw) });
+        // SAFETY: planted bug: write the fourth element of a freed value.
+        unsafe { raw.cast::<u32>().add(3).write(9) };
+        let _reused = cache.alloc([1; 8]);
+    }
+
+    #[test]
+    fn the_scanner_reports_a_corrupted_free_list_without_panicking() {
+        let cache: SlabCache<[u64; 2]> = SlabCache::new();
+        let v: Vec<_> = (0..10).map(|i| cache.alloc([i; 2])).collect();
+        assert_eq!(cache.scan().unwrap().in_use_slots, 10);
+        let raw = SlabBox::into_raw(cache.alloc([0; 2]));
+        // SAFETY: legitimate free.
+        drop(unsafe { SlabBox::<[u64; 2]>::from_raw(raw) });
+        // SAFETY: planted bug: write after free into the object bytes past the link.
+        unsafe { raw.cast::<u64>().add(1).write(1) };
+        let err = cache.scan().unwrap_err();
+        assert_eq!(err.problem, "a free slot was written after it was freed");
+        assert_eq!(err.addr, raw.addr());
+        assert!(
+            err.to_string().starts_with("slab cache of `[u64; 2]`: "),
+            "{err}"
+        );
+        drop(v);
+    }
+
+    #[test]
+    fn freed_slots_are_poisoned() {
+        let cache: SlabCache<[u8; 64]> = SlabCache::new();
+        let raw = SlabBox::into_raw(cache.alloc([7; 64]));
+        // SAFETY: legitimate free.
+        drop(unsafe { SlabBox::<[u8; 64]>::from_raw(raw) });
+        // SAFETY: reading a freed slot inside a live slab (test of the poisoning itself).
+        let bytes = unsafe { std::slice::from_raw_parts(raw.cast::<u8>().add(8), 56) };
+        assert!(bytes.iter().all(|&b| b == 0xde));
+    }
+}

@@ -1,0 +1,340 @@
+//! Code generation for `#[slab_cached]`: the pipeline (`args` → `ast` → `valid` → here, or
+//! `fallback` on error) and the expansion itself.
+//!
+//! Everything is emitted inside `const _: () = { .. };` next to the user's item, names
+//! slab-core only through `_slab_core::..` (see [`crate_decl`]), and contains no
+//! `unsafe`. Checks that depend on the type are `const` items and trait
+//! bounds spanned at the user's tokens, so the compiler reports them there.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Ident, LitInt, Path, Type};
+
+use crate::args::{self, Args};
+use crate::ast::{self, Item};
+use crate::fallback;
+use crate::valid::{self, Errors};
+
+/// `#[slab_cached(..)]`: parses, validates and expands, or falls back with every error.
+pub(crate) fn slab_cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut args = args::parse(args, &mut errors);
+    if let Some(lit) = &args.size
+        && valid::check_size(lit, &mut errors).is_none()
+    {
+        args.size = None;
+    }
+    let parsed = ast::parse(item.clone(), &mut errors);
+    if let Some(parsed) = &parsed {
+        valid::check_item(parsed, &mut errors);
+    }
+    match errors.finish() {
+        Ok(()) => parsed.map_or(item, |parsed| expand(&parsed, &args)),
+        Err(errors) => fallback::slab_cached(item, parsed.as_ref(), &args, &errors),
+    }
+}
+
+/// The lints that generated code allows, each with its reason. Applied to the
+/// `const _` block that holds everything the macros generate.
+pub(crate) fn allows() -> TokenStream {
+    quote! {
+        #[allow(dead_code, reason = "the program need not call every generated constructor")]
+        #[allow(unreachable_pub, reason = "the constructors take the visibility of the type")]
+        #[allow(
+            unused_qualifications,
+            reason = "absolute paths keep the expansion independent of the caller's scope"
+        )]
+        #[allow(
+            clippy::used_underscore_binding,
+            reason = "private names of generated code start with `__`"
+        )]
+        #[allow(
+            clippy::result_large_err,
+            reason = "`try_new_boxed` hands the value back in its error, by design"
+        )]
+        #[allow(
+            clippy::absolute_paths,
+            reason = "absolute paths keep the expansion independent of the caller's scope"
+        )]
+        #[allow(
+            clippy::same_name_method,
+            reason = "`T::slab_cache()` works without importing `SlabCached`"
+        )]
+        #[allow(
+            clippy::arbitrary_source_item_ordering,
+            reason = "generated items are ordered by use, not by name"
+        )]
+        #[allow(
+            clippy::decimal_literal_representation,
+            reason = "the `size` literal is the user's, repeated in generated code"
+        )]
+    }
+}
+
+/// How the expansion names slab-core: `use ::slab_core as _slab_core;`, or
+/// `use <path> as _slab_core;` for `crate = path`.
+///
+/// A `use` of the extern-prelude path rather than `extern crate slab_core as _slab_core;`:
+/// both resolve the same way under `#![no_implicit_prelude]`, but with an `extern crate`
+/// item in the user's crate rustc prints slab-core's paths in error messages as
+/// `_::_slab_core::SlabCached`, while with `use` they read `slab_core::SlabCached`.
+pub(crate) fn crate_decl(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        None => quote! { use ::slab_core as _slab_core; },
+        Some(path) => quote! { use #path as _slab_core; },
+    }
+}
+
+/// The expansion of a valid `#[slab_cached]` item (or of an invalid one whose bad
+/// arguments were dropped, see `fallback.rs`).
+pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
+    let ident = item.ident();
+    let tokens = &item.tokens;
+    let allows = allows();
+    let krate = crate_decl(args.krate.as_ref());
+    let user_lock = args.lock.as_ref();
+    let lock_span = user_lock.map_or_else(|| ident.span(), Spanned::span);
+    let lock_name = user_lock.map_or_else(|| "SpinLock".to_owned(), type_name);
+    let lock_type = user_lock.map_or_else(|| quote!(_slab_core::SpinLock), Type::to_token_stream);
+    // The lock is named once, so a path that does not resolve is reported once.
+    let lock = quote_spanned!(lock_span=> __SlabCachedLock);
+    let lock_alias = quote_spanned!(lock_span=> type #lock = #lock_type;);
+    let size = size_expr(ident, &lock, args.size.as_ref());
+    let size_span = args
+        .size
+        .as_ref()
+        .map_or_else(|| ident.span(), LitInt::span);
+    let type_name = ident.unraw().to_string();
+
+    let impl_call = quote_spanned! {ident.span()=>
+        _slab_core::__private::slab_cached_impl!(#ident, #lock, #size);
+    };
+    let layout_check = quote_spanned! {size_span=>
+        const _: () = if let _slab_core::__private::core::result::Result::Err(__m) =
+            _slab_core::__private::check_layout::<#ident, #lock>(#type_name, #lock_name, #size)
+        {
+            _slab_core::__private::core::panic!("{}", __m.as_str())
+        };
+    };
+    let send_check = quote_spanned! {ident.span()=>
+        const _: () = _slab_core::__private::assert_send_value::<#ident>();
+    };
+    let lock_check = quote_spanned! {lock_span=>
+        const _: () = _slab_core::__private::assert_lock::<#lock>();
+        const _: () = _slab_core::__private::assert_thread_safe_lock::<#lock>();
+    };
+    let functions = functions(ident, item.vis(), lock_span);
+    quote! {
+        #tokens
+
+        #allows
+        const _: () = {
+            #krate
+            #lock_alias
+            #lock_check
+            #send_check
+            #layout_check
+            #impl_call
+            #functions
+        };
+    }
+}
+
+/// The slab size: the literal as written, or slab-core's choice for the type.
+fn size_expr(ident: &Ident, lock: &TokenStream, size: Option<&LitInt>) -> TokenStream {
+    match size {
+        Some(lit) => lit.to_token_stream(),
+        None => quote_spanned! {ident.span()=>
+            _slab_core::__private::auto_slab_size::<#ident, #lock>()
+        },
+    }
+}
+
+/// The inherent functions on the type, each forwarding to `_slab_core::__private`.
+/// The box and cache types are spanned at the lock: a lock that is not a `LockTrait`
+/// makes them ill-formed, and the error belongs there.
+fn functions(ident: &Ident, vis: &syn::Visibility, lock_span: Span) -> TokenStream {
+    let name = ident.unraw().to_string();
+    let boxed = quote_spanned!(lock_span=> _slab_core::Boxed<Self>);
+    let uninit = quote_spanned!(lock_span=> _slab_core::UninitBoxed<Self>);
+    let cache = quote_spanned!(lock_span=> &'static <Self as _slab_core::SlabCached>::Cache);
+    // The bodies too (their types are checked again), but not the parameter name, whose
+    // hygiene must match the signature's.
+    let value = quote!(value);
+    let private = quote_spanned!(lock_span=> _slab_core::__private);
+    let get_cache = quote_spanned!(lock_span=> <Self as _slab_core::SlabCached>::slab_cache());
+    let new_doc = format!(
+        "Moves `value` into a slot of the `static` slab cache of `{name}` and returns the \
+         owning box, like `Box::new`.\n\n\
+         Generated by `#[slab_cached]`. The box is `slab_core::Boxed<{name}>`; dropping it \
+         returns the slot to the cache, from any thread.\n\n\
+         # Panics\n\
+         When the allocation hook has no memory for a new slab; \
+         `{name}::try_new_boxed` hands the value back instead."
+    );
+    let try_new_doc = format!(
+        "Moves `value` into a slot of the `static` slab cache of `{name}`, or hands it \
+         back.\n\n\
+         Generated by `#[slab_cached]`.\n\n\
+         # Errors\n\
+         When the allocation hook has no memory for a new slab; the error holds `value` \
+         (`AllocError::into_inner`)."
+    );
+    let uninit_doc = format!(
+        "Takes an uninitialised slot from the `static` slab cache of `{name}`, to build a \
+         large value in place instead of moving it through the stack: fill it with \
+         `SlabBox::write` (or through `SlabBox::as_mut_ptr`, then `assume_init`).\n\n\
+         Generated by `#[slab_cached]`. The box is `slab_core::UninitBoxed<{name}>`.\n\n\
+         # Panics\n\
+         When the allocation hook has no memory for a new slab; \
+         `{name}::try_new_uninit_boxed` returns an error instead."
+    );
+    let try_uninit_doc = format!(
+        "Takes an uninitialised slot from the `static` slab cache of `{name}`, or says why \
+         it cannot; see `{name}::new_uninit_boxed`.\n\n\
+         Generated by `#[slab_cached]`.\n\n\
+         # Errors\n\
+         `SlabError::OutOfMemory` when the allocation hook has no memory for a new slab."
+    );
+    let cache_doc = format!(
+        "The `static` slab cache of `{name}`: its statistics (`stats`), pre-allocation \
+         (`reserve`) and the release of empty slabs (`shrink`).\n\n\
+         Generated by `#[slab_cached]`. Nothing is allocated before the first box."
+    );
+    quote_spanned! {lock_span=>
+        impl #ident {
+            #[doc = #new_doc]
+            #[inline]
+            #[must_use]
+            #vis fn new_boxed(#value: Self) -> #boxed {
+                #private::new_boxed::<Self>(#value)
+            }
+
+            #[doc = #try_new_doc]
+            #[inline]
+            #vis fn try_new_boxed(
+                #value: Self,
+            ) -> _slab_core::__private::core::result::Result<
+                #boxed,
+                _slab_core::AllocError<Self>,
+            > {
+                #private::try_new_boxed::<Self>(#value)
+            }
+
+            #[doc = #uninit_doc]
+            #[inline]
+            #[must_use]
+            #vis fn new_uninit_boxed() -> #uninit {
+                #private::new_uninit_boxed::<Self>()
+            }
+
+            #[doc = #try_uninit_doc]
+            #[inline]
+            #vis fn try_new_uninit_boxed() -> _slab_core::__private::core::result::Result<
+                #uninit,
+                _slab_core::SlabError,
+            > {
+                #private::try_new_uninit_boxed::<Self>()
+            }
+
+            #[doc = #cache_doc]
+            #[inline]
+            #[must_use]
+            #vis fn slab_cache() -> #cache {
+                #get_cache
+            }
+        }
+    }
+}
+
+/// A type as the user wrote it, for messages: `slab_core::SpinLock`, not
+/// `slab_core :: SpinLock`.
+fn type_name(ty: &Type) -> String {
+    let spaced = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(spaced.len());
+    let chars: Vec<char> = spaced.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+        let prev = chars.get(i.wrapping_sub(1));
+        if c == ' ' && prev != Some(&',') && !(word(prev) && word(chars.get(i + 1))) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenTree;
+
+    use super::*;
+
+    fn idents(tokens: TokenStream, out: &mut Vec<String>) {
+        for tt in tokens {
+            match tt {
+                TokenTree::Ident(i) => out.push(i.to_string()),
+                TokenTree::Group(g) => idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn crate_path_replaces_every_mention_of_slab_core() {
+        let out = slab_cached(
+            quote!(size = 4096, crate = my_slab),
+            quote!(
+                pub struct Packet([u8; 64]);
+            ),
+        );
+        let mut names = Vec::new();
+        idents(out, &mut names);
+        assert!(names.iter().any(|n| n == "my_slab"));
+        assert!(!names.iter().any(|n| n == "slab_core"), "{names:?}");
+        assert!(!names.iter().any(|n| n == "compile_error"), "{names:?}");
+    }
+
+    #[test]
+    fn generated_code_has_no_unsafe() {
+        let out = slab_cached(
+            quote!(lock = SpinLock),
+            quote!(
+                #[derive(Debug)]
+                enum Shape {
+                    A,
+                    B(u8),
+                }
+            ),
+        );
+        let mut names = Vec::new();
+        idents(out, &mut names);
+        assert!(!names.iter().any(|n| n == "unsafe"));
+        assert!(names.iter().any(|n| n == "slab_cached_impl"));
+    }
+
+    #[test]
+    fn a_bad_argument_still_expands_with_the_default() {
+        let out = slab_cached(
+            quote!(size = 1000),
+            quote!(
+                struct Packet([u8; 64]);
+            ),
+        );
+        let mut names = Vec::new();
+        idents(out, &mut names);
+        assert!(names.iter().any(|n| n == "compile_error"));
+        assert!(names.iter().any(|n| n == "auto_slab_size"));
+        assert!(names.iter().any(|n| n == "new_boxed"));
+    }
+
+    #[test]
+    fn type_names_lose_the_spaces_of_token_streams() {
+        let ty: Type = syn::parse_quote!(slab_core::SpinLock);
+        assert_eq!(type_name(&ty), "slab_core::SpinLock");
+        let ty: Type = syn::parse_quote!(my::Lock<dyn Trait, u8>);
+        assert_eq!(type_name(&ty), "my::Lock<dyn Trait, u8>");
+    }
+}

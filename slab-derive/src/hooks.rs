@@ -1,0 +1,169 @@
+//! `slab_hooks!(my_alloc, my_free)` and `slab_hooks!(global)`: define the two link-time
+//! symbols through which slab-core takes and returns slab memory.
+//!
+//! The user's functions are first bound to `AllocHook`/`FreeHook` variables spanned at
+//! the user's tokens, so a wrong signature is a type error there, not a link error; the
+//! exported functions then forward to them. The symbol names must stay byte-identical to
+//! `slab_core::__private::{ALLOC_SYMBOL, FREE_SYMBOL}` (every program that links proves
+//! it). Parsing, checks and expansion of this small macro live together in this file.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Expr, LitStr, Path, Token};
+
+use crate::expand::crate_decl;
+use crate::valid::Errors;
+
+/// Must equal `slab_core::__private::ALLOC_SYMBOL`.
+const ALLOC_SYMBOL: &str = "slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro";
+/// Must equal `slab_core::__private::FREE_SYMBOL`.
+const FREE_SYMBOL: &str = "slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro";
+
+const USAGE: &str = "`slab_hooks!` takes two functions, `slab_hooks!(my_alloc, my_free)`, or the \
+                     one word `global` for Rust's global allocator: `slab_hooks!(global)`";
+
+/// The macro input: hook expressions and an optional `crate = path`.
+struct Input {
+    hooks: Vec<Expr>,
+    krate: Option<Path>,
+    errors: Errors,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut parsed = Input {
+            hooks: Vec::new(),
+            krate: None,
+            errors: Errors::default(),
+        };
+        while !input.is_empty() {
+            if input.peek(Token![crate]) && input.peek2(Token![=]) {
+                let key: Token![crate] = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let path = if input.peek(LitStr) {
+                    input.parse::<LitStr>()?.parse_with(Path::parse_mod_style)?
+                } else {
+                    Path::parse_mod_style(input)?
+                };
+                if parsed.krate.replace(path).is_some() {
+                    parsed.errors.push(syn::Error::new(
+                        key.span,
+                        "`crate` is given twice; keep one `crate = ..`",
+                    ));
+                }
+            } else {
+                parsed.hooks.push(input.parse()?);
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(parsed)
+    }
+}
+
+/// The hooks, as expressions to type-check, and the spans to report them at.
+struct Hooks {
+    alloc: TokenStream,
+    alloc_span: Span,
+    free: TokenStream,
+    free_span: Span,
+}
+
+fn hooks(input: &Input) -> syn::Result<Hooks> {
+    match input.hooks.as_slice() {
+        [Expr::Path(p)] if p.qself.is_none() && p.path.is_ident("global") => {
+            let span = p.span();
+            Ok(Hooks {
+                alloc: quote_spanned!(span=> _slab_core::__private::global::alloc),
+                alloc_span: span,
+                free: quote_spanned!(span=> _slab_core::__private::global::free),
+                free_span: span,
+            })
+        }
+        [alloc, free] => Ok(Hooks {
+            alloc: alloc.to_token_stream(),
+            alloc_span: alloc.span(),
+            free: free.to_token_stream(),
+            free_span: free.span(),
+        }),
+        [] => Err(syn::Error::new(Span::call_site(), USAGE)),
+        [one] => Err(syn::Error::new_spanned(
+            one,
+            format_args!(
+                "{USAGE}; with one function, add the free function: \
+                 `slab_hooks!({}, my_free)`",
+                one.to_token_stream()
+            ),
+        )),
+        many => {
+            let extra = &many[2..];
+            Err(syn::Error::new_spanned(
+                quote!(#(#extra),*),
+                format_args!("{USAGE}; remove the extra arguments"),
+            ))
+        }
+    }
+}
+
+/// Expands `slab_hooks!(..)`.
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let mut input: Input = syn::parse2(input)?;
+    let mut errors = std::mem::take(&mut input.errors);
+    let hooks = hooks(&input);
+    if let Err(e) = &hooks {
+        errors.push(e.clone());
+    }
+    errors.finish()?;
+    let hooks = hooks?;
+    let krate = crate_decl(input.krate.as_ref());
+    let Hooks {
+        alloc,
+        alloc_span,
+        free,
+        free_span,
+    } = hooks;
+    let alloc_check = quote_spanned!(alloc_span=> let __hook: _slab_core::AllocHook = #alloc;);
+    let free_check = quote_spanned!(free_span=> let __hook: _slab_core::FreeHook = #free;);
+    Ok(quote! {
+        const _: () = {
+            #krate
+
+            #[allow(
+                unsafe_code,
+                reason = "exporting a symbol is unsafe; its signature is the one slab-core \
+                          declares, and the user's function is checked against `AllocHook`"
+            )]
+            #[unsafe(export_name = #ALLOC_SYMBOL)]
+            unsafe extern "Rust" fn __slab_core_alloc_hook(
+                layout: _slab_core::__private::core::alloc::Layout,
+            ) -> _slab_core::__private::core::option::Option<
+                _slab_core::__private::core::ptr::NonNull<u8>,
+            > {
+                #alloc_check
+                // SAFETY: slab-core calls the hook with a valid slab layout, the contract of
+                // `AllocHook` that the user's function promises to honour.
+                unsafe { __hook(layout) }
+            }
+
+            #[allow(
+                unsafe_code,
+                reason = "exporting a symbol is unsafe; its signature is the one slab-core \
+                          declares, and the user's function is checked against `FreeHook`"
+            )]
+            #[unsafe(export_name = #FREE_SYMBOL)]
+            unsafe extern "Rust" fn __slab_core_free_hook(
+                ptr: _slab_core::__private::core::ptr::NonNull<u8>,
+                layout: _slab_core::__private::core::alloc::Layout,
+            ) {
+                #free_check
+                // SAFETY: slab-core returns each block once, with the layout it was
+                // allocated with: the contract of `FreeHook`.
+                unsafe { __hook(ptr, layout) }
+            }
+        };
+    })
+}

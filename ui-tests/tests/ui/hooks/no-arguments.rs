@@ -1,0 +1,3 @@
+slab_core::slab_hooks!();
+
+fn main() {}

@@ -106,13 +106,12 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// ```
     pub fn into_inner(b: Self) -> T {
         let b = ManuallyDrop::new(b);
-        // SAFETY: the slot holds an initialised `T` that we own; after reading it we never
-        // touch the value again (the box is not dropped) and release the bare slot.
-        unsafe {
-            let value = b.ptr.read();
-            Self::release_slot(b.ptr);
-            value
-        }
+        // SAFETY: the slot holds an initialised, aligned `T` that the box owns; the box is
+        // not dropped, so this read is the value's only move out.
+        let value = unsafe { b.ptr.read() };
+        // SAFETY: the value was moved out above and the slot is not used again.
+        unsafe { Self::release_slot(b.ptr) };
+        value
     }
 
     /// Returns the bare slot to its cache, after the hardening checks.
@@ -121,11 +120,12 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// The slot's value was dropped or moved out; the slot is not used again.
     #[inline]
     unsafe fn release_slot(ptr: NonNull<T>) {
-        // SAFETY: a slot of `C`'s cache (the box's invariant), given up by the caller.
-        unsafe {
-            debug::on_release(ptr.cast(), &C::__CLASS, core::any::type_name::<T>());
-            C::release(ptr.cast());
-        }
+        // SAFETY: `ptr` is a slot of a live slab of `C`'s cache (the box's invariant), so of
+        // geometry `C::__CLASS`; the caller gives it up.
+        unsafe { debug::on_release(ptr.cast(), &C::__CLASS, core::any::type_name::<T>()) };
+        // SAFETY: a slot handed out by a cache of type `C` (the box's invariant) whose value
+        // is gone (contract), not used after this.
+        unsafe { C::release(ptr.cast()) };
     }
 
     /// Consumes the box without freeing it and returns a reference that lives as long as
@@ -253,13 +253,12 @@ impl<T, C: Pool> SlabBox<MaybeUninit<T>, C> {
 impl<T, C: Pool> Drop for SlabBox<T, C> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: the box owns an initialised `T` (boxes of `MaybeUninit<T>` drop a
-        // `MaybeUninit`, which is a no-op) and drops it exactly once here; the bare slot
-        // then goes back to the cache type it came from.
-        unsafe {
-            self.ptr.drop_in_place();
-            Self::release_slot(self.ptr);
-        }
+        // SAFETY: the box owns an initialised, aligned `T` (boxes of `MaybeUninit<T>` drop
+        // a `MaybeUninit`, which is a no-op) and drops it exactly once, here.
+        unsafe { self.ptr.drop_in_place() };
+        // SAFETY: the value was dropped above and the box is going away, so the bare slot
+        // is not used again; it goes back to the cache type it came from.
+        unsafe { Self::release_slot(self.ptr) };
     }
 }
 

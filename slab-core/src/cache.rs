@@ -153,16 +153,23 @@ fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
 /// `h` is a live header of this depot, on no list; the lock is held.
 unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
     let head = head_of(d, list);
+    let old = *head;
     let hp = h.as_ptr();
-    // SAFETY: `h` and the current head are live headers of this depot, exclusively ours
-    // under the lock.
-    unsafe {
-        (*hp).list = list;
-        (*hp).prev = ptr::null_mut();
-        (*hp).next = *head;
-        if let Some(old) = NonNull::new(*head) {
-            (*old.as_ptr()).prev = hp;
-        }
+    {
+        // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
+        // the lock is held and `SlabState` is only accessed under it, so nothing else
+        // touches these bytes. `h` is on no list, so it is not `old`, and no other
+        // reference to its state exists; this one ends with the block.
+        let st = unsafe { &mut (*hp).state };
+        st.list = list;
+        st.prev = ptr::null_mut();
+        st.next = old;
+    }
+    if let Some(old) = NonNull::new(old) {
+        // SAFETY: `old` is the head of one of this depot's lists, so a live header; the
+        // lock is held, which guards its `state`. The reference to `h`'s state above has
+        // ended, and `old != h`, so this single write aliases nothing.
+        unsafe { (*old.as_ptr()).state.prev = hp };
     }
     *head = hp;
 }
@@ -171,20 +178,31 @@ unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
 /// `h` is a live header on the list its `list` field names; the lock is held.
 unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
     let hp = h.as_ptr();
-    // SAFETY: `h` and its neighbours are live headers of this depot, exclusively ours.
-    unsafe {
-        let (prev, next, list) = ((*hp).prev, (*hp).next, (*hp).list);
-        if prev.is_null() {
-            *head_of(d, list) = next;
-        } else {
-            (*prev).next = next;
-        }
-        if !next.is_null() {
-            (*next).prev = prev;
-        }
-        (*hp).prev = ptr::null_mut();
-        (*hp).next = ptr::null_mut();
+    let (prev, next, list) = {
+        // SAFETY: `h` is a live header of this depot (contract), so `state` is in bounds
+        // and aligned; the lock is held, so nothing else touches it. The reference ends
+        // with this block, before the neighbours are written.
+        let st = unsafe { &(*hp).state };
+        (st.prev, st.next, st.list)
+    };
+    if prev.is_null() {
+        *head_of(d, list) = next;
+    } else {
+        // SAFETY: `prev` is `h`'s neighbour on a list of this depot, so a live header
+        // distinct from `h`; its `state` is guarded by the lock we hold, and no reference
+        // to any header's state is live here.
+        unsafe { (*prev).state.next = next };
     }
+    if !next.is_null() {
+        // SAFETY: as for `prev`: `next` is a live neighbour of `h` on a list of this
+        // depot, its state guarded by the lock; no reference to any state is live.
+        unsafe { (*next).state.prev = prev };
+    }
+    // SAFETY: `h` is live and its state is guarded by the lock we hold; the writes to the
+    // neighbours above went through their own pointers and no reference is live.
+    let st = unsafe { &mut (*hp).state };
+    st.prev = ptr::null_mut();
+    st.next = ptr::null_mut();
 }
 
 /// Puts `h` on the list that matches its fill level, if it is not there already.
@@ -192,10 +210,13 @@ unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
 /// # Safety
 /// As [`unlink`].
 unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
-    let hp = h.as_ptr();
-    // SAFETY: live header, exclusively ours under the lock.
-    let (in_use, cap, list, master) =
-        unsafe { ((*hp).in_use, (*hp).capacity, (*hp).list, (*hp).is_master) };
+    let (in_use, cap, list, master) = {
+        // SAFETY: `h` is a live header of this depot (contract), so `state` is in bounds
+        // and aligned; the lock is held, so nothing writes it concurrently. The shared
+        // reference ends with this block, before `unlink`/`link` write through `h`.
+        let st = unsafe { &(*h.as_ptr()).state };
+        (st.in_use, st.capacity, st.list, st.is_master)
+    };
     let want = if in_use == 0 {
         ListId::Empty
     } else if in_use == cap {
@@ -204,11 +225,11 @@ unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
         ListId::Partial
     };
     if want != list {
-        // SAFETY: forwarded.
-        unsafe {
-            unlink(d, h);
-            link(d, h, want);
-        }
+        // SAFETY: `h` is live and on the list its `list` field names (our contract), and
+        // the lock is held.
+        unsafe { unlink(d, h) };
+        // SAFETY: `h` is live and, just unlinked, on no list; the lock is held.
+        unsafe { link(d, h, want) };
         if !master {
             if want == ListId::Empty {
                 d.empty_slaves += 1;
@@ -260,7 +281,9 @@ unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
     d.slabs -= 1;
     d.capacity -= class.slave_slots;
     d.hook_frees += 1;
-    // SAFETY: live header; clearing the magic marks the slab dead before it is freed.
+    // SAFETY: `h` is a live header (contract), so `magic` is in bounds and aligned; the
+    // lock is held. The slab is empty, so no outstanding slot can lead a lock-free reader
+    // here: clearing the magic marks the slab dead before it is freed.
     unsafe { (*h.as_ptr()).magic = 0 };
 }
 
@@ -292,8 +315,13 @@ pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
 /// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
 /// released; nothing else can reach it any more.
 unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
-    // SAFETY: nobody else can reach the control block; we own it.
-    let d = unsafe { &mut *(*ctrl.as_ptr()).depot.get() };
+    // SAFETY: `ctrl` points to an initialised control block (contract) that nobody else
+    // can reach any more, so a shared reference to it is valid until its memory goes back
+    // below; it is last used to reach the depot.
+    let control = unsafe { ctrl.as_ref() };
+    // SAFETY: nobody else can reach the control block, so this is the only access to the
+    // depot through its `UnsafeCell`; `control` is not used to reach it again.
+    let d = unsafe { &mut *control.depot.get() };
     let master = d.master;
     debug_assert!(
         d.partial.is_null() && d.full.is_null(),
@@ -301,22 +329,30 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     );
     let mut cur = d.empty;
     while let Some(h) = NonNull::new(cur) {
-        // SAFETY: `h` is a live, empty slab of this cache; no one else can reach it.
-        unsafe {
-            cur = (*h.as_ptr()).next;
-            if h != master {
-                (*h.as_ptr()).magic = 0;
-                free_block(h, class);
-            }
+        // SAFETY: `h` is on the empty list, so a live header of this cache; no one else can
+        // reach the cache, so no one else touches it. The read is a copy.
+        cur = unsafe { (*h.as_ptr()).state.next };
+        if h != master {
+            // SAFETY: `h` is a live slave header that only we can reach; clearing the magic
+            // marks it dead before its memory goes back.
+            unsafe { (*h.as_ptr()).magic = 0 };
+            // SAFETY: `h` heads a slab from the hook with `class.layout()`; it was taken
+            // off the walk (its `next` was read above) and nothing references it any more.
+            unsafe { free_block(h, class) };
         }
     }
-    // SAFETY: the lock is unlocked and unreachable; dropping it in place before the
-    // master's memory goes back is the last use of the control block.
-    unsafe {
-        ptr::drop_in_place(ptr::addr_of_mut!((*ctrl.as_ptr()).lock));
-        (*master.as_ptr()).magic = 0;
-        free_block(master, class);
-    }
+    // SAFETY: `ctrl` is in bounds of the master slab (contract), so projecting to `lock`
+    // stays in bounds; no reference is created.
+    let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
+    // SAFETY: the lock is initialised and unlocked, and unreachable by anyone else;
+    // dropping it in place before the master's memory goes back is its last use (`d` and
+    // `control` are not used again).
+    unsafe { ptr::drop_in_place(lock) };
+    // SAFETY: `master` is the live master header, reachable by nobody else now.
+    unsafe { (*master.as_ptr()).magic = 0 };
+    // SAFETY: the master slab came from the hook with `class.layout()`; its control block
+    // was just dropped and nothing references the slab any more.
+    unsafe { free_block(master, class) };
 }
 
 /// Puts a slot back into its slab under the lock; if that leaves one empty slave too many,
@@ -334,14 +370,21 @@ pub(crate) unsafe fn return_slot(
     if debug::CHECKS {
         check_header(h, d.name);
     }
-    // SAFETY: lock held; the slot belongs to `h`, a live slab of this depot.
-    unsafe {
-        slab::push(h, slot, class);
-        relist(d, h);
-    }
+    // SAFETY: `slot` was handed out by this depot (contract), so `h` is the live header of
+    // its slab and `slot` came from `slab::pop` on it; it holds no value and the caller
+    // gives it up; the lock is held.
+    unsafe { slab::push(h, slot, class) };
+    // SAFETY: `h` is a live header of this depot, on the list its `list` field names (the
+    // lists are consistent whenever the lock is free, and `push` does not touch them); the
+    // lock is held.
+    unsafe { relist(d, h) };
     d.in_use -= 1;
-    // SAFETY: lock held; `h` is live.
-    let empty_slave = unsafe { (*h.as_ptr()).in_use == 0 && !(*h.as_ptr()).is_master };
+    let empty_slave = {
+        // SAFETY: `h` is live, its state guarded by the lock we hold; the shared reference
+        // ends with this block, before `retire` writes through `h`.
+        let st = unsafe { &(*h.as_ptr()).state };
+        st.in_use == 0 && !st.is_master
+    };
     if empty_slave && d.empty_slaves > d.keep_empty {
         // SAFETY: `h` is an empty slave on the empty list.
         unsafe { retire(d, h, class) };
@@ -441,8 +484,13 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
 /// ```
 pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
     ctrl: AtomicPtr<Control<L>>,
-    _marker: PhantomData<(fn(T) -> T, *const L)>,
+    _marker: Marker<T, L>,
 }
+
+/// The marker of a cache of `T` locked by `L`: invariant in `T` without owning one
+/// (`fn(T) -> T`), and neither `Send` nor `Sync` by default (`*const L`), so those are
+/// granted only by the explicit `unsafe impl`s.
+pub(crate) type Marker<T, L> = PhantomData<(fn(T) -> T, *const L)>;
 
 // SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
 // sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
@@ -562,12 +610,15 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             Ok(_) => Ok(ctrl),
             Err(winner) => {
                 // Another thread published its master first: ours was never shared.
-                // SAFETY: `block` came from the hook with this layout and nobody saw it;
-                // the lock needs no drop beyond this (it was never locked).
-                unsafe {
-                    ptr::drop_in_place(ptr::addr_of_mut!((*ctrl.as_ptr()).lock));
-                    hooks::free_slab(block, class.layout());
-                }
+                // SAFETY: `ctrl` was written in bounds of `block` above, so projecting to
+                // `lock` stays in bounds; no reference is created.
+                let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
+                // SAFETY: the lock was initialised above, never locked, and nobody else
+                // saw it; this is its only drop.
+                unsafe { ptr::drop_in_place(lock) };
+                // SAFETY: `block` came from the hook with this layout, nobody else saw it,
+                // and nothing in it is used again.
+                unsafe { hooks::free_slab(block, class.layout()) };
                 // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
                 // another thread published.
                 Ok(unsafe { NonNull::new_unchecked(winner) })
@@ -676,8 +727,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
                 if cur.cast::<u8>() == base.as_ptr() {
                     return true;
                 }
-                // SAFETY: lock held; live headers of this depot.
-                cur = unsafe { (*cur).next };
+                // SAFETY: `cur` is on one of this depot's lists, so a live header; the lock
+                // is held, so its `state` is not written concurrently. The read is a copy.
+                cur = unsafe { (*cur).state.next };
             }
             false
         })
@@ -783,23 +835,32 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { magazine::drain_depot(d, &class, &mut chain) };
             let mut cur = d.empty;
             while let Some(h) = NonNull::new(cur) {
-                // SAFETY: lock held; `h` is a live header on the empty list.
-                unsafe {
-                    cur = (*h.as_ptr()).next;
-                    if !(*h.as_ptr()).is_master {
-                        retire(d, h, &class);
-                        (*h.as_ptr()).next = chain;
-                        chain = h.as_ptr();
-                    }
+                let (next, is_master) = {
+                    // SAFETY: `h` is on the empty list, so a live header; the lock is held
+                    // (inside `with_depot`), which guards its `state`. The shared reference
+                    // ends with this block, before `retire` writes through `h`.
+                    let st = unsafe { &(*h.as_ptr()).state };
+                    (st.next, st.is_master)
+                };
+                cur = next;
+                if !is_master {
+                    // SAFETY: the lock is held; `h` is an empty slave on the empty list.
+                    unsafe { retire(d, h, &class) };
+                    // SAFETY: `h` is still mapped (it is freed only after unlocking) and,
+                    // retired, off every list, so only this function reaches it; its `next`
+                    // is free to link the chain of slabs to free.
+                    unsafe { (*h.as_ptr()).state.next = chain };
+                    chain = h.as_ptr();
                 }
             }
         });
         while let Some(h) = NonNull::new(chain) {
-            // SAFETY: each retired slab is off every list and unreachable by others.
-            unsafe {
-                chain = (*h.as_ptr()).next;
-                free_block(h, &class);
-            }
+            // SAFETY: `h` was retired above: still mapped, off every list and reachable only
+            // through `chain`, which this function owns. The read is a copy.
+            chain = unsafe { (*h.as_ptr()).state.next };
+            // SAFETY: `h` heads a retired slab from the hook with `class.layout()`; its link
+            // was read above and nothing references it any more.
+            unsafe { free_block(h, &class) };
             count += 1;
         }
         count

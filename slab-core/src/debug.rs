@@ -56,13 +56,11 @@ pub(crate) unsafe fn state(slot: NonNull<u8>, class: &Class) -> SlotState {
     if class.canary == 0 {
         return SlotState::Unknown;
     }
-    // SAFETY: inside the slot (see `canary_ptr`); unaligned reads.
-    let (c, link) = unsafe {
-        (
-            canary_ptr(slot, class).read_unaligned(),
-            slot.cast::<usize>().read_unaligned(),
-        )
-    };
+    // SAFETY: the canary word lies inside the slot (see `canary_ptr`), which is inside a
+    // live slab and so readable; the read is unaligned, and every bit pattern is a `usize`.
+    let c = unsafe { canary_ptr(slot, class).read_unaligned() };
+    // SAFETY: the slot's first word (slots are at least a pointer wide), readable as above.
+    let link = unsafe { slot.cast::<usize>().read_unaligned() };
     let a = slot.addr().get();
     if c == LIVE ^ a {
         SlotState::Live
@@ -150,11 +148,11 @@ pub(crate) unsafe fn read_link(slot: NonNull<u8>, class: &Class, name: &str) -> 
 /// `slot` is a fresh slot of a live slab, owned by the caller.
 pub(crate) unsafe fn on_fresh(slot: NonNull<u8>, class: &Class) {
     if CHECKS {
-        // SAFETY: the slot is `stride >= canary` bytes, owned by the caller.
-        unsafe {
-            slot.as_ptr().write_bytes(POISON, class.poison_end());
-            write_link(slot, core::ptr::null_mut(), class);
-        }
+        // SAFETY: `poison_end() <= stride`, so the bytes lie inside the slot, which the
+        // caller owns and which holds no value.
+        unsafe { slot.as_ptr().write_bytes(POISON, class.poison_end()) };
+        // SAFETY: a free slot of geometry `class`, owned by the caller, holding no value.
+        unsafe { write_link(slot, core::ptr::null_mut(), class) };
     }
 }
 
@@ -178,8 +176,14 @@ pub(crate) unsafe fn on_handout(slot: NonNull<u8>, class: &Class, name: &str) {
         ),
     }
     let end = class.poison_end();
-    // SAFETY: `W..end` lies inside the slot.
-    let bytes = unsafe { core::slice::from_raw_parts(slot.as_ptr().add(W), end.saturating_sub(W)) };
+    // SAFETY: `W <= poison_end() <= stride` (a slot is at least a link wide), so the
+    // offset stays inside the slot.
+    let rest = unsafe { slot.as_ptr().add(W) };
+    // SAFETY: `rest..rest + (end - W)` lies inside the slot, which the caller owns (no one
+    // writes it while the slice lives); every byte there was initialised with `POISON`
+    // when the slot was freed or taken fresh (`on_release`, `on_fresh`), and `u8` has no
+    // invalid values.
+    let bytes = unsafe { core::slice::from_raw_parts(rest, end.saturating_sub(W)) };
     if let Some(i) = bytes.iter().position(|&b| b != POISON) {
         panic!(
             "slab_core: a freed `{name}` at {slot:p} was written after it was freed (byte {} changed)",
@@ -201,11 +205,11 @@ pub(crate) unsafe fn on_release(slot: NonNull<u8>, class: &Class, name: &str) {
     }
     // SAFETY: forwarded.
     check_live(unsafe { state(slot, class) }, slot, name, "freed");
-    // SAFETY: the slot holds no value any more and is ours until it is pushed.
-    unsafe {
-        slot.as_ptr().write_bytes(POISON, class.poison_end());
-        write_link(slot, core::ptr::null_mut(), class);
-    }
+    // SAFETY: `poison_end() <= stride`, so the bytes lie inside the slot, which holds no
+    // value any more and is ours until it is pushed.
+    unsafe { slot.as_ptr().write_bytes(POISON, class.poison_end()) };
+    // SAFETY: a free slot of geometry `class`, ours, holding no value.
+    unsafe { write_link(slot, core::ptr::null_mut(), class) };
 }
 
 /// Panics unless `state` says the slot is handed out.
@@ -272,10 +276,13 @@ unsafe extern "C" {
 #[allow(unused_variables, reason = "no-op without `asan-poison`")]
 pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
     #[cfg(feature = "asan-poison")]
-    // SAFETY: the slot is `stride` bytes inside a live slab; poisoning has no other effect.
-    unsafe {
-        __asan_poison_memory_region(slot.as_ptr().add(W), class.stride - W)
-    };
+    {
+        // SAFETY: `W <= stride`, so the offset stays inside the slot.
+        let rest = unsafe { slot.as_ptr().add(W) };
+        // SAFETY: `rest..rest + stride - W` lies inside the slot, in a live slab; poisoning
+        // only changes ASan's shadow memory.
+        unsafe { __asan_poison_memory_region(rest, class.stride - W) };
+    }
 }
 
 /// Makes a whole slot addressable again for AddressSanitizer.
@@ -283,7 +290,8 @@ pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
 #[allow(unused_variables, reason = "no-op without `asan-poison`")]
 pub(crate) fn asan_unpoison(slot: NonNull<u8>, class: &Class) {
     #[cfg(feature = "asan-poison")]
-    // SAFETY: as `asan_poison`.
+    // SAFETY: the slot's `stride` bytes lie inside a live slab; unpoisoning only changes
+    // ASan's shadow memory.
     unsafe {
         __asan_unpoison_memory_region(slot.as_ptr(), class.stride)
     };

@@ -19,12 +19,12 @@
 //! This module uses `cache` (the depot) and `slab` (headers).
 
 use core::cell::{Cell, UnsafeCell};
-use core::marker::PhantomData;
+use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::cache::{
-    Control, Depot, DepotGuard, SlabCache, adopt, free_block, pop_slot, return_slot,
+    Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, pop_slot, return_slot,
 };
 use crate::debug;
 use crate::error::SlabError;
@@ -71,30 +71,43 @@ impl Chain {
 /// Reads the link stored in a free slot (and, with hardening checks, checks it).
 ///
 /// # Safety
-/// `slot` is a free slot on a chain owned by the caller.
+/// `slot` is a free slot of geometry `class` on a chain owned by the caller.
 #[inline(always)]
-unsafe fn next_of(slot: *mut u8, class: &Class, name: &str) -> *mut u8 {
-    // SAFETY: forwarded; `slot` is non-null on every chain position we read.
-    unsafe { debug::read_link(NonNull::new_unchecked(slot), class, name) }
+unsafe fn next_of(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
+    // SAFETY: forwarded: a free slot on a chain the caller owns holds its link.
+    unsafe { debug::read_link(slot, class, name) }
 }
 
 /// Stores the link of a free slot.
 ///
 /// # Safety
-/// `slot` is a free slot owned by the caller, holding no value.
+/// `slot` is a free slot of geometry `class` owned by the caller, holding no value.
 #[inline(always)]
-unsafe fn set_next(slot: *mut u8, next: *mut u8, class: &Class) {
-    // SAFETY: forwarded; callers pass non-null slots.
-    unsafe { debug::write_link(NonNull::new_unchecked(slot), next, class) }
+unsafe fn set_next(slot: NonNull<u8>, next: *mut u8, class: &Class) {
+    // SAFETY: forwarded: the slot is free, holds no value and is the caller's.
+    unsafe { debug::write_link(slot, next, class) }
 }
 
 /// The part of a thread cache the depot sees: registry links (touched only under the
 /// lock) and the slot counts (written by the owner, read by `stats` under the lock).
+///
+/// # Aliasing
+/// Other threads write a registered node's links (unlinking a neighbour) and read its
+/// counts while the owner does not hold the lock, so the owner must never hold a
+/// *unique* reference to the memory of its node: every field is interior-mutable (so
+/// `&ThreadCache` is fine), and the node is `!Unpin` through `PhantomPinned`, so the
+/// `&mut ThreadCache` that the thread-local's destructor makes (`drop_in_place`, then
+/// `Drop::drop`) is not unique either (rust-lang/rust#82834: `&mut` to a `!Unpin` type is
+/// not `noalias`; the intrusive-list pattern of tokio's `linked_list::Pointers`). With
+/// `core::pin::UnsafePinned` (RFC 3467) stable, that type should replace the marker.
+/// `!Unpin` also states the other requirement: a registered node must not move, as the
+/// registry holds its address (a thread-local never moves).
 #[repr(C)]
 pub(crate) struct MagNode {
     next: UnsafeCell<*const MagNode>,
     prev: UnsafeCell<*const MagNode>,
     held: [AtomicU32; 2],
+    _pinned: PhantomPinned,
 }
 
 /// Slots held by every registered thread cache of this depot.
@@ -105,13 +118,16 @@ pub(crate) unsafe fn thread_held(d: &Depot) -> usize {
     let mut n = 0;
     let mut cur = d.threads;
     while !cur.is_null() {
-        // SAFETY: registered nodes stay alive until they unregister, which takes the lock
-        // we hold; their links change only under it.
-        unsafe {
-            n += (*cur).held[0].load(Ordering::Relaxed) as usize
-                + (*cur).held[1].load(Ordering::Relaxed) as usize;
-            cur = *(*cur).next.get();
-        }
+        // SAFETY: `cur` is a registered node (the registry is walked under the lock we
+        // hold): it stays alive until it unregisters, which takes that lock. Every field of
+        // `MagNode` is interior-mutable (atomics, `UnsafeCell`), so a shared reference
+        // allows the owning thread's concurrent stores to `held`.
+        let node = unsafe { &*cur };
+        n += node.held[0].load(Ordering::Relaxed) as usize
+            + node.held[1].load(Ordering::Relaxed) as usize;
+        // SAFETY: registry links are written only under the lock, which we hold, so this
+        // read of `next` races with no write.
+        cur = unsafe { *node.next.get() };
     }
     n
 }
@@ -143,16 +159,22 @@ unsafe fn chain_to_slabs(
 ) {
     let mut cur = chain.head;
     for _ in 0..chain.count {
-        // SAFETY: `cur` is a free slot of the chain (count says how many); its link is read
-        // before `return_slot` reuses the word for the slab's free list.
-        unsafe {
-            let next = next_of(cur, class, d.name);
-            if let Some(h) = return_slot(d, NonNull::new_unchecked(cur), class) {
-                (*h.as_ptr()).next = *retired;
-                *retired = h.as_ptr();
-            }
-            cur = next;
+        // SAFETY: a chain links `count` free slots, so each of the first `count` positions
+        // (this one included) is a slot, which is non-null.
+        let slot = unsafe { NonNull::new_unchecked(cur) };
+        // SAFETY: `slot` is a free slot of this depot on `chain`, which the caller gives to
+        // us; its link is read before `return_slot` reuses the word for the slab's list.
+        let next = unsafe { next_of(slot, class, d.name) };
+        // SAFETY: the lock is held (`d` is its depot); `slot` was handed out by this depot,
+        // holds no value (it sat in a magazine) and is not used again here.
+        if let Some(h) = unsafe { return_slot(d, slot, class) } {
+            // SAFETY: `h` was just retired: still mapped (freed only after unlocking), off
+            // every list, reachable only from here, so its `next` is free to link the
+            // retired slabs.
+            unsafe { (*h.as_ptr()).state.next = *retired };
+            *retired = h.as_ptr();
         }
+        cur = next;
     }
 }
 
@@ -162,11 +184,12 @@ unsafe fn chain_to_slabs(
 /// Every slab on the list was retired and is unreachable; the lock is released.
 unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
     while let Some(h) = NonNull::new(retired) {
-        // SAFETY: retired, so ours alone.
-        unsafe {
-            retired = (*h.as_ptr()).next;
-            free_block(h, class);
-        }
+        // SAFETY: `h` was retired (contract): still mapped, off every list and reachable
+        // only through this chain, which we own. The read is a copy.
+        retired = unsafe { (*h.as_ptr()).state.next };
+        // SAFETY: `h` heads a retired slab from the hook with `class.layout()`; its link
+        // was read above and nothing references it any more.
+        unsafe { free_block(h, class) };
     }
 }
 
@@ -181,7 +204,7 @@ pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     previous: Cell<*mut u8>,
     /// The control block this cache registered with, or null before first use.
     ctrl: Cell<*const Control<L>>,
-    _marker: PhantomData<(fn(T) -> T, *const L)>,
+    _marker: Marker<T, L>,
 }
 
 impl<T, L: LockTrait, const SIZE: usize> Default for ThreadCache<T, L, SIZE> {
@@ -200,6 +223,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                 next: UnsafeCell::new(ptr::null()),
                 prev: UnsafeCell::new(ptr::null()),
                 held: [AtomicU32::new(0), AtomicU32::new(0)],
+                _pinned: PhantomPinned,
             },
             loaded: Cell::new(ptr::null_mut()),
             previous: Cell::new(ptr::null_mut()),
@@ -225,9 +249,10 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let head = self.loaded.get();
         if let Some(slot) = NonNull::new(head) {
             let class = SlabCache::<T, L, SIZE>::CLASS;
-            // SAFETY: `head` is the first free slot of our loaded chain.
+            // SAFETY: `slot` is the first free slot of our loaded chain, which only this
+            // thread touches.
             self.loaded
-                .set(unsafe { next_of(head, &class, core::any::type_name::<T>()) });
+                .set(unsafe { next_of(slot, &class, core::any::type_name::<T>()) });
             self.set_held(0, self.held(0) - 1);
             return Ok(slot);
         }
@@ -259,14 +284,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
         let n = self.held(0);
         if n < Self::ROUNDS && !self.ctrl.get().is_null() {
-            // SAFETY: the slot is free and ours now.
-            unsafe {
-                set_next(
-                    slot.as_ptr(),
-                    self.loaded.get(),
-                    &SlabCache::<T, L, SIZE>::CLASS,
-                )
-            };
+            // SAFETY: the caller gives us the free, empty slot of this cache (contract).
+            unsafe { set_next(slot, self.loaded.get(), &SlabCache::<T, L, SIZE>::CLASS) };
             debug::asan_poison(slot, &SlabCache::<T, L, SIZE>::CLASS);
             self.loaded.set(slot.as_ptr());
             self.set_held(0, n + 1);
@@ -280,9 +299,11 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(never)]
     unsafe fn push_slow(&self, slot: NonNull<u8>) {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        // SAFETY: the slot is outstanding, so its slab and master are live.
-        let ctrl =
-            unsafe { crate::slab::header_of(slot, SIZE).as_ref().master }.cast::<Control<L>>();
+        let h = crate::slab::header_of(slot, SIZE);
+        // SAFETY: the slot is outstanding, so `h` is the live header of its slab; `master`
+        // is written once at init, and is read through the raw pointer (no reference to
+        // the header, whose state another thread may be writing under the lock).
+        let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
         if self.ctrl.get().is_null() {
             // This thread never allocated this type: register with the slot's cache.
             // SAFETY: live control block (the slot keeps it).
@@ -332,13 +353,18 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
         let me: *const MagNode = &self.node;
-        // SAFETY: lock held; every registered node is alive and its links are ours.
-        unsafe {
-            *self.node.next.get() = d.threads;
-            *self.node.prev.get() = ptr::null();
-            if !d.threads.is_null() {
-                *(*d.threads).prev.get() = me;
-            }
+        // SAFETY: registry links are read and written only under the lock, which we hold,
+        // and nothing holds a reference into the `UnsafeCell`.
+        unsafe { *self.node.next.get() = d.threads };
+        // SAFETY: as above.
+        unsafe { *self.node.prev.get() = ptr::null() };
+        if let Some(head) = NonNull::new(d.threads.cast_mut()) {
+            // SAFETY: `head` is a registered node: alive until it unregisters, which takes
+            // the lock we hold. `MagNode`'s fields are all interior-mutable, so a shared
+            // reference is fine while its owner stores to `held`.
+            let head = unsafe { head.as_ref() };
+            // SAFETY: registry links are accessed only under the lock, which we hold.
+            unsafe { *head.prev.get() = me };
         }
         d.threads = me;
         self.ctrl.set(ctrl.as_ptr());
@@ -374,17 +400,26 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
                     unsafe { park_or_return(d, chain, &class, &mut retired) };
                 }
             }
-            // SAFETY: lock held; unlink our node.
-            unsafe {
-                let (prev, next) = (*self.node.prev.get(), *self.node.next.get());
-                if prev.is_null() {
-                    d.threads = next;
-                } else {
-                    *(*prev).next.get() = next;
-                }
-                if !next.is_null() {
-                    *(*next).prev.get() = prev;
-                }
+            // Unlink our node from the registry.
+            // SAFETY: registry links are accessed only under the lock, which we hold.
+            let prev = unsafe { *self.node.prev.get() };
+            // SAFETY: as above.
+            let next = unsafe { *self.node.next.get() };
+            if let Some(prev) = NonNull::new(prev.cast_mut()) {
+                // SAFETY: `prev` is our neighbour in the registry, so a registered node:
+                // alive until it unregisters, which takes the lock we hold. All of
+                // `MagNode`'s fields are interior-mutable, so a shared reference is fine.
+                let prev = unsafe { prev.as_ref() };
+                // SAFETY: registry links are accessed only under the lock, which we hold.
+                unsafe { *prev.next.get() = next };
+            } else {
+                d.threads = next;
+            }
+            if let Some(next) = NonNull::new(next.cast_mut()) {
+                // SAFETY: as for `prev`: a registered neighbour, alive under the lock.
+                let next = unsafe { next.as_ref() };
+                // SAFETY: registry links are accessed only under the lock, which we hold.
+                unsafe { *next.prev.get() = prev };
             }
         }
         // SAFETY: retired under the lock, released now.
@@ -456,8 +491,9 @@ unsafe fn take_full<L: LockTrait>(
                 let Some(slot) = (unsafe { pop_slot(d, class) }) else {
                     break;
                 };
-                // SAFETY: a fresh free slot, ours.
-                unsafe { set_next(slot.as_ptr(), chain.head, class) };
+                // SAFETY: `pop_slot` just handed `slot` out: a free slot of this cache that
+                // holds no value and that only this chain refers to.
+                unsafe { set_next(slot, chain.head, class) };
                 chain.head = slot.as_ptr();
                 chain.count += 1;
             }

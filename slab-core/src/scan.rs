@@ -87,8 +87,11 @@ impl Scan<'_> {
         let w = size_of::<usize>();
         let end = self.class.poison_end();
         for i in w..end {
-            // SAFETY: `i < poison_end <= stride`: inside the slot.
-            if unsafe { slot.add(i).read() } != debug::POISON {
+            // SAFETY: `i < poison_end <= stride`, so the offset stays inside the slot.
+            let byte = unsafe { slot.add(i) };
+            // SAFETY: `byte` is inside a free slot of a live slab of this cache, readable
+            // under the lock we hold; any byte is a valid `u8`.
+            if unsafe { byte.read() } != debug::POISON {
                 return self.fail(
                     "a free slot was written after it was freed",
                     slot.addr().get(),
@@ -105,11 +108,16 @@ impl Scan<'_> {
         if !unsafe { slab::is_live(h) } {
             return self.fail("slab header magic is gone", at);
         }
-        // SAFETY: live header, lock held.
-        let hd = unsafe { h.as_ref() };
-        if hd.master != self.ctrl {
+        // SAFETY: the magic says `h` is a live slab header, so `master` is initialised; it is
+        // read through the raw pointer, as `master` is everywhere.
+        let master = unsafe { (*h.as_ptr()).master };
+        if master != self.ctrl {
             return self.fail("slab belongs to another cache", at);
         }
+        // SAFETY: `h` is a live header of this cache (magic and `master` checked), so
+        // `state` is in bounds, aligned and initialised; the lock is held (we are inside
+        // `DepotGuard`), so no thread writes it while this shared reference lives.
+        let hd = unsafe { &(*h.as_ptr()).state };
         if hd.list != list {
             return self.fail("slab is on the wrong list", at);
         }
@@ -160,6 +168,28 @@ impl Scan<'_> {
         Ok(())
     }
 
+    /// Whether `slot`, taken from a parked magazine, starts a slot of a live slab of this
+    /// cache. Checks in the order that keeps every read in bounds: the offset first
+    /// (nothing is read), then the header's magic, then its `master`.
+    fn parked_slot_is_ours(&self, slot: NonNull<u8>) -> bool {
+        if !debug::plausible_slot(slot.as_ptr(), &self.class) {
+            return false;
+        }
+        let h = slab::header_of(slot, self.class.slab_size);
+        // SAFETY: `slot` was reached through a parked chain of this cache, so unless a link
+        // is corrupted it is a slot of one of this cache's slabs and `h` is that slab's
+        // mapped base (with hardening checks, `try_read_link` has already rejected a link
+        // that is not at a slot offset). As in `slab`, only the magic is read until it
+        // proves the header live.
+        if !unsafe { slab::is_live(h) } {
+            return false;
+        }
+        // SAFETY: the magic says `h` is a live slab header, so `master` is initialised;
+        // it is read through the raw pointer, as `master` is everywhere.
+        let master = unsafe { (*h.as_ptr()).master };
+        master == self.ctrl
+    }
+
     fn run(&mut self) -> Result<(), ScanError> {
         let d = self.d;
         for (head, list) in [
@@ -179,8 +209,10 @@ impl Scan<'_> {
                     );
                 }
                 self.slab(h, list)?;
-                // SAFETY: checked live by `slab` above.
-                let hd = unsafe { h.as_ref() };
+                // SAFETY: `slab` above checked that `h` is a live header of this cache, so
+                // `state` is in bounds and initialised; the lock is held (we are inside
+                // `DepotGuard`), so nothing writes it while this shared reference lives.
+                let hd = unsafe { &(*h.as_ptr()).state };
                 if hd.prev != prev {
                     return self.fail("slab list back link is broken", h.addr().get());
                 }
@@ -204,12 +236,7 @@ impl Scan<'_> {
                         self.ctrl.addr().get(),
                     );
                 };
-                let h = slab::header_of(slot, self.class.slab_size);
-                // SAFETY: as in `slab`: the magic is checked before anything else.
-                if !debug::plausible_slot(cur, &self.class)
-                    || !unsafe { slab::is_live(h) }
-                    || unsafe { h.as_ref() }.master != self.ctrl
-                {
+                if !self.parked_slot_is_ours(slot) {
                     return self.fail(
                         "parked magazine holds a slot of no slab of this cache",
                         slot.addr().get(),
@@ -221,7 +248,8 @@ impl Scan<'_> {
                 cur = match unsafe { debug::try_read_link(slot, &self.class) } {
                     Some(next) => next,
                     None => {
-                        return self.fail("a parked slot's link was overwritten", slot.addr().get());
+                        return self
+                            .fail("a parked slot's link was overwritten", slot.addr().get());
                     }
                 };
             }

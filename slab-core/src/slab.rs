@@ -36,12 +36,31 @@ pub(crate) enum ListId {
 }
 
 /// The header at offset 0 of every slab.
+///
+/// # Aliasing
+/// `magic` and `master` are read without the depot lock: a free reads `master` to find
+/// its cache before locking, and the hardening checks read `magic` of a header reached by
+/// masking a slot address. So while a cache is shared, no reference to a whole
+/// `SlabHeader` may be mutable, and these two fields are only ever accessed through raw
+/// pointers. Everything else is in [`SlabState`], which is touched only with the lock held
+/// (or by the slab's sole owner before it is published or after it is retired), so code
+/// holding the lock may take a `&mut SlabState`.
 #[repr(C)]
 pub(crate) struct SlabHeader {
     /// `MAGIC ^ base address` while the slab is live, 0 once it is released.
     pub(crate) magic: usize,
-    /// The cache's control block, inside the master slab.
+    /// The cache's control block, inside the master slab. Written once, by [`init`].
     pub(crate) master: NonNull<u8>,
+    /// The lock-guarded rest of the header.
+    pub(crate) state: SlabState,
+}
+
+/// The part of a [`SlabHeader`] guarded by the depot lock (see its aliasing note).
+///
+/// `#[repr(C)]` and nested at offset 16, so every field sits where it would in a flat
+/// header: the whole header is still one 64-byte cache line.
+#[repr(C)]
+pub(crate) struct SlabState {
     /// Head of the free list of previously used slots, or null.
     pub(crate) free: *mut u8,
     /// Neighbours on the depot list named by `list`.
@@ -178,10 +197,10 @@ impl Class {
     /// Whether `offset` (from a slab base) starts a slot of a master or a slave slab.
     pub(crate) const fn is_slot_offset(&self, offset: usize) -> bool {
         let in_master = offset >= self.master_first
-            && (offset - self.master_first) % self.stride == 0
+            && (offset - self.master_first).is_multiple_of(self.stride)
             && (offset - self.master_first) / self.stride < self.master_slots;
         let in_slave = offset >= self.slave_first
-            && (offset - self.slave_first) % self.stride == 0
+            && (offset - self.slave_first).is_multiple_of(self.stride)
             && (offset - self.slave_first) / self.stride < self.slave_slots;
         in_master || in_slave
     }
@@ -231,15 +250,17 @@ pub(crate) unsafe fn init(
         h.write(SlabHeader {
             magic: MAGIC ^ base.addr().get(),
             master,
-            free: ptr::null_mut(),
-            next: ptr::null_mut(),
-            prev: ptr::null_mut(),
-            in_use: 0,
-            bump: 0,
-            capacity: capacity as u32,
-            first: first as u32,
-            list: ListId::Empty,
-            is_master,
+            state: SlabState {
+                free: ptr::null_mut(),
+                next: ptr::null_mut(),
+                prev: ptr::null_mut(),
+                in_use: 0,
+                bump: 0,
+                capacity: capacity as u32,
+                first: first as u32,
+                list: ListId::Empty,
+                is_master,
+            },
         })
     };
     h
@@ -262,33 +283,38 @@ pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
 /// `h` is a live slab header and the caller has exclusive access to it (holds the lock).
 #[inline]
 pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> Option<NonNull<u8>> {
-    let hp = h.as_ptr();
-    // SAFETY: exclusive access to a live header by the caller's contract; free-list
-    // entries are slots of this slab whose first word holds the (possibly null, encoded)
-    // next link, written by `push`; slots below `capacity` lie inside the slab (`first +
-    // capacity * stride <= slab_size`), so `add` stays in bounds of the block.
-    unsafe {
-        let head = (*hp).free;
-        if let Some(slot) = NonNull::new(head) {
-            let next = debug::read_link(slot, class, name);
-            if debug::CHECKS
-                && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
-            {
-                debug::corrupted_link(head, name);
-            }
-            (*hp).free = next;
-            (*hp).in_use += 1;
-            return Some(slot);
+    // SAFETY: `h` points to a live, initialised header (caller's contract), so the place
+    // `state` is in bounds and aligned. The caller holds the lock, and `SlabState` is only
+    // accessed under it (see `SlabHeader`), so no other thread reads or writes these bytes
+    // while `st` lives; this function makes no other reference to this header.
+    let st = unsafe { &mut (*h.as_ptr()).state };
+    if let Some(slot) = NonNull::new(st.free) {
+        // SAFETY: `slot` is the head of this slab's free list: a free slot of this slab
+        // whose first word holds the (possibly null, encoded) next link written by `push`;
+        // the lock makes the list, and so the slot, ours.
+        let next = unsafe { debug::read_link(slot, class, name) };
+        if debug::CHECKS
+            && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
+        {
+            debug::corrupted_link(slot.as_ptr(), name);
         }
-        if (*hp).bump < (*hp).capacity {
-            let index = (*hp).bump as usize;
-            (*hp).bump += 1;
-            (*hp).in_use += 1;
-            let offset = (*hp).first as usize + index * class.stride;
-            let slot = h.cast::<u8>().add(offset);
-            debug::on_fresh(slot, class);
-            return Some(slot);
-        }
+        st.free = next;
+        st.in_use += 1;
+        return Some(slot);
+    }
+    if st.bump < st.capacity {
+        let index = st.bump as usize;
+        st.bump += 1;
+        st.in_use += 1;
+        let offset = st.first as usize + index * class.stride;
+        // SAFETY: `index < capacity` and `first + capacity * stride <= slab_size` (the
+        // header invariant), so `offset < slab_size` stays inside the slab's block, which
+        // `h` (its base) points to the start of.
+        let slot = unsafe { h.cast::<u8>().add(offset) };
+        // SAFETY: `slot` starts slot `index` of this live slab; it was at or above `bump`,
+        // so it was never handed out and nothing else refers to it: it is ours now.
+        unsafe { debug::on_fresh(slot, class) };
+        return Some(slot);
     }
     None
 }
@@ -300,14 +326,16 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
 /// holds no value any more, and the caller has exclusive access to the header.
 #[inline]
 pub(crate) unsafe fn push(h: NonNull<SlabHeader>, slot: NonNull<u8>, class: &Class) {
-    let hp = h.as_ptr();
-    // SAFETY: `slot` is a free slot of at least pointer size (stride >= link size) that
-    // nothing else reads (it holds no value); the header is exclusively ours.
-    unsafe {
-        debug::write_link(slot, (*hp).free, class);
-        (*hp).free = slot.as_ptr();
-        (*hp).in_use -= 1;
-    }
+    // SAFETY: `h` is a live header (its slot is outstanding), so `state` is in bounds and
+    // aligned; the caller holds the lock, which guards every access to `SlabState`, and
+    // this function makes no other reference to this header.
+    let st = unsafe { &mut (*h.as_ptr()).state };
+    // SAFETY: `slot` is a slot of this slab (at least a pointer wide: `stride >= link
+    // size`) that holds no value and that the caller gives up, so nothing else reads or
+    // writes it; it does not overlap the header.
+    unsafe { debug::write_link(slot, st.free, class) };
+    st.free = slot.as_ptr();
+    st.in_use -= 1;
     debug::asan_poison(slot, class);
 }
 

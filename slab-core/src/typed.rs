@@ -240,6 +240,12 @@ pub const fn auto_slab_size<T, L>() -> usize {
 /// Checks that `T` can live in `size`-byte slabs guarded by `L`, with a message that
 /// names the type, the numbers and the fix.
 #[doc(hidden)]
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is a message built in const evaluation, where nothing can be boxed \
+              (no allocator in const fns, and this crate is `no_std`), and `#[slab_cached]` \
+              only ever calls this in a `const` item, so the size costs nothing at run time"
+)]
 pub const fn check_layout<T, L>(
     type_name: &'static str,
     lock_name: &'static str,

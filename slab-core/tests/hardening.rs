@@ -5,16 +5,7 @@
 
 mod common;
 
-use slab_core::{Boxed, SlabBox, SlabCache, SpinLock};
-
-/// A `#[slab_cached]`-style type (through the macro's runtime half).
-macro_rules! cached {
-    ($name:ident, $inner:ty) => {
-        #[allow(dead_code, reason = "only the layout matters")]
-        struct $name($inner);
-        slab_core::__private::slab_cached_impl!($name, SpinLock, 4096);
-    };
-}
+use slab_core::{SlabBox, SlabCache};
 
 // ---- always on ----
 
@@ -30,6 +21,7 @@ fn from_raw_rejects_null() {
 fn from_raw_rejects_a_misaligned_pointer() {
     let cache: SlabCache<u64> = SlabCache::new();
     let raw = SlabBox::into_raw(cache.alloc(1));
+    common::leak_on_purpose(raw); // the panic leaves the slot in use
     // SAFETY: planted bug: a pointer one byte into the slot.
     let _ = unsafe { SlabBox::<u64>::from_raw(raw.cast::<u8>().wrapping_add(1).cast()) };
 }
@@ -39,6 +31,7 @@ fn from_raw_rejects_a_misaligned_pointer() {
 fn from_raw_rejects_an_interior_pointer() {
     let cache: SlabCache<[u64; 4]> = SlabCache::new();
     let raw = SlabBox::into_raw(cache.alloc([1; 4]));
+    common::leak_on_purpose(raw); // the panic leaves the slot in use
     // SAFETY: planted bug: a pointer to the second element, aligned but inside the slot.
     let _ = unsafe { SlabBox::<[u64; 4]>::from_raw(raw.cast::<u64>().wrapping_add(1).cast()) };
 }
@@ -48,6 +41,16 @@ fn from_raw_rejects_an_interior_pointer() {
 #[cfg(any(debug_assertions, feature = "debug-checks"))]
 mod checked {
     use super::*;
+    use slab_core::{Boxed, SpinLock};
+
+    /// A `#[slab_cached]`-style type (through the macro's runtime half).
+    macro_rules! cached {
+        ($name:ident, $inner:ty) => {
+            #[allow(dead_code, reason = "only the layout matters")]
+            struct $name($inner);
+            slab_core::__private::slab_cached_impl!($name, SpinLock, 4096);
+        };
+    }
 
     #[test]
     #[should_panic(expected = "double free of a `u64`")]
@@ -80,6 +83,7 @@ mod checked {
     fn foreign_memory_is_rejected_before_anything_is_read() {
         let _b = slab_core::__private::new_boxed(Owned([0; 8]));
         let foreign = Box::into_raw(Box::new(Owned([0; 8])));
+        common::leak_on_purpose(foreign); // the panic comes before it could be freed
         // SAFETY: planted bug: a pointer from another allocator.
         let _ = unsafe { SlabBox::<Owned, slab_core::TypePool<Owned>>::from_raw(foreign) };
     }
@@ -93,6 +97,7 @@ mod checked {
             .cast::<u8>()
             .cast_mut()
             .map_addr(|a| a & !4095);
+        common::leak_on_purpose(header); // a slab with a broken header is never released
         // SAFETY: planted bug: overwrite the slab header's first word (the magic).
         unsafe { header.cast::<usize>().write(0) };
         drop(b);
@@ -134,9 +139,13 @@ mod checked {
         let cache: SlabCache<[u8; 24]> = SlabCache::new();
         let mut b = cache.alloc([0; 24]);
         let p = SlabBox::as_mut_ptr(&mut b).cast::<u8>();
+        common::leak_on_purpose(p); // the panic on free leaves the slot in use
+        // SAFETY: offset 24 is the canary word after the 24-byte object, inside the 32-byte
+        // slot and so inside the slab's allocation.
+        let past_end = unsafe { p.add(24) };
         // SAFETY: planted bug: one byte past the end of the object (inside the slot's red
-        // zone, so inside the slab: the overflow the check is for).
-        unsafe { p.add(24).write(0xff) };
+        // zone, so inside the live slab: the overflow the check is for, not UB).
+        unsafe { past_end.write(0xff) };
         drop(b);
     }
 
@@ -145,10 +154,14 @@ mod checked {
     fn a_write_after_free_into_the_object_is_caught_when_the_slot_is_reused() {
         let cache: SlabCache<[u32; 8]> = SlabCache::new();
         let raw = SlabBox::into_raw(cache.alloc([0; 8]));
+        common::leak_on_purpose(raw); // the panic on reuse leaves the slot in use
         // SAFETY: legitimate free.
         drop(unsafe { SlabBox::<[u32; 8]>::from_raw(raw) });
-        // SAFETY: planted bug: write the fourth element of a freed value.
-        unsafe { raw.cast::<u32>().add(3).write(9) };
+        // SAFETY: element 3 of a `[u32; 8]` slot: in bounds of the slot, inside the slab.
+        let fourth = unsafe { raw.cast::<u32>().add(3) };
+        // SAFETY: planted bug: write the fourth element of a freed value (the slab stays
+        // allocated while `cache` lives, so the write is in bounds and aligned).
+        unsafe { fourth.write(9) };
         let _reused = cache.alloc([1; 8]);
     }
 
@@ -160,8 +173,11 @@ mod checked {
         let raw = SlabBox::into_raw(cache.alloc([0; 2]));
         // SAFETY: legitimate free.
         drop(unsafe { SlabBox::<[u64; 2]>::from_raw(raw) });
-        // SAFETY: planted bug: write after free into the object bytes past the link.
-        unsafe { raw.cast::<u64>().add(1).write(1) };
+        // SAFETY: element 1 of a `[u64; 2]` slot: in bounds of the slot, inside the slab.
+        let second = unsafe { raw.cast::<u64>().add(1) };
+        // SAFETY: planted bug: write after free into the object bytes past the link (the
+        // slab stays allocated while `cache` and `v` live, so the write is in bounds).
+        unsafe { second.write(1) };
         let err = cache.scan().unwrap_err();
         assert_eq!(err.problem, "a free slot was written after it was freed");
         assert_eq!(err.addr, raw.addr());
@@ -178,8 +194,12 @@ mod checked {
         let raw = SlabBox::into_raw(cache.alloc([7; 64]));
         // SAFETY: legitimate free.
         drop(unsafe { SlabBox::<[u8; 64]>::from_raw(raw) });
-        // SAFETY: reading a freed slot inside a live slab (test of the poisoning itself).
-        let bytes = unsafe { std::slice::from_raw_parts(raw.cast::<u8>().add(8), 56) };
+        // SAFETY: offset 8 of a 64-byte slot: in bounds of the slot, inside the slab.
+        let past_link = unsafe { raw.cast::<u8>().add(8) };
+        // SAFETY: reading a freed slot inside a live slab (test of the poisoning itself):
+        // bytes 8..64 of the slot are initialised (poisoned) and nothing writes them while
+        // `bytes` lives.
+        let bytes = unsafe { std::slice::from_raw_parts(past_link, 56) };
         assert!(bytes.iter().all(|&b| b == 0xde));
     }
 }

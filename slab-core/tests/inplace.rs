@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::ptr::addr_of_mut;
-
 use slab_core::{SlabBox, SlabCache, SpinLock};
 
 /// A 64 KiB frame buffer with a header.
@@ -26,15 +24,23 @@ fn a_64k_value_is_built_in_a_thread_with_a_32k_stack() {
             id.enter();
             let mut uninit = FRAMES.alloc_uninit();
             let p = SlabBox::as_mut_ptr(&mut uninit).cast::<Frame>();
-            // SAFETY: `p` points to a slot valid for writes of one `Frame`; each field is
-            // written through a raw place, so no reference to uninitialised memory exists.
-            unsafe {
-                addr_of_mut!((*p).id).write(7);
-                addr_of_mut!((*p).len).write(65536);
-                addr_of_mut!((*p).data)
-                    .cast::<u8>()
-                    .write_bytes(0x5A, 65536);
-            }
+            // Each field is written through a raw place, so no reference to uninitialised
+            // memory exists.
+            // SAFETY: `p` points to a slot valid for one `Frame` (in bounds and aligned), so
+            // the projection to a field stays in bounds; no reference is created.
+            let id_field = unsafe { &raw mut (*p).id };
+            // SAFETY: as above.
+            let len_field = unsafe { &raw mut (*p).len };
+            // SAFETY: as above.
+            let data_field = unsafe { &raw mut (*p).data };
+            // SAFETY: `id_field` is a field of the slot: valid for writes and aligned for `u32`,
+            // and nothing else refers to the slot.
+            unsafe { id_field.write(7) };
+            // SAFETY: as above, for `usize`.
+            unsafe { len_field.write(65536) };
+            // SAFETY: `data_field` is 65536 bytes of the slot, valid for writes; `u8` needs no
+            // alignment beyond 1.
+            unsafe { data_field.cast::<u8>().write_bytes(0x5A, 65536) };
             // SAFETY: every field was written above.
             unsafe { uninit.assume_init() }
         })

@@ -39,7 +39,7 @@ impl Sample for Aligned64 {
         Aligned64([seed as u8; 40])
     }
     fn check(&self, seed: u64) -> bool {
-        (self as *const Self).addr() % 64 == 0 && self.0 == [seed as u8; 40]
+        (self as *const Self).addr().is_multiple_of(64) && self.0 == [seed as u8; 40]
     }
 }
 

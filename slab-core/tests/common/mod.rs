@@ -13,10 +13,33 @@ use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::vec::Vec;
 
 /// Live blocks: address -> (layout, tag of the tracker that was current at allocation).
 static LIVE: Mutex<BTreeMap<usize, (Layout, usize)>> = Mutex::new(BTreeMap::new());
 static NEXT_TAG: AtomicUsize = AtomicUsize::new(1);
+
+/// Blocks that tests leak on purpose (see [`leak_on_purpose`]); never read.
+static LEAKED: Mutex<Vec<LeakedPtr>> = Mutex::new(Vec::new());
+
+/// A pointer kept only so that its allocation stays reachable.
+struct LeakedPtr(*const u8);
+
+// SAFETY: the pointer is never dereferenced, so moving it across threads shares nothing.
+unsafe impl Send for LeakedPtr {}
+
+/// Marks the allocation behind `p` as leaked on purpose: a test that keeps a slot in use
+/// for ever (`SlabBox::leak`), or that panics on a planted bug while a slot is still out.
+///
+/// Miri reports leaked memory unless it is reachable from a `static`; keeping `p` (with
+/// its provenance) in one says the leak is intended, so `bash .ci/miri` still fails on
+/// any leak that is not. The trackers' own counts are unaffected.
+pub fn leak_on_purpose<T>(p: *const T) {
+    LEAKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(LeakedPtr(p.cast()));
+}
 
 std::thread_local! {
     static TAG: Cell<usize> = const { Cell::new(0) };

@@ -68,7 +68,12 @@ impl Depot {
     pub(crate) fn live_objects(&self) -> usize {
         // SAFETY: called with the lock held (we have `&Depot` through the guard), which
         // keeps every registered node alive and its links stable.
-        self.in_use - self.in_magazines - unsafe { magazine::thread_held(self) }
+        let in_threads = unsafe { magazine::thread_held(self) };
+        // Saturating: a magazine moving between depot and thread is counted once, under
+        // the lock, but a release build must never wrap even if that were to slip.
+        self.in_use
+            .saturating_sub(self.in_magazines)
+            .saturating_sub(in_threads)
     }
 
     pub(crate) fn update_peak(&mut self) {
@@ -209,7 +214,7 @@ unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
 ///
 /// # Safety
 /// As [`unlink`].
-unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
+pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
     let (in_use, cap, list, master) = {
         // SAFETY: `h` is a live header of this depot (contract), so `state` is in bounds
         // and aligned; the lock is held, so nothing writes it concurrently. The shared
@@ -659,11 +664,19 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// # Panics
     /// When the allocation hook has no memory, like `Box::new`, with a message that names
     /// `T`. Use [`try_alloc`](Self::try_alloc) to get the value back instead.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
-        match self.try_alloc(value) {
-            Ok(b) => b,
-            Err(e) => alloc_failed::<T>(SIZE, e.error()),
+        // The value goes straight into the slot: no `Result` carrying a `T` in between.
+        match self.raw_alloc() {
+            Ok(slot) => {
+                let slot = slot.cast::<T>();
+                // SAFETY: `slot` is a fresh slot of this cache, aligned and sized for `T`.
+                unsafe { slot.write(value) };
+                // SAFETY: the slot holds an initialised `T` and is owned by nobody else;
+                // `Self` is the pool it returns to.
+                unsafe { SlabBox::from_slot(slot) }
+            }
+            Err(e) => alloc_failed::<T>(SIZE, e),
         }
     }
 

@@ -80,22 +80,35 @@ pub mod global {
     use core::alloc::Layout;
     use core::ptr::NonNull;
 
+    use crate::pages;
+
     extern crate alloc;
 
-    /// Allocation hook backed by [`alloc::alloc::alloc`].
+    /// Allocation hook on Rust's global allocator. Slabs up to 64 KiB are carved from
+    /// 1 MiB regions (see the `pages` module: size-aligned blocks straight from an
+    /// allocator such as glibc cost about twice their size in resident memory); larger
+    /// slabs are allocated directly.
     ///
     /// # Safety
-    /// `layout` has a non-zero size.
+    /// `layout` is a slab layout: a non-zero power-of-two size equal to its alignment.
     pub unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
+            // SAFETY: a slab layout no larger than `MAX_BATCHED`, checked above.
+            return unsafe { pages::alloc(layout) };
+        }
         // SAFETY: the caller guarantees a non-zero size, the only precondition.
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
     }
 
-    /// Free hook backed by [`alloc::alloc::dealloc`].
+    /// Free hook matching [`alloc`](self::alloc).
     ///
     /// # Safety
     /// `ptr` was returned by [`alloc`](self::alloc) with the same `layout`.
     pub unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
+        if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
+            // SAFETY: forwarded: `ptr` came from `pages::alloc` with `layout`.
+            return unsafe { pages::free(ptr, layout) };
+        }
         // SAFETY: forwarded from the caller: `ptr` came from `alloc::alloc` with `layout`.
         unsafe { alloc::alloc::dealloc(ptr.as_ptr(), layout) }
     }

@@ -49,6 +49,8 @@ mod error;
 mod hooks;
 mod lock;
 mod magazine;
+#[cfg(feature = "alloc")]
+mod pages;
 mod scan;
 mod slab;
 mod stats;
@@ -64,7 +66,7 @@ pub use magazine::ThreadCache;
 pub use scan::{ScanError, ScanReport};
 pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
-pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed};
+pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed, flush_thread_cache};
 
 #[cfg(feature = "derive")]
 pub use slab_derive::{slab_cached, slab_hooks};

@@ -24,7 +24,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::cache::{
-    Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, pop_slot, return_slot,
+    Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, relist, return_slot,
 };
 use crate::debug;
 use crate::error::SlabError;
@@ -106,7 +106,10 @@ unsafe fn set_next(slot: NonNull<u8>, next: *mut u8, class: &Class) {
 pub(crate) struct MagNode {
     next: UnsafeCell<*const MagNode>,
     prev: UnsafeCell<*const MagNode>,
-    held: [AtomicU32; 2],
+    /// Slots in both magazines of this thread. Written by the owner (plain load + store)
+    /// for single pushes and pops, and under the lock when a whole magazine moves between
+    /// the thread and the depot, so a reader holding the lock never counts a slot twice.
+    held: AtomicU32,
     _pinned: PhantomPinned,
 }
 
@@ -123,8 +126,7 @@ pub(crate) unsafe fn thread_held(d: &Depot) -> usize {
         // `MagNode` is interior-mutable (atomics, `UnsafeCell`), so a shared reference
         // allows the owning thread's concurrent stores to `held`.
         let node = unsafe { &*cur };
-        n += node.held[0].load(Ordering::Relaxed) as usize
-            + node.held[1].load(Ordering::Relaxed) as usize;
+        n += node.held.load(Ordering::Relaxed) as usize;
         // SAFETY: registry links are written only under the lock, which we hold, so this
         // read of `next` races with no write.
         cur = unsafe { *node.next.get() };
@@ -202,6 +204,8 @@ pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     node: MagNode,
     loaded: Cell<*mut u8>,
     previous: Cell<*mut u8>,
+    loaded_n: Cell<u32>,
+    previous_n: Cell<u32>,
     /// The control block this cache registered with, or null before first use.
     ctrl: Cell<*const Control<L>>,
     _marker: Marker<T, L>,
@@ -222,25 +226,26 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             node: MagNode {
                 next: UnsafeCell::new(ptr::null()),
                 prev: UnsafeCell::new(ptr::null()),
-                held: [AtomicU32::new(0), AtomicU32::new(0)],
+                held: AtomicU32::new(0),
                 _pinned: PhantomPinned,
             },
             loaded: Cell::new(ptr::null_mut()),
             previous: Cell::new(ptr::null_mut()),
+            loaded_n: Cell::new(0),
+            previous_n: Cell::new(0),
             ctrl: Cell::new(ptr::null()),
             _marker: PhantomData,
         }
     }
 
+    /// Adds `delta` (wrapping) to the thread's total: a plain load and store, as only the
+    /// owning thread writes outside the lock.
     #[inline(always)]
-    fn held(&self, i: usize) -> u32 {
-        self.node.held[i].load(Ordering::Relaxed)
-    }
-
-    #[inline(always)]
-    fn set_held(&self, i: usize, n: u32) {
-        // A plain store: only the owning thread writes, `stats` reads.
-        self.node.held[i].store(n, Ordering::Relaxed);
+    fn add_held(&self, delta: u32) {
+        let n = self.node.held.load(Ordering::Relaxed);
+        self.node
+            .held
+            .store(n.wrapping_add(delta), Ordering::Relaxed);
     }
 
     /// Takes a free slot: from the loaded magazine, else the previous one, else the depot.
@@ -253,7 +258,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // thread touches.
             self.loaded
                 .set(unsafe { next_of(slot, &class, core::any::type_name::<T>()) });
-            self.set_held(0, self.held(0) - 1);
+            self.loaded_n.set(self.loaded_n.get() - 1);
+            self.add_held(u32::MAX); // -1
             return Ok(slot);
         }
         self.pop_slow(cache)
@@ -262,16 +268,23 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[cold]
     #[inline(never)]
     fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
-        if self.held(1) > 0 {
+        if self.previous_n.get() > 0 {
             self.swap();
         } else {
             let ctrl = self.register(cache)?;
             // Park nothing, take one full magazine (or fill one from slabs).
-            // SAFETY: `ctrl` is the live control block of a `static` cache.
-            let chain =
-                unsafe { take_full::<L>(ctrl, &SlabCache::<T, L, SIZE>::CLASS, Self::ROUNDS) }?;
+            // SAFETY: `ctrl` is the live control block of a `static` cache; `self.node` is
+            // our registered node.
+            let chain = unsafe {
+                take_full::<L>(
+                    ctrl,
+                    &SlabCache::<T, L, SIZE>::CLASS,
+                    Self::ROUNDS,
+                    &self.node,
+                )
+            }?;
             self.loaded.set(chain.head);
-            self.set_held(0, chain.count);
+            self.loaded_n.set(chain.count);
         }
         self.pop(cache)
     }
@@ -282,13 +295,14 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// `slot` was handed out by this type's cache, holds no value and is not used again.
     #[inline]
     pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
-        let n = self.held(0);
+        let n = self.loaded_n.get();
         if n < Self::ROUNDS && !self.ctrl.get().is_null() {
             // SAFETY: the caller gives us the free, empty slot of this cache (contract).
             unsafe { set_next(slot, self.loaded.get(), &SlabCache::<T, L, SIZE>::CLASS) };
             debug::asan_poison(slot, &SlabCache::<T, L, SIZE>::CLASS);
             self.loaded.set(slot.as_ptr());
-            self.set_held(0, n + 1);
+            self.loaded_n.set(n + 1);
+            self.add_held(1);
             return;
         }
         // SAFETY: forwarded.
@@ -308,32 +322,29 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // This thread never allocated this type: register with the slot's cache.
             // SAFETY: live control block (the slot keeps it).
             unsafe { self.register_ctrl(ctrl) };
-        } else if self.held(1) == 0 {
+        } else if self.previous_n.get() == 0 {
             self.swap();
         } else {
             // Both full: park the previous magazine in the depot, load an empty one.
             let full = Chain {
                 head: self.previous.get(),
-                count: self.held(1),
+                count: self.previous_n.get(),
             };
             self.previous.set(self.loaded.get());
-            self.set_held(1, self.held(0));
+            self.previous_n.set(self.loaded_n.get());
             self.loaded.set(ptr::null_mut());
-            self.set_held(0, 0);
-            // SAFETY: the chain holds free slots of this cache, now given to the depot.
-            unsafe { park_full::<L>(ctrl, &class, full) };
+            self.loaded_n.set(0);
+            // SAFETY: the chain holds free slots of this cache, now given to the depot;
+            // `self.node` is our registered node.
+            unsafe { park_full::<L>(ctrl, &class, full, &self.node) };
         }
         // SAFETY: forwarded; there is room now.
         unsafe { self.push(slot) }
     }
 
     fn swap(&self) {
-        let (l, p) = (self.loaded.get(), self.previous.get());
-        let (hl, hp) = (self.held(0), self.held(1));
-        self.loaded.set(p);
-        self.previous.set(l);
-        self.set_held(0, hp);
-        self.set_held(1, hl);
+        self.loaded.swap(&self.previous);
+        self.loaded_n.swap(&self.previous_n);
     }
 
     fn register(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<Control<L>>, SlabError> {
@@ -371,6 +382,46 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     }
 }
 
+impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+    /// Gives both magazines back to the depot (parked, or returned to their slabs); the
+    /// thread stays registered.
+    pub(crate) fn flush(&self) {
+        let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
+            return;
+        };
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let mut retired = ptr::null_mut();
+        {
+            // SAFETY: a static cache's control block lives forever.
+            let mut g = unsafe { DepotGuard::lock(ctrl) };
+            let d = g.depot();
+            let chains = [
+                Chain {
+                    head: self.loaded.get(),
+                    count: self.loaded_n.get(),
+                },
+                Chain {
+                    head: self.previous.get(),
+                    count: self.previous_n.get(),
+                },
+            ];
+            self.loaded.set(ptr::null_mut());
+            self.previous.set(ptr::null_mut());
+            self.loaded_n.set(0);
+            self.previous_n.set(0);
+            self.node.held.store(0, Ordering::Relaxed);
+            for chain in chains {
+                if chain.count > 0 {
+                    // SAFETY: lock held; the chain's slots are free slots of this depot.
+                    unsafe { park_or_return(d, chain, &class, &mut retired) };
+                }
+            }
+        }
+        // SAFETY: retired under the lock, released now.
+        unsafe { free_retired(retired, &class) };
+    }
+}
+
 impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
     /// The thread is exiting: both magazines go back to the depot, and the cache leaves the
     /// registry.
@@ -392,9 +443,13 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
                 };
                 let chain = Chain {
                     head,
-                    count: self.held(i),
+                    count: if i == 0 {
+                        self.loaded_n.get()
+                    } else {
+                        self.previous_n.get()
+                    },
                 };
-                self.set_held(i, 0);
+                self.node.held.store(0, Ordering::Relaxed);
                 if chain.count > 0 {
                     // SAFETY: lock held; the chain's slots are free slots of this depot.
                     unsafe { park_or_return(d, chain, &class, &mut retired) };
@@ -451,11 +506,19 @@ unsafe fn park_or_return(
 ///
 /// # Safety
 /// `ctrl` is a live control block; `chain` holds free slots of its cache.
-unsafe fn park_full<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class, chain: Chain) {
+unsafe fn park_full<L: LockTrait>(
+    ctrl: NonNull<Control<L>>,
+    class: &Class,
+    chain: Chain,
+    node: &MagNode,
+) {
     let mut retired = ptr::null_mut();
     {
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
+        // The chain leaves the thread's count and enters the depot's in one critical section.
+        let n = node.held.load(Ordering::Relaxed);
+        node.held.store(n - chain.count, Ordering::Relaxed);
         // SAFETY: lock held; forwarded.
         unsafe { park_or_return(g.depot(), chain, class, &mut retired) };
     }
@@ -472,7 +535,16 @@ unsafe fn take_full<L: LockTrait>(
     ctrl: NonNull<Control<L>>,
     class: &Class,
     rounds: u32,
+    node: &MagNode,
 ) -> Result<Chain, SlabError> {
+    // The chain enters the thread's count in the same critical section that takes it, so
+    // the peak (and `stats`) never count it as handed out to users.
+    let adopt_chain = |d: &mut Depot, chain: Chain| {
+        let n = node.held.load(Ordering::Relaxed);
+        node.held.store(n + chain.count, Ordering::Relaxed);
+        d.update_peak();
+        chain
+    };
     loop {
         {
             // SAFETY: live by contract.
@@ -482,24 +554,12 @@ unsafe fn take_full<L: LockTrait>(
                 d.mag_count -= 1;
                 let chain = d.mags[d.mag_count];
                 d.in_magazines -= chain.count as usize;
-                d.update_peak();
-                return Ok(chain);
+                return Ok(adopt_chain(d, chain));
             }
-            let mut chain = Chain::EMPTY;
-            while chain.count < rounds {
-                // SAFETY: lock held.
-                let Some(slot) = (unsafe { pop_slot(d, class) }) else {
-                    break;
-                };
-                // SAFETY: `pop_slot` just handed `slot` out: a free slot of this cache that
-                // holds no value and that only this chain refers to.
-                unsafe { set_next(slot, chain.head, class) };
-                chain.head = slot.as_ptr();
-                chain.count += 1;
-            }
+            // SAFETY: lock held; `class` is this depot's geometry.
+            let chain = unsafe { pop_chain(d, class, rounds) };
             if chain.count > 0 {
-                d.update_peak();
-                return Ok(chain);
+                return Ok(adopt_chain(d, chain));
             }
         }
         let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
@@ -508,4 +568,35 @@ unsafe fn take_full<L: LockTrait>(
         // SAFETY: lock held; `block` is fresh from the hook.
         unsafe { adopt(g.depot(), block, class, ctrl.cast()) };
     }
+}
+
+/// Takes up to `rounds` free slots out of the slabs as one chain, a slab at a time (each
+/// slab is relisted once, not once per slot).
+///
+/// # Safety
+/// The lock is held (`d` is its depot); `class` is its geometry.
+unsafe fn pop_chain(d: &mut Depot, class: &Class, rounds: u32) -> Chain {
+    let mut chain = Chain::EMPTY;
+    while chain.count < rounds {
+        let Some(h) = NonNull::new(d.partial).or(NonNull::new(d.empty)) else {
+            break;
+        };
+        let mut taken = 0;
+        while chain.count < rounds {
+            // SAFETY: `h` is a live slab on one of this depot's lists; the lock is held.
+            let Some(slot) = (unsafe { crate::slab::pop(h, class, d.name) }) else {
+                break;
+            };
+            // SAFETY: `pop` just handed `slot` out: a free slot that holds no value and that
+            // only this chain refers to.
+            unsafe { set_next(slot, chain.head, class) };
+            chain.head = slot.as_ptr();
+            chain.count += 1;
+            taken += 1;
+        }
+        d.in_use += taken;
+        // SAFETY: lock held; `h` is live and its fill level changed.
+        unsafe { relist(d, h) };
+    }
+    chain
 }

@@ -105,6 +105,29 @@ const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
 }
 
+/// The master's first slot offset: on the lattice `first + k * stride` at or after
+/// `control_end` when the master still holds two slots there, else just after the control
+/// block (aligned): very large objects keep their second slot at the cost of an exact
+/// interior-pointer check.
+const fn lattice(
+    first: usize,
+    control_end: usize,
+    stride: usize,
+    align: usize,
+    slab: usize,
+) -> usize {
+    let on = if control_end <= first {
+        first
+    } else {
+        first + (control_end - first).div_ceil(stride) * stride
+    };
+    if on < slab && (slab - on) / stride >= 2 {
+        on
+    } else {
+        round_up(control_end, align)
+    }
+}
+
 /// Why a (type, slab size) pair cannot form a cache. Shared by the runtime checks in
 /// `SlabCache::new` and the checks `#[slab_cached]` emits into the user's crate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,11 +173,15 @@ impl Class {
         }
         let link = size_of::<*mut u8>();
         let min = if obj_size > link { obj_size } else { link };
-        let stride = round_up(min, obj_align);
         let header = size_of::<SlabHeader>();
         let control_offset = round_up(header, control_align);
-        let master_first = round_up(control_offset + control_size, obj_align);
+        let control_end = control_offset + control_size;
         let slave_first = round_up(header, obj_align);
+        // The master's first slot sits on the slaves' slot lattice (`slave_first + k *
+        // stride`), so "is this the start of a slot" is exact from the address alone in a
+        // master and a slave alike. It costs the master at most one slot.
+        let stride = round_up(min, obj_align);
+        let master_first = lattice(slave_first, control_end, stride, obj_align, slab_size);
         if master_first >= slab_size || (slab_size - master_first) / stride < 2 {
             return Err(LayoutError::TooLarge);
         }
@@ -162,12 +189,15 @@ impl Class {
         // (so debug and release builds accept exactly the same types).
         let mut canary = 0;
         let mut stride = stride;
+        let mut master_first = master_first;
         if checks {
             let at = if obj_size > link { obj_size } else { link };
             let wide = round_up(at + link, obj_align);
-            if (slab_size - master_first) / wide >= 2 {
+            let wide_first = lattice(slave_first, control_end, wide, obj_align, slab_size);
+            if wide_first < slab_size && (slab_size - wide_first) / wide >= 2 {
                 canary = at;
                 stride = wide;
+                master_first = wide_first;
             }
         }
         Ok(Class {

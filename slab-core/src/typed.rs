@@ -37,6 +37,8 @@ pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
     #[doc(hidden)]
     fn __owns(&'static self, slab: NonNull<u8>) -> bool;
     #[doc(hidden)]
+    fn __flush_local(mags: &Self::Magazines);
+    #[doc(hidden)]
     fn __handout(slot: NonNull<u8>);
 }
 
@@ -60,6 +62,9 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
     }
     fn __owns(&'static self, slab: NonNull<u8>) -> bool {
         self.owns_slab(slab)
+    }
+    fn __flush_local(mags: &Self::Magazines) {
+        mags.flush();
     }
     #[inline]
     fn __handout(slot: NonNull<u8>) {
@@ -132,7 +137,7 @@ pub type Boxed<T> = SlabBox<T, TypePool<T>>;
 pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
 
 /// One free slot of `T`'s cache: from this thread's magazine when there is one.
-#[inline]
+#[inline(always)]
 fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     let cache = T::slab_cache();
     #[cfg(feature = "std")]
@@ -142,6 +147,62 @@ fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
         return Ok(slot);
     }
     cache.__raw_alloc()
+}
+
+impl<T: SlabCached> SlabBox<T, TypePool<T>> {
+    /// Allocates `value` in `T`'s cache: `Boxed::<T>::new(v)` is `T::new_boxed(v)`, usable
+    /// in code generic over `T: SlabCached`.
+    ///
+    /// ```
+    /// use slab_core::{slab_cached, Boxed, SlabCached};
+    /// slab_core::slab_hooks!(global);
+    ///
+    /// #[slab_cached] struct A(u32);
+    /// #[slab_cached] struct B(u64);
+    ///
+    /// fn spawn_many<T: SlabCached>(make: impl Fn(usize) -> T) -> Vec<Boxed<T>> {
+    ///     (0..10).map(|i| Boxed::new(make(i))).collect()
+    /// }
+    /// assert_eq!(spawn_many(|i| A(i as u32)).len(), 10);
+    /// assert_eq!(spawn_many(|i| B(i as u64))[9].0, 9);
+    /// ```
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, naming `T`.
+    #[inline(always)]
+    pub fn new(value: T) -> Self {
+        new_boxed(value)
+    }
+
+    /// Allocates `value` in `T`'s cache, or hands it back.
+    ///
+    /// # Errors
+    /// [`AllocError`] when the allocation hook has no memory; `into_inner` returns `value`.
+    #[inline(always)]
+    pub fn try_new(value: T) -> Result<Self, AllocError<T>> {
+        try_new_boxed(value)
+    }
+}
+
+/// Returns the calling thread's magazines of `T` to the cache's depot, so that a following
+/// `shrink()` can give their slabs back (a thread's magazines otherwise go back when it
+/// exits). No-op without `std` (there are no magazines then).
+///
+/// ```
+/// use slab_core::{slab_cached, flush_thread_cache};
+/// slab_core::slab_hooks!(global);
+///
+/// #[slab_cached(size = 4096)] struct Bullet([f32; 4]);
+///
+/// let many: Vec<_> = (0..10_000).map(|_| Bullet::new_boxed(Bullet([0.0; 4]))).collect();
+/// drop(many);
+/// flush_thread_cache::<Bullet>();
+/// Bullet::slab_cache().shrink();
+/// assert_eq!(Bullet::slab_cache().stats().slabs, 1); // only the master is left
+/// ```
+pub fn flush_thread_cache<T: SlabCached>() {
+    #[cfg(feature = "std")]
+    let _ = T::__magazines().try_with(|m| T::Cache::__flush_local(m));
 }
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).
@@ -340,17 +401,25 @@ pub const fn assert_lock<L: LockTrait>() {}
 
 /// `T::new_boxed`.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
-    match try_new_boxed(value) {
-        Ok(b) => b,
-        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e.error()),
+    // The value goes straight from the argument into the slot: no `Result` carrying a
+    // (possibly kilobytes large) `T` in between.
+    match typed_slot::<T>() {
+        Ok(slot) => {
+            let slot = slot.cast::<T>();
+            // SAFETY: a free slot of `T`'s cache, sized and aligned for `T`, owned by us.
+            unsafe { slot.write(value) };
+            // SAFETY: initialised above; `TypePool<T>` is where slots of `T`'s cache return.
+            unsafe { SlabBox::from_slot(slot) }
+        }
+        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
 
 /// `T::try_new_boxed`.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
     match typed_slot::<T>() {
         Ok(slot) => {

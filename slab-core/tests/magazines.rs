@@ -145,3 +145,47 @@ fn a_box_allocated_on_one_thread_can_be_the_first_free_of_another() {
     std::thread::spawn(move || drop(boxes)).join().unwrap();
     assert_eq!(PF::slab_cache().stats().in_use, 0);
 }
+
+particle_type!(PG, new_g);
+
+#[test]
+fn peak_counts_objects_not_magazine_slots() {
+    let _t = Tracker::new();
+    std::thread::spawn(|| {
+        let one = new_g(1);
+        let s = PG::slab_cache().stats();
+        assert_eq!(
+            (s.in_use, s.peak),
+            (1, 1),
+            "a refilled magazine is not in use"
+        );
+        let many: Vec<_> = (0..100).map(new_g).collect();
+        let s = PG::slab_cache().stats();
+        assert_eq!((s.in_use, s.peak), (101, 101));
+        drop((one, many));
+        slab_core::flush_thread_cache::<PG>();
+        let s = PG::slab_cache().stats();
+        assert_eq!((s.in_use, s.peak), (0, 101));
+        PG::slab_cache().shrink();
+        assert_eq!(
+            PG::slab_cache().stats().slabs,
+            1,
+            "flushed magazines let shrink release slabs"
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+particle_type!(PH, new_h);
+
+#[test]
+fn generic_code_allocates_through_boxed_new() {
+    fn make<T: SlabCached>(v: T) -> Boxed<T> {
+        Boxed::new(v)
+    }
+    let b = make(PH::make(4));
+    assert_eq!(b.id, 4);
+    let c = Boxed::<PH>::try_new(PH::make(5)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.id, 5);
+}

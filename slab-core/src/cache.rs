@@ -533,7 +533,21 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Fails to compile if `SIZE` is not a power of two from 512 to 2^30, if `T` is
     /// zero-sized, if two `T`s do not fit a slab, if `align_of::<T>() > SIZE / 4`, or if
     /// `L` is over 16 bytes.
+    #[cfg(not(loom))]
     pub const fn new() -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
+    {
+        let _ = Self::CLASS;
+        SlabCache {
+            ctrl: AtomicPtr::new(ptr::null_mut()),
+            _marker: PhantomData,
+        }
+    }
+
+    /// `new` under the loom model checker, whose atomics cannot be built in `const`.
+    #[cfg(loom)]
+    pub fn new() -> Self
     where
         SlabSize<SIZE>: ValidSlabSize,
     {
@@ -551,6 +565,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// `new` without the compile-time checks, for `#[slab_cached]`, which emits them
     /// itself at the user's tokens (so a mistake is reported once, there). Not public API.
     #[doc(hidden)]
+    #[cfg(not(loom))]
     pub const fn __new_static() -> Self {
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
@@ -602,7 +617,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // SAFETY: `ctrl` is in bounds and aligned (above) and not yet initialised.
         unsafe {
             ctrl.write(Control {
-                lock: L::INIT,
+                lock: L::__fresh(),
                 depot: UnsafeCell::new(depot),
             })
         };

@@ -42,6 +42,16 @@ pub unsafe trait LockTrait {
     /// The caller holds the lock (acquired by [`lock`](Self::lock) in the same context and
     /// not yet released).
     unsafe fn unlock(&self);
+
+    /// A new unlocked lock, written into each cache's control block. Defaults to `INIT`;
+    /// a lock that cannot be built in `const` (a model checker's) overrides it.
+    #[doc(hidden)]
+    fn __fresh() -> Self
+    where
+        Self: Sized,
+    {
+        Self::INIT
+    }
 }
 
 /// How many `spin_loop` hints a waiter issues before it starts yielding the CPU (std only).

@@ -1,4 +1,9 @@
 //! Atomics used by the lock-free parts (the lazy publication of a cache's master), in one
-//! place so a model checker can swap them.
+//! place so the loom model checker can swap them (`RUSTFLAGS="--cfg loom"`, see
+//! `tests/loom.rs`).
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicPtr, Ordering};
+
+#[cfg(not(loom))]
 pub(crate) use core::sync::atomic::{AtomicPtr, Ordering};

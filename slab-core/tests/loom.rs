@@ -1,0 +1,171 @@
+//! Loom models of slab-core's concurrent protocols, run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p slab-core --test loom --release`
+//! (`LOOM_MAX_PREEMPTIONS` bounds the search; CI uses 3).
+//!
+//! - lazy master publication: racing first uses of one cache publish one master, and the
+//!   losers' blocks go back to the free hook;
+//! - release: the last handle and the last box dropped on different threads release every
+//!   slab exactly once, whichever goes last.
+//!
+//! The lock is a loom-visible spin lock, so loom explores every interleaving of the
+//! critical sections too. (Magazines live in `std` thread-locals, which loom cannot model;
+//! their depot exchange runs under this same lock.)
+#![cfg(loom)]
+
+use std::alloc::Layout;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, Ordering};
+use slab_core::{LockTrait, SlabCache};
+
+/// Live blocks of the current model iteration (loom runs iterations one at a time).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe fn hook_alloc(layout: Layout) -> Option<NonNull<u8>> {
+    LIVE.fetch_add(1, StdOrdering::SeqCst);
+    ALLOCS.fetch_add(1, StdOrdering::SeqCst);
+    // SAFETY: slab layouts have a non-zero size.
+    NonNull::new(unsafe { std::alloc::alloc(layout) })
+}
+unsafe fn hook_free(p: NonNull<u8>, layout: Layout) {
+    LIVE.fetch_sub(1, StdOrdering::SeqCst);
+    // SAFETY: allocated by `hook_alloc` with this layout.
+    unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
+}
+slab_core::slab_hooks!(hook_alloc, hook_free);
+
+/// A test-and-set lock on loom's atomics.
+struct LoomLock(AtomicBool);
+
+// SAFETY: exclusion by the compare-exchange on one atomic flag (acquire on success),
+// release by a release store, after which `self` is not touched; `__fresh` is unlocked.
+unsafe impl LockTrait for LoomLock {
+    const INIT: Self = panic!("LoomLock is built with `__fresh` (loom atomics are not const)");
+
+    fn __fresh() -> Self {
+        LoomLock(AtomicBool::new(false))
+    }
+
+    fn lock(&self) {
+        while self
+            .0
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            loom::thread::yield_now();
+        }
+    }
+
+    unsafe fn unlock(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+type Cache = SlabCache<u64, LoomLock, 512>;
+
+/// Prints how many interleavings the model explored, when the test ends.
+struct Report;
+impl Drop for Report {
+    fn drop(&mut self) {
+        let n = ITERATIONS.swap(0, StdOrdering::SeqCst);
+        eprintln!("loom: {n} interleavings explored");
+    }
+}
+
+/// The models share the hook counters, so they run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Model iterations run by the current test (printed at its end).
+static ITERATIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn reset() {
+    ITERATIONS.fetch_add(1, StdOrdering::SeqCst);
+    LIVE.store(0, StdOrdering::SeqCst);
+    ALLOCS.store(0, StdOrdering::SeqCst);
+}
+
+#[test]
+fn racing_first_uses_publish_one_master_and_return_the_losers() {
+    let _serial = serial();
+    let _report = Report;
+    loom::model(|| {
+        reset();
+        let cache = Arc::new(Cache::new());
+        let c2 = cache.clone();
+        let t = loom::thread::spawn(move || *c2.alloc(1));
+        let mine = cache.alloc(2);
+        assert_eq!(t.join().unwrap(), 1);
+        assert_eq!(*mine, 2);
+        assert_eq!(cache.stats().slabs, 1, "one master published");
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            1,
+            "a losing master went back"
+        );
+        drop(mine);
+        drop(cache);
+        assert_eq!(LIVE.load(StdOrdering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn last_handle_and_last_box_on_two_threads_release_everything_once() {
+    let _serial = serial();
+    let _report = Report;
+    loom::model(|| {
+        reset();
+        let cache = Cache::new();
+        let b = cache.alloc(7);
+        let clone = cache.clone();
+        let t = loom::thread::spawn(move || {
+            assert_eq!(*b, 7);
+            drop(b);
+        });
+        drop(cache);
+        drop(clone);
+        t.join().unwrap();
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            0,
+            "every slab back exactly once"
+        );
+        assert_eq!(ALLOCS.load(StdOrdering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_cloned_handle_dropped_on_another_thread_keeps_boxes_valid() {
+    let _serial = serial();
+    let _report = Report;
+    loom::model(|| {
+        reset();
+        let cache = Cache::new();
+        let a = cache.alloc(1);
+        let clone = cache.clone();
+        let t = loom::thread::spawn(move || {
+            let b = clone.alloc(2);
+            drop(clone);
+            *b
+        });
+        assert_eq!(*a, 1);
+        drop(a); // races with the other thread's allocation and handle drop
+        let got = t.join().unwrap();
+        assert_eq!(got, 2);
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            1,
+            "the first handle still holds the master"
+        );
+        drop(cache);
+        assert_eq!(LIVE.load(StdOrdering::SeqCst), 0);
+    });
+}

@@ -271,7 +271,8 @@ unsafe extern "C" {
     fn __asan_unpoison_memory_region(addr: *const u8, size: usize);
 }
 
-/// Marks a free slot's bytes past the link as unaddressable for AddressSanitizer.
+/// Marks a free slot's object bytes past the link as unaddressable for AddressSanitizer
+/// (the link and the canary stay readable for the allocator's own checks).
 #[inline(always)]
 #[allow(unused_variables, reason = "no-op without `asan-poison`")]
 pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
@@ -281,7 +282,7 @@ pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
         let rest = unsafe { slot.as_ptr().add(W) };
         // SAFETY: `rest..rest + stride - W` lies inside the slot, in a live slab; poisoning
         // only changes ASan's shadow memory.
-        unsafe { __asan_poison_memory_region(rest, class.stride - W) };
+        unsafe { __asan_poison_memory_region(rest, class.poison_end() - W) };
     }
 }
 

@@ -1,0 +1,336 @@
+//! Issue 5 scenarios S1-S4 and S6 for every implementation, in one criterion run.
+//!
+//! Every benchmark reports time per criterion iteration and declares how many
+//! alloc+free pairs an iteration holds (`Throughput::Elements`), so
+//! `benches/report.py` divides to get (aggregate) ns per pair:
+//! - S1: one pair per iteration, one thread.
+//! - S2: an iteration allocates N objects, then frees all N (in order or in a fixed
+//!   shuffled order); N pairs.
+//! - S3 / S6: every one of 2 / 8 threads does one S1 pair per iteration; the time is the
+//!   wall time from the first thread's start to the last thread's end, so an iteration
+//!   holds 2 / 8 pairs and the result is aggregate time per pair.
+//! - S4: one packet per iteration, allocated on a producer thread, sent over a bounded
+//!   channel and freed on a consumer thread; wall time per packet.
+//!
+//! Threads are spawned once per sample batch (`iter_custom` + `std::thread::scope`) and
+//! start together on a barrier; spawning and joining are outside the timed span.
+//!
+//! Environment: `SLAB_BENCH_S2_N` (default 1 000 000) and `SLAB_BENCH_S2_PACKETS`
+//! (default 100 000: 1M packets would be 1.5 GB per implementation and blow the time
+//! budget) set N for S2.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::sync::mpsc::sync_channel;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use slab_bench::{
+    Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, Imp, Mi, Obj,
+    Obj64, ObjPool, OursMacro, OursRuntime, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded,
+    SysBox, in_order, shuffled,
+};
+
+/// Capacity of the S4 channel.
+const CHANNEL_CAP: usize = 128;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn s2_n<T: Obj>() -> usize {
+    if T::NAME == "packet" {
+        env_usize("SLAB_BENCH_S2_PACKETS", 100_000)
+    } else {
+        env_usize("SLAB_BENCH_S2_N", 1_000_000)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The loops.
+
+/// S1: `iters` times allocate-and-write, then free.
+#[inline(never)]
+fn s1_loop<T: Obj, A: Imp<T>>(a: &mut A, iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        // `make` writes the whole object from an opaque counter; the handle goes through
+        // `black_box`, so the object escapes and the write cannot be dropped.
+        let h = a.alloc(T::make(black_box(i as usize)));
+        a.free(black_box(h));
+    }
+    start.elapsed()
+}
+
+/// S3 / S6: `threads` threads each run [`s1_loop`] on their own clone of `a`.
+fn mt_loop<T: Obj, A: Imp<T> + Clone + Sync>(a: &A, threads: usize, iters: u64) -> Duration {
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = a.clone();
+                    barrier.wait();
+                    let t0 = Instant::now();
+                    let d = s1_loop::<T, A>(&mut mine, iters);
+                    (t0, t0 + d)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .collect()
+    });
+    let start = spans.iter().map(|s| s.0).min().expect("threads");
+    let end = spans.iter().map(|s| s.1).max().expect("threads");
+    end - start
+}
+
+/// S2: allocate `order.len()` objects, then free them in `order`; `iters` times.
+fn s2_loop<T: Obj, A: Imp<T>>(
+    a: &mut A,
+    order: &[usize],
+    store: &mut Vec<Option<A::Handle>>,
+    iters: u64,
+) -> Duration {
+    let n = order.len();
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        store.clear();
+        let t0 = Instant::now();
+        for i in 0..n {
+            store.push(Some(a.alloc(T::make(black_box(i)))));
+        }
+        black_box(&mut *store);
+        for &k in order {
+            let h = store[k].take().expect("live");
+            a.free(black_box(h));
+        }
+        total += t0.elapsed();
+    }
+    store.clear();
+    total
+}
+
+/// S4: a producer allocates and sends `iters` objects; a consumer receives and frees.
+fn s4_loop<T: Obj, A>(a: &A, iters: u64) -> Duration
+where
+    A: Imp<T> + Clone + Sync,
+    A::Handle: Send,
+{
+    let (tx, rx) = sync_channel::<A::Handle>(CHANNEL_CAP);
+    let barrier = &Barrier::new(2);
+    let (t0, t1) = thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let mut mine = a.clone();
+            barrier.wait();
+            let t0 = Instant::now();
+            for i in 0..iters {
+                let h = mine.alloc(T::make(black_box(i as usize)));
+                tx.send(h).expect("consumer alive");
+            }
+            drop(tx);
+            t0
+        });
+        let consumer = s.spawn(move || {
+            let mut mine = a.clone();
+            barrier.wait();
+            for h in rx.iter() {
+                mine.free(black_box(h));
+            }
+            Instant::now()
+        });
+        (
+            producer.join().expect("producer"),
+            consumer.join().expect("consumer"),
+        )
+    });
+    t1 - t0
+}
+
+// ---------------------------------------------------------------------------------------
+// Registration.
+
+fn group<'a>(c: &'a mut Criterion, name: String, elements: u64) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(elements));
+    g
+}
+
+fn bench_s1<T: Obj, A: Imp<T>>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, mut a: A) {
+    g.bench_function(id, |b| b.iter_custom(|n| s1_loop::<T, A>(&mut a, n)));
+}
+
+fn bench_mt<T: Obj, A: Imp<T> + Clone + Sync>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    a: A,
+    threads: usize,
+) {
+    g.bench_function(id, |b| b.iter_custom(|n| mt_loop::<T, A>(&a, threads, n)));
+}
+
+fn bench_s2<T: Obj, A: Imp<T>>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    mut a: A,
+    order: &[usize],
+) {
+    let mut store: Vec<Option<A::Handle>> = Vec::with_capacity(order.len());
+    g.bench_function(id, |b| {
+        b.iter_custom(|n| s2_loop::<T, A>(&mut a, order, &mut store, n))
+    });
+}
+
+fn bench_s4<T: Obj, A>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, a: A)
+where
+    A: Imp<T> + Clone + Sync,
+    A::Handle: Send,
+{
+    g.bench_function(id, |b| b.iter_custom(|n| s4_loop::<T, A>(&a, n)));
+}
+
+/// The thread-safe implementations of one object type, for S3, S4 and S6.
+macro_rules! for_shared_impls {
+    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+        {
+            let ($id, $a) = ("box", SysBox);
+            $body;
+        }
+        {
+            let ($id, $a) = ("mimalloc", Mi);
+            $body;
+        }
+        {
+            let ($id, $a) = ("seed-spin", Seed::<$T, SeedSpinLock>::new());
+            $body;
+        }
+        {
+            let ($id, $a) = ("heapless", $heapless);
+            $body;
+        }
+        {
+            let ($id, $a) = ("sharded-slab", Sharded::<$T>::new());
+            $body;
+        }
+        {
+            let ($id, $a) = ("object-pool", ObjPool::<$T>::new());
+            $body;
+        }
+        {
+            let ($id, $a) = ("ours-macro", OursMacro::<$macro>::new());
+            $body;
+        }
+        {
+            let ($id, $a) = ("ours-runtime", $ours);
+            $body;
+        }
+    }};
+}
+
+/// Every implementation of one object type, for S1 and S2.
+macro_rules! for_all_impls {
+    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+        for_shared_impls!($T, $heapless, $ours, $macro, |$id, $a| $body);
+        {
+            let ($id, $a) = ("seed-nolock", Seed::<$T, SeedNoLock>::new());
+            $body;
+        }
+        {
+            let ($id, $a) = ("floor", Floor::<$T>::new());
+            $body;
+        }
+    }};
+}
+
+macro_rules! scenarios {
+    ($fn_name:ident, $T:ty, $heapless:expr, $ours:expr, $macro:ty) => {
+        fn $fn_name(c: &mut Criterion) {
+            let name = <$T as Obj>::NAME;
+            let n = s2_n::<$T>();
+
+            let mut g = group(c, format!("S1-{name}"), 1);
+            g.sample_size(30)
+                .warm_up_time(Duration::from_millis(500))
+                .measurement_time(Duration::from_millis(1500));
+            for_all_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_s1::<$T, _>(
+                &mut g, id, a
+            ));
+            g.finish();
+
+            for (order_name, order) in [("in-order", in_order(n)), ("shuffled", shuffled(n))] {
+                let mut g = group(c, format!("S2-{order_name}-{name}"), n as u64);
+                g.sampling_mode(SamplingMode::Flat)
+                    .sample_size(10)
+                    .warm_up_time(Duration::from_millis(300))
+                    .measurement_time(Duration::from_secs(2));
+                for_all_impls!($T, $heapless(n), $ours, $macro, |id, a| bench_s2::<$T, _>(
+                    &mut g, id, a, order
+                ));
+                g.finish();
+            }
+
+            for (scenario, threads) in [("S3", 2), ("S6", 8)] {
+                let mut g = group(c, format!("{scenario}-{name}"), threads as u64);
+                g.sample_size(20)
+                    .warm_up_time(Duration::from_millis(500))
+                    .measurement_time(Duration::from_millis(1500));
+                for_shared_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_mt::<$T, _>(
+                    &mut g, id, a, threads
+                ));
+                g.finish();
+            }
+        }
+    };
+}
+
+scenarios!(
+    scenarios_64,
+    Obj64,
+    Heapless::<HeaplessPool64>::with_blocks,
+    OursRuntime::<Obj64, { slab_bench::OURS_SLAB_64 }>::new(),
+    Cached64
+);
+scenarios!(
+    scenarios_packet,
+    Packet,
+    Heapless::<HeaplessPoolPacket>::with_blocks,
+    OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+    CachedPacket
+);
+
+fn scenario_s4(c: &mut Criterion) {
+    let mut g = group(c, "S4-packet".to_string(), 1);
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(2000));
+    for_shared_impls!(
+        Packet,
+        Heapless::<HeaplessPoolPacket>::with_blocks(CHANNEL_CAP + 8),
+        OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+        CachedPacket,
+        |id, a| bench_s4::<Packet, _>(&mut g, id, a)
+    );
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .without_plots()
+        .nresamples(20_000)
+        .configure_from_args()
+}
+
+fn main() {
+    let mut c = config();
+    scenarios_64(&mut c);
+    scenarios_packet(&mut c);
+    scenario_s4(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Writes docs/BENCHMARKS.md and docs/benchmarks.svg from one benchmark run.
+
+Inputs (written by `bash benches/run.sh`):
+  <target>/criterion/<group>/<impl>/new/{benchmark,estimates,sample}.json  (S1-S4, S6)
+  <target>/slab-bench/s5.jsonl   (S5, one JSON line per implementation and object)
+  <target>/slab-bench/meta.json  (wall times of the run)
+
+Every criterion benchmark declares how many alloc+free pairs one iteration holds
+(`Throughput::Elements`); times here are per pair: median of the samples' per-iteration
+times (criterion's estimate), and the fastest / slowest sample.
+
+Standard library only.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+IMPLS = [
+    ("box", "Box (glibc)", "`Box::new` / drop on the system allocator (glibc malloc)"),
+    ("mimalloc", "mimalloc", "`GlobalAlloc::alloc` / `dealloc` on `mimalloc::MiMalloc`, called directly"),
+    ("seed-spin", "seed SpinLock", "attachable-slab-allocator 0.1.0, `SpinLock`, 4 KiB slabs from glibc"),
+    ("seed-nolock", "seed NoLock", "attachable-slab-allocator 0.1.0, `NoLock` (single thread only)"),
+    ("heapless", "heapless pool", "heapless 0.9 `box_pool!` (lock-free Treiber stack, fixed block array)"),
+    ("sharded-slab", "sharded-slab", "sharded-slab 0.1 `Slab::insert` / `remove` (key handles)"),
+    ("object-pool", "object-pool", "object-pool 0.6 `Pool<Box<T>>::pull` / drop (a `Mutex<Vec>` of boxes)"),
+    ("floor", "floor", "bare single-threaded intrusive free list: one load + one store per pop/push"),
+    ("ours-macro", "ours #[slab_cached]", "`T::new_boxed` on a `#[slab_cached]` type"),
+    ("ours-runtime", "ours SlabCache", "`static CACHE: SlabCache<T, SpinLock, SIZE>`; `CACHE.alloc(v)`"),
+]
+NAME = {i: n for i, n, _ in IMPLS}
+ORDER = [i for i, _, _ in IMPLS]
+OURS = ["ours-macro", "ours-runtime"]
+
+# (column key, criterion group or S5 key, short label, long label, unit)
+COLUMNS = [
+    ("S1-64B", "S1 64B", "S1: alloc + write + free, one thread, 64 B", "ns/pair"),
+    ("S1-packet", "S1 pkt", "S1: alloc + write + free, one thread, 1500 B packets", "ns/pair"),
+    ("S2-in-order-64B", "S2 in-order 64B", "S2: allocate N then free all in order, 64 B", "ns/pair"),
+    ("S2-shuffled-64B", "S2 shuffled 64B", "S2: allocate N then free all shuffled, 64 B", "ns/pair"),
+    ("S2-in-order-packet", "S2 in-order pkt", "S2: allocate N then free all in order, packets", "ns/pair"),
+    ("S2-shuffled-packet", "S2 shuffled pkt", "S2: allocate N then free all shuffled, packets", "ns/pair"),
+    ("S3-64B", "S3 64B", "S3: two threads doing S1 on one type, 64 B (aggregate)", "ns/pair"),
+    ("S3-packet", "S3 pkt", "S3: two threads doing S1 on one type, packets (aggregate)", "ns/pair"),
+    ("S4-packet", "S4 pkt", "S4: producer -> bounded channel -> consumer frees, packets", "ns/packet"),
+    ("S6-64B", "S6 64B", "S6: eight threads doing S1 on one type, 2 cores, 64 B (aggregate)", "ns/pair"),
+    ("S6-packet", "S6 pkt", "S6: eight threads doing S1 on one type, 2 cores, packets (aggregate)", "ns/pair"),
+    ("S5-64B", "S5 64B", "S5: resident bytes per live object at 1M objects, 64 B", "B/object"),
+    ("S5-packet", "S5 pkt", "S5: resident bytes per live packet at 1M packets", "B/object"),
+]
+
+# Issue 5's reference figures ("Today"), for a sanity check of this machine and harness.
+REFERENCE = [
+    ("S1-64B", {"box": 8.5, "mimalloc": 4.5, "seed-spin": 12.0, "floor": 1.6}),
+    ("S2-in-order-64B", {"box": 54, "mimalloc": 9.6, "seed-spin": 88}),
+    ("S2-shuffled-64B", {"box": 74, "mimalloc": 24, "seed-spin": 225}),
+    ("S3-64B", {"box": 4.4, "mimalloc": 2.5, "seed-spin": 99}),
+    ("S6-64B", {"box": 4.5, "mimalloc": 2.7, "seed-spin": 335}),
+    ("S4-packet", {"box": 315, "heapless": 244}),
+    ("S5-64B", {"box": 80, "mimalloc": 67, "seed-spin": 132}),
+    ("S5-packet", {"seed-spin": 4096}),
+]
+
+
+def load_criterion(target):
+    """{group: {impl: {median, min, max, n, elements}}} from target/criterion."""
+    res = {}
+    root = target / "criterion"
+    if not root.is_dir():
+        return res
+    for bench in sorted(root.glob("*/*/new/benchmark.json")):
+        d = bench.parent
+        meta = json.loads(bench.read_text())
+        est = json.loads((d / "estimates.json").read_text())
+        sample = json.loads((d / "sample.json").read_text())
+        elements = (meta.get("throughput") or {}).get("Elements", 1)
+        per = [t / i / elements for t, i in zip(sample["times"], sample["iters"])]
+        res.setdefault(meta["group_id"], {})[meta["function_id"]] = {
+            "median": est["median"]["point_estimate"] / elements,
+            "min": min(per),
+            "max": max(per),
+            "samples": len(per),
+            "elements": elements,
+        }
+    return res
+
+
+def load_s5(target):
+    res = {}
+    p = target / "slab-bench" / "s5.jsonl"
+    if not p.exists():
+        return res, None
+    count = None
+    for line in p.read_text().splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        v = r["bytes_per_object"]
+        res.setdefault("S5-" + r["object"], {})[r["impl"]] = {
+            "median": v, "min": v, "max": v, "samples": 1, "elements": r["count"],
+        }
+        count = r["count"]
+    return res, count
+
+
+def sh(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def machine(root):
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+                break
+    except OSError:
+        pass
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=root)
+    if commit and sh(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root):
+        commit += " + uncommitted changes"
+    return {
+        "nproc": sh(["nproc"]) or str(os.cpu_count()),
+        "cpu": cpu or platform.processor() or "unknown",
+        "mem": mem,
+        "kernel": platform.system() + " " + platform.release(),
+        "rustc": sh(["rustc", "-V"], cwd=root),
+        "commit": commit or "unknown",
+    }
+
+
+def fmt(v, unit="ns/pair"):
+    if v is None:
+        return "—"
+    if unit == "B/object":
+        return "%.0f" % v if v >= 100 else "%.1f" % v
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def get(data, group, impl):
+    return data.get(group, {}).get(impl, {}).get("median")
+
+
+def targets(data, ours):
+    """(label, value, limit, how the limit is made) for the issue 5 targets."""
+    g = lambda group, impl: get(data, group, impl)  # noqa: E731
+    mul = lambda k, v: None if v is None else k * v  # noqa: E731
+    return [
+        ("S1 64 B ≤ 2× the floor", g("S1-64B", ours), mul(2, g("S1-64B", "floor")), "2 × floor"),
+        ("S1 64 B ≤ 0.7× mimalloc", g("S1-64B", ours), mul(0.7, g("S1-64B", "mimalloc")), "0.7 × mimalloc"),
+        ("S1 packets ≤ 1.3× the floor", g("S1-packet", ours), mul(1.3, g("S1-packet", "floor")), "1.3 × floor"),
+        ("S2 64 B in order ≤ 1.2× mimalloc", g("S2-in-order-64B", ours), mul(1.2, g("S2-in-order-64B", "mimalloc")), "1.2 × mimalloc"),
+        ("S2 64 B shuffled ≤ 1.2× mimalloc", g("S2-shuffled-64B", ours), mul(1.2, g("S2-shuffled-64B", "mimalloc")), "1.2 × mimalloc"),
+        ("S2 packets in order ≤ 0.3× Box", g("S2-in-order-packet", ours), mul(0.3, g("S2-in-order-packet", "box")), "0.3 × Box"),
+        ("S2 packets shuffled ≤ 0.3× Box", g("S2-shuffled-packet", ours), mul(0.3, g("S2-shuffled-packet", "box")), "0.3 × Box"),
+        ("S3 64 B ≤ 0.6× our own S1", g("S3-64B", ours), mul(0.6, g("S1-64B", ours)), "0.6 × our S1"),
+        ("S3 64 B ≤ mimalloc", g("S3-64B", ours), g("S3-64B", "mimalloc"), "mimalloc S3"),
+        ("S4 packets ≤ 0.8× Box", g("S4-packet", ours), mul(0.8, g("S4-packet", "box")), "0.8 × Box"),
+        ("S5 64 B ≤ 66 B per live object", g("S5-64B", ours), 66.0, "66 B"),
+        ("S5 packets ≤ 1530 B per live packet", g("S5-packet", ours), 1530.0, "1530 B"),
+        ("S6 64 B ≤ 1.2× our S3", g("S6-64B", ours), mul(1.2, g("S3-64B", ours)), "1.2 × our S3"),
+    ]
+
+
+def verdict(value, limit):
+    if value is None or limit is None:
+        return "not measured", None
+    r = value / limit
+    if r <= 1.0:
+        return "✅ pass (%.0f%% under the limit)" % ((1 - r) * 100), True
+    return "❌ miss: %.2f× the limit (must drop %.0f%%)" % (r, (1 - 1 / r) * 100), False
+
+
+# ---------------------------------------------------------------------------------------
+# Chart: one small panel per scenario, horizontal bars (median) with min-max whiskers.
+
+COLORS = {
+    "box": "#4e79a7", "mimalloc": "#59a14f", "seed-spin": "#b07aa1", "seed-nolock": "#d4a6c8",
+    "heapless": "#76b7b2", "sharded-slab": "#edc948", "object-pool": "#9c755f",
+    "floor": "#8c8c8c", "ours-macro": "#e15759", "ours-runtime": "#f28e2b",
+}
+
+
+def esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chart(data, path, impls):
+    cols = [c for c in COLUMNS if data.get(c[0])]
+    ncol = 3
+    label_w, bar_w, pad = 132, 190, 16
+    panel_w = label_w + bar_w + 70
+    row_h = 15
+    panel_h = 44 + row_h * len(impls)
+    nrow = (len(cols) + ncol - 1) // ncol
+    W = ncol * panel_w + (ncol + 1) * pad
+    H = 70 + nrow * (panel_h + pad)
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+        'font-family="Helvetica, Arial, sans-serif" font-size="11">' % (W, H, W, H),
+        '<rect width="100%" height="100%" fill="white"/>',
+        '<text x="%d" y="24" font-size="16" font-weight="bold">slab-core vs peers: median per alloc+free pair '
+        '(lower is better)</text>' % pad,
+        '<text x="%d" y="44" fill="#555">bars: median; whiskers: fastest..slowest sample; '
+        'S5 in resident bytes per live object; a bar cut at the right edge is off the scale '
+        '(its value is printed)</text>' % pad,
+    ]
+    for k, (key, short, long, unit) in enumerate(cols):
+        px = pad + (k % ncol) * (panel_w + pad)
+        py = 60 + (k // ncol) * (panel_h + pad)
+        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="#fafafa" stroke="#ddd"/>'
+                   % (px, py, panel_w, panel_h))
+        out.append('<text x="%d" y="%d" font-weight="bold">%s <tspan font-weight="normal" '
+                   'fill="#666">(%s)</tspan></text>' % (px + 6, py + 16, esc(short), unit))
+        rows = [(i, data[key][i]) for i in impls if i in data[key]]
+        vals = sorted(r["median"] for _, r in rows)
+        # Linear scale up to 4× the median of the panel, so one outlier does not flatten
+        # the rest; bars beyond are cut and labelled.
+        top = max(vals)
+        cap = 4 * statistics.median(vals)
+        scale_max = min(top, cap) if cap > 0 else top
+        scale_max = scale_max or 1.0
+        bx = px + label_w
+        for j, (i, r) in enumerate(rows):
+            y = py + 28 + j * row_h
+            w = min(r["median"], scale_max) / scale_max * bar_w
+            cut = r["median"] > scale_max
+            weight = "bold" if i in OURS else "normal"
+            out.append('<text x="%d" y="%d" text-anchor="end" font-weight="%s">%s</text>'
+                       % (bx - 5, y + 10, weight, esc(NAME.get(i, i))))
+            out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
+                       % (bx, y + 2, max(w, 0.5), row_h - 4, COLORS.get(i, "#888")))
+            if cut:
+                out.append('<path d="M%.1f %d l-4 %d l4 %d" stroke="white" stroke-width="2" fill="none"/>'
+                           % (bx + w - 6, y + 2, (row_h - 4) // 2, (row_h - 4) // 2))
+            if r["samples"] > 1:
+                lo = min(r["min"], scale_max) / scale_max * bar_w
+                hi = min(r["max"], scale_max) / scale_max * bar_w
+                cy = y + row_h / 2
+                out.append('<path d="M%.1f %.1f H%.1f M%.1f %.1f v6 M%.1f %.1f v6" stroke="#222" '
+                           'stroke-width="1"/>' % (bx + lo, cy, bx + hi, bx + lo, cy - 3, bx + hi, cy - 3))
+            out.append('<text x="%.1f" y="%d" fill="#222">%s</text>'
+                       % (bx + min(max(w, r["max"] / scale_max * bar_w if r["samples"] > 1 else w), bar_w) + 4,
+                          y + 10, fmt(r["median"], unit)))
+    out.append("</svg>")
+    path.write_text("\n".join(out) + "\n")
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    here = Path(__file__).resolve().parent.parent
+    ap.add_argument("--target", type=Path, default=here / "target")
+    ap.add_argument("--out", type=Path, default=here / "docs")
+    args = ap.parse_args()
+
+    data = load_criterion(args.target)
+    s5, s5_count = load_s5(args.target)
+    data.update(s5)
+    if not data:
+        sys.exit("no results under %s: run `bash benches/run.sh` first" % args.target)
+    meta = {}
+    mp = args.target / "slab-bench" / "meta.json"
+    if mp.exists():
+        meta = json.loads(mp.read_text())
+    m = machine(here)
+    present = set()
+    for g in data.values():
+        present.update(g)
+    impls = [i for i in ORDER if i in present]
+    ours = [i for i in OURS if i in present]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    svg = args.out / "benchmarks.svg"
+    chart(data, svg, impls)
+
+    n64 = data.get("S2-in-order-64B", {}).get("box", {}).get("elements")
+    npk = data.get("S2-in-order-packet", {}).get("box", {}).get("elements")
+    date = meta.get("started") or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    L = []
+    w = L.append
+    w("# Benchmarks")
+    w("")
+    w("Regenerate everything (the criterion run, the S5 processes, this file and the chart) with one command")
+    w("from the workspace root:")
+    w("")
+    w("```sh")
+    w("bash benches/run.sh            # full run, about 5 minutes on 2 cores")
+    w("bash benches/run.sh --report   # only rewrite this file and the chart from the results on disk")
+    w("SLAB_BENCH_PRIORITY=1 bash benches/run.sh   # on a shared machine: run at raised priority (root)")
+    w("```")
+    w("")
+    w("Written by `benches/report.py`; the harness is the `slab-bench` crate in `benches/` (issue 5).")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w("| date (UTC) | %s |" % date)
+    w("| machine | %s cores, %s, %s RAM, %s |" % (m["nproc"], m["cpu"], m["mem"], m["kernel"]))
+    w("| toolchain | %s |" % m["rustc"])
+    w("| commit | %s |" % m["commit"])
+    if "bench_wall_s" in meta:
+        w("| wall time | `cargo bench -p slab-bench` %.0f s (build included); S5 processes %.0f s |"
+          % (meta["bench_wall_s"], meta.get("s5_wall_s", 0)))
+    if "others_cpu_share" in meta:
+        share = meta["others_cpu_share"] * 100
+        w("| other processes | used %.1f%% of the machine's CPU time during the run%s (load average %s before it) |"
+          % (share, " (**figures skewed**: rerun on a quiet machine)" if share > 5 else "",
+             meta.get("loadavg_start", "?")))
+    if meta.get("priority", "none") != "none":
+        w("| priority | %s: the run had its own scheduler autogroup at raised priority (`SLAB_BENCH_PRIORITY=1`), so other jobs on the machine yielded most of the CPU to it |"
+          % meta["priority"])
+    w("")
+    w("Figures are ns per alloc+free pair (S3 and S6: aggregate, i.e. wall time divided by the pairs of")
+    w("all threads; S4: per packet), the median of criterion's samples; S5 is resident bytes per live")
+    w("object. Ratios compare medians within this one run. S2 uses N = %s for 64-byte objects and N = %s"
+      % ("{:,}".format(n64) if n64 else "?", "{:,}".format(npk) if npk else "?"))
+    if npk and npk < 1_000_000:
+        w("for packets (**fewer than the issue's 1M**: a million packets is 1.5 GB per implementation and")
+        w("would take the run far past its 10-minute budget; set `SLAB_BENCH_S2_PACKETS` to change it).")
+    else:
+        w("for packets.")
+    if "ours-macro" not in present:
+        w("")
+        w("`#[slab_cached]` (`T::new_boxed`) is **not in this run**: the build had no `slab_core::slab_cached`")
+        w("yet; `ours SlabCache` is the runtime cache.")
+    w("")
+
+    # Targets.
+    w("## Targets (issue 5)")
+    w("")
+    for o in ours:
+        w("### %s" % NAME[o])
+        w("")
+        w("| target | ours | limit | result |")
+        w("|---|---:|---:|---|")
+        npass = nall = 0
+        for label, value, limit, how in targets(data, o):
+            unit = "B" if label.startswith("S5") else "ns"
+            v, ok = verdict(value, limit)
+            if ok is not None:
+                nall += 1
+                npass += ok
+            w("| %s | %s %s | %s %s (%s) | %s |" % (label, fmt(value), unit, fmt(limit), unit, how, v))
+        w("")
+        w("%d of %d targets met." % (npass, nall))
+        w("")
+
+    # Summary table.
+    w("## All results (median)")
+    w("")
+    cols = [c for c in COLUMNS if data.get(c[0])]
+    w("| implementation | " + " | ".join(c[1] for c in cols) + " |")
+    w("|---|" + "---:|" * len(cols))
+    for i in impls:
+        cells = []
+        for key, _, _, unit in cols:
+            v = get(data, key, i)
+            cells.append(("**%s**" % fmt(v, unit)) if (v is not None and i in OURS) else fmt(v, unit))
+        w("| %s | %s |" % (NAME[i], " | ".join(cells)))
+    w("")
+    w("Units: ns per pair (S4: per packet); S5: bytes per live object. — : not applicable (the floor and")
+    w("the seed's `NoLock` are single-threaded) or not measured.")
+    w("")
+    w("![median per pair, per scenario and implementation](%s)" % svg.name)
+    w("")
+
+    # Per scenario.
+    w("## Per scenario")
+    w("")
+    for key, short, long, unit in cols:
+        g = data[key]
+        box = g.get("box", {}).get("median")
+        w("### %s" % long)
+        w("")
+        if key.startswith("S5"):
+            w("| implementation | %s | × Box |" % unit)
+            w("|---|---:|---:|")
+            for i in impls:
+                if i in g:
+                    v = g[i]["median"]
+                    w("| %s | %s | %s |" % (NAME[i], fmt(v, unit), ("%.2f" % (v / box)) if box else "—"))
+        else:
+            w("| implementation | median %s | fastest sample | slowest sample | × Box |" % unit)
+            w("|---|---:|---:|---:|---:|")
+            for i in impls:
+                if i in g:
+                    r = g[i]
+                    w("| %s | %s | %s | %s | %s |" % (
+                        NAME[i], fmt(r["median"]), fmt(r["min"]), fmt(r["max"]),
+                        ("%.2f" % (r["median"] / box)) if box else "—"))
+        w("")
+
+    # Reference.
+    w("## Against issue 5's reference figures")
+    w("")
+    w("The issue measured the peers on its own quiet 2-core machine; the same peers here show how this")
+    w("machine and harness compare (the targets themselves are ratios within one run).")
+    w("")
+    w("| scenario | implementation | issue 5 | this run |")
+    w("|---|---|---:|---:|")
+    for key, ref in REFERENCE:
+        for i, v in ref.items():
+            w("| %s | %s | %s | %s |" % (key, NAME[i], fmt(v), fmt(get(data, key, i))))
+    w("")
+
+    # Method.
+    w("## Method")
+    w("")
+    w("Implementations (all in one binary; no `#[global_allocator]`, so Rust's global allocator is glibc):")
+    w("")
+    for i, n, d in IMPLS:
+        if i in present:
+            w("- **%s**: %s." % (n, d))
+    w("")
+    w("- Objects: `[u64; 8]` (64 B) and a 1500-byte packet (`#[repr(align(4))] struct Packet([u8; 1500])`:")
+    w("  the seed rejects 1-byte alignment; the size stays 1500). Every allocation moves in a whole object")
+    w("  built from an opaque counter (`black_box(i)`), and every handle passes through `black_box`")
+    w("  before it is freed, so neither the write nor the allocation can be optimised away.")
+    w("- Slab sizes: the seed 4 KiB (as in its README); ours 4 KiB for 64 B and 64 KiB for packets (what")
+    w("  `#[slab_cached]` picks by default). Slab memory for both comes from the global allocator (glibc),")
+    w("  i.e. the hooks a user gets by default (`slab_hooks!(global)`).")
+    w("- S1 runs one pair per iteration. S2 allocates N objects into a pre-allocated vector and then frees")
+    w("  them in index order or in one fixed pseudo-random permutation (same for every implementation);")
+    w("  criterion's flat sampling, 10 samples. Each iteration starts from the state the previous one")
+    w("  left (steady state): after a shuffled free, the next iteration's allocations follow the")
+    w("  scrambled free lists. Allocators with one LIFO list over all memory (glibc's tcache and")
+    w("  fastbins, heapless, the floor) then touch 64 MB in random order, one cache and TLB miss per")
+    w("  object, while those with per-page or per-slab lists (mimalloc, ours) keep locality; that is why")
+    w("  the floor is not the fastest in shuffled S2. Issue 5's glibc figures (54 / 74) look like")
+    w("  cycles without that carried-over state (the first cycle on a fresh heap). S3 / S6 spawn 2 / 8 threads once per sample batch")
+    w("  (`iter_custom` + `std::thread::scope`); each clones the implementation handle, waits on a")
+    w("  barrier and runs the S1 loop; the time is from the first thread's start to the last thread's")
+    w("  end, divided by the pairs of all threads. S4: one producer allocates and sends over")
+    w("  `std::sync::mpsc::sync_channel(128)`, one consumer receives and frees; wall time per packet.")
+    w("- S5: `slab-rss <impl> <object>` in a fresh process per implementation: the handle vector is")
+    w("  allocated and touched first, then `VmRSS` is read before and after allocating %s live objects"
+      % ("{:,}".format(s5_count) if s5_count else "1M"))
+    w("  (setup such as heapless's block array or a master slab counts).")
+    w("- Criterion's console output (and `target/criterion`) is per iteration; this file divides by the")
+    w("  pairs per iteration (S2: N; S3: 2; S6: 8).")
+    w("- Criterion 0.7 without plots; S1 30 samples over 1.5 s, S3/S6 20 over 1.5 s, S4 20 over 2 s,")
+    w("  S2 10 samples (flat) over 2 s; 0.3–0.5 s warm-up each.")
+    w("")
+    (args.out / "BENCHMARKS.md").write_text("\n".join(L))
+    print("wrote %s and %s" % (args.out / "BENCHMARKS.md", svg))
+
+
+if __name__ == "__main__":
+    main()

@@ -163,11 +163,14 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// to `from_raw` once.
     ///
     /// # Panics
-    /// Always, before reading any memory, on a null pointer, a pointer misaligned for `T`,
-    /// or one that is not at the start of a slot of a slab of this geometry (an interior
-    /// pointer). With hardening checks (debug builds, or the `debug-checks` feature), also on
-    /// a pointer into a slab that `C`'s cache does not own (for `#[slab_cached]` types), a
-    /// slab whose header is corrupted, and a slot that is not in use (a double free).
+    /// Always, before reading any memory at the pointer: on a null pointer, a pointer
+    /// misaligned for `T`, one that is not at the start of a slot of a slab of this geometry
+    /// (an interior pointer), and, for `#[slab_cached]` types, one outside the address range
+    /// of the type's slabs (an O(1) check). With hardening checks (debug builds, or the
+    /// `debug-checks` feature), also on a pointer into a slab that the type's cache does
+    /// not own (an exact check), a slab whose header is corrupted, and a slot that is not in
+    /// use (a double free). A runtime `SlabCache` box names no particular cache, so its
+    /// ownership is checked through the slab header's magic and the slot's canary.
     pub unsafe fn from_raw(ptr: *mut T) -> Self {
         let name = core::any::type_name::<T>();
         let Some(ptr) = NonNull::new(ptr) else {
@@ -183,7 +186,7 @@ impl<T, C: Pool> SlabBox<T, C> {
             );
         }
         let base = crate::slab::header_of(slot, class.slab_size).cast::<u8>();
-        if debug::CHECKS && C::__owns(base) == Some(false) {
+        if C::__owns(base) == Some(false) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which does not belong to the \
                  cache of `{name}` (another cache, another type, or foreign memory)"

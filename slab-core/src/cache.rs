@@ -61,6 +61,10 @@ pub(crate) struct Depot {
     pub(crate) threads: *const MagNode,
     /// `type_name` of the object type, for messages.
     pub(crate) name: &'static str,
+    /// Lowest and highest base address of any slab this cache ever held (for the O(1)
+    /// ownership check of `from_raw` in release builds).
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
 }
 
 impl Depot {
@@ -273,6 +277,8 @@ pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctr
     d.slabs += 1;
     d.capacity += class.slave_slots;
     d.hook_allocs += 1;
+    d.lo = d.lo.min(block.addr().get());
+    d.hi = d.hi.max(block.addr().get());
 }
 
 /// Takes an empty slave out of the depot so it can be freed after unlocking.
@@ -611,6 +617,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             mag_count: 0,
             threads: ptr::null(),
             name: core::any::type_name::<T>(),
+            lo: block.addr().get(),
+            hi: block.addr().get(),
         };
         // SAFETY: `h` is live and on no list; nothing else sees `depot` yet.
         unsafe { link(&mut depot, h, ListId::Empty) };
@@ -743,13 +751,24 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
 
     /// Whether the slab at `base` belongs to this cache (walks the slab lists: hardening
     /// only, O(slabs); nothing at `base` is read).
-    pub(crate) fn owns_slab(&self, base: NonNull<u8>) -> bool {
+    ///
+    /// With `exact == false` it only checks that `base` lies within the address range of
+    /// the slabs this cache ever held: O(1), and it rejects most foreign pointers (stack,
+    /// other heaps, other caches' regions) but not one that falls between its slabs.
+    pub(crate) fn owns_slab(&self, base: NonNull<u8>, exact: bool) -> bool {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return false;
         };
         // SAFETY: alive: this handle (a `static`) counts in `handles`.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
+        let a = base.addr().get();
+        if a < d.lo || a > d.hi {
+            return false;
+        }
+        if !exact {
+            return true;
+        }
         [d.partial, d.full, d.empty].into_iter().any(|mut cur| {
             while !cur.is_null() {
                 if cur.cast::<u8>() == base.as_ptr() {

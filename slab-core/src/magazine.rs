@@ -21,7 +21,7 @@
 use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 
 use crate::cache::{
     Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, relist, return_slot,
@@ -217,11 +217,9 @@ impl<T, L: LockTrait, const SIZE: usize> Default for ThreadCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
-    const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
-
-    /// Empty magazines, registered on first use.
-    pub const fn new() -> Self {
+/// The value of an empty `ThreadCache` (one body for the `const` and the loom constructor).
+macro_rules! empty_thread_cache {
+    () => {
         ThreadCache {
             node: MagNode {
                 next: UnsafeCell::new(ptr::null()),
@@ -236,6 +234,22 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             ctrl: Cell::new(ptr::null()),
             _marker: PhantomData,
         }
+    };
+}
+
+impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+    const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
+
+    /// Empty magazines, registered on first use.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        empty_thread_cache!()
+    }
+
+    /// Empty magazines (under loom, whose atomics cannot be built in `const`).
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        empty_thread_cache!()
     }
 
     /// Adds `delta` (wrapping) to the thread's total: a plain load and store, as only the
@@ -249,8 +263,13 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     }
 
     /// Takes a free slot: from the loaded magazine, else the previous one, else the depot.
+    ///
+    /// # Safety
+    /// `cache` is never dropped (a `static`, or leaked), and `self` does not move from the
+    /// first call on (it registers its address with the cache) until it is dropped.
     #[inline]
-    pub(crate) fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+    #[doc(hidden)]
+    pub unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
         let head = self.loaded.get();
         if let Some(slot) = NonNull::new(head) {
             let class = SlabCache::<T, L, SIZE>::CLASS;
@@ -262,12 +281,15 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             self.add_held(u32::MAX); // -1
             return Ok(slot);
         }
-        self.pop_slow(cache)
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.pop_slow(cache) }
     }
 
     #[cold]
     #[inline(never)]
-    fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+    /// # Safety
+    /// As [`pop`](Self::pop).
+    unsafe fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
         if self.previous_n.get() > 0 {
             self.swap();
         } else {
@@ -286,7 +308,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             self.loaded.set(chain.head);
             self.loaded_n.set(chain.count);
         }
-        self.pop(cache)
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.pop(cache) }
     }
 
     /// Gives back a free slot of this cache.
@@ -294,7 +317,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// `slot` was handed out by this type's cache, holds no value and is not used again.
     #[inline]
-    pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
+    #[doc(hidden)]
+    pub unsafe fn push(&self, slot: NonNull<u8>) {
         let n = self.loaded_n.get();
         if n < Self::ROUNDS && !self.ctrl.get().is_null() {
             // SAFETY: the caller gives us the free, empty slot of this cache (contract).
@@ -385,7 +409,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
 impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// Gives both magazines back to the depot (parked, or returned to their slabs); the
     /// thread stays registered.
-    pub(crate) fn flush(&self) {
+    #[doc(hidden)]
+    pub fn flush(&self) {
         let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
             return;
         };

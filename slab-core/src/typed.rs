@@ -53,7 +53,9 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
     }
     #[inline]
     fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError> {
-        mags.pop(self)
+        // SAFETY: `self` is `&'static`, so the cache is never dropped; `mags` is this
+        // thread's thread-local, which does not move until the thread exits.
+        unsafe { mags.pop(self) }
     }
     #[inline]
     unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>) {
@@ -61,7 +63,9 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         unsafe { mags.push(slot) }
     }
     fn __owns(&'static self, slab: NonNull<u8>) -> bool {
-        self.owns_slab(slab)
+        // Exact (a walk of the slab lists) with hardening checks; O(1) by address range
+        // otherwise.
+        self.owns_slab(slab, crate::debug::CHECKS)
     }
     fn __flush_local(mags: &Self::Magazines) {
         mags.flush();

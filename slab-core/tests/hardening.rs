@@ -36,6 +36,19 @@ fn from_raw_rejects_an_interior_pointer() {
     let _ = unsafe { SlabBox::<[u64; 4]>::from_raw(raw.cast::<u64>().wrapping_add(1).cast()) };
 }
 
+#[allow(dead_code, reason = "only the layout matters")]
+struct Stacked([u64; 2]);
+slab_core::__private::slab_cached_impl!(Stacked, slab_core::SpinLock, 4096);
+
+#[test]
+#[should_panic(expected = "which does not belong to the cache of `hardening::Stacked`")]
+fn a_stack_pointer_is_rejected_before_anything_is_read_in_every_build() {
+    let _live = slab_core::__private::new_boxed(Stacked([1; 2]));
+    let mut on_stack = Stacked([0; 2]);
+    // SAFETY: planted bug: a pointer to a local, not from `into_raw`.
+    let _ = unsafe { SlabBox::<Stacked, slab_core::TypePool<Stacked>>::from_raw(&raw mut on_stack) };
+}
+
 // ---- hardening checks ----
 
 #[cfg(any(debug_assertions, feature = "debug-checks"))]

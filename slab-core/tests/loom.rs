@@ -5,11 +5,14 @@
 //! - lazy master publication: racing first uses of one cache publish one master, and the
 //!   losers' blocks go back to the free hook;
 //! - release: the last handle and the last box dropped on different threads release every
-//!   slab exactly once, whichever goes last.
+//!   slab exactly once, whichever goes last;
+//! - magazine exchange: two threads' magazines refill from, swap at their boundaries, park
+//!   in, and flush back to one depot while a third thread reads `stats()`: no slot is lost
+//!   or counted twice (run with `--cfg slab_small` too, so every exchange path is taken).
 //!
 //! The lock is a loom-visible spin lock, so loom explores every interleaving of the
-//! critical sections too. (Magazines live in `std` thread-locals, which loom cannot model;
-//! their depot exchange runs under this same lock.)
+//! critical sections too. The magazines are built explicitly on each thread (loom cannot
+//! model `std` thread-locals); their slot counts are loom atomics under `cfg(loom)`.
 #![cfg(loom)]
 
 use std::alloc::Layout;
@@ -18,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
-use slab_core::{LockTrait, SlabCache};
+use slab_core::{LockTrait, SlabCache, ThreadCache};
 
 /// Live blocks of the current model iteration (loom runs iterations one at a time).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -167,5 +170,37 @@ fn a_cloned_handle_dropped_on_another_thread_keeps_boxes_valid() {
         );
         drop(cache);
         assert_eq!(LIVE.load(StdOrdering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn magazine_exchange_loses_no_slot_and_never_double_counts() {
+    let _serial = serial();
+    let _report = Report;
+    loom::model(|| {
+        reset();
+        // Magazines need a cache that is never dropped, like the `static` of a
+        // `#[slab_cached]` type: leak one per iteration.
+        let cache: &'static Cache = Box::leak(Box::new(Cache::new()));
+        let worker = move || {
+            let mags = ThreadCache::<u64, LoomLock, 512>::new();
+            // SAFETY: `cache` is leaked, so never dropped; `mags` stays in this stack slot
+            // until it is dropped in place at the end of the closure.
+            let slots: Vec<_> = (0..3).map(|_| unsafe { mags.pop(cache) }.unwrap()).collect();
+            for slot in slots {
+                // SAFETY: popped above from this cache, holds no value, not used again.
+                unsafe { mags.push(slot) };
+            }
+        };
+        let t1 = loom::thread::spawn(worker);
+        let t2 = loom::thread::spawn(worker);
+        let seen = cache.stats().in_use;
+        assert!(seen <= 6, "in_use {seen} counts magazine slots as in use");
+        t1.join().unwrap();
+        t2.join().unwrap();
+        let s = cache.stats();
+        assert_eq!(s.in_use, 0, "every slot came back");
+        let scan = cache.scan().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scan.in_use_slots, scan.parked, "slots out of slabs are all parked");
     });
 }

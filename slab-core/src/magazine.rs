@@ -18,10 +18,10 @@
 //!
 //! This module uses `cache` (the depot) and `slab` (headers).
 
+use crate::sync::{AtomicU32, Ordering};
 use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::{self, NonNull};
-use crate::sync::{AtomicU32, Ordering};
 
 use crate::cache::{
     Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, relist, return_slot,

@@ -46,7 +46,8 @@ fn a_stack_pointer_is_rejected_before_anything_is_read_in_every_build() {
     let _live = slab_core::__private::new_boxed(Stacked([1; 2]));
     let mut on_stack = Stacked([0; 2]);
     // SAFETY: planted bug: a pointer to a local, not from `into_raw`.
-    let _ = unsafe { SlabBox::<Stacked, slab_core::TypePool<Stacked>>::from_raw(&raw mut on_stack) };
+    let _ =
+        unsafe { SlabBox::<Stacked, slab_core::TypePool<Stacked>>::from_raw(&raw mut on_stack) };
 }
 
 // ---- hardening checks ----

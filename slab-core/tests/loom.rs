@@ -186,7 +186,9 @@ fn magazine_exchange_loses_no_slot_and_never_double_counts() {
             let mags = ThreadCache::<u64, LoomLock, 512>::new();
             // SAFETY: `cache` is leaked, so never dropped; `mags` stays in this stack slot
             // until it is dropped in place at the end of the closure.
-            let slots: Vec<_> = (0..3).map(|_| unsafe { mags.pop(cache) }.unwrap()).collect();
+            let slots: Vec<_> = (0..3)
+                .map(|_| unsafe { mags.pop(cache) }.unwrap())
+                .collect();
             for slot in slots {
                 // SAFETY: popped above from this cache, holds no value, not used again.
                 unsafe { mags.push(slot) };
@@ -201,6 +203,9 @@ fn magazine_exchange_loses_no_slot_and_never_double_counts() {
         let s = cache.stats();
         assert_eq!(s.in_use, 0, "every slot came back");
         let scan = cache.scan().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(scan.in_use_slots, scan.parked, "slots out of slabs are all parked");
+        assert_eq!(
+            scan.in_use_slots, scan.parked,
+            "slots out of slabs are all parked"
+        );
     });
 }

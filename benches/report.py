@@ -16,9 +16,9 @@ Standard library only.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -189,9 +189,13 @@ def verdict(value, limit):
     if value is None or limit is None:
         return "not measured", None
     r = value / limit
+    def pct(x):
+        return ("%.1f%%" if x < 10 else "%.0f%%") % x
+
     if r <= 1.0:
-        return "✅ pass (%.0f%% under the limit)" % ((1 - r) * 100), True
-    return "❌ miss: %.2f× the limit (must drop %.0f%%)" % (r, (1 - 1 / r) * 100), False
+        return "✅ pass (%s under the limit)" % pct((1 - r) * 100), True
+    return "❌ miss: %s× the limit (must drop %s)" % (
+        ("%.3f" if r < 1.1 else "%.2f") % r, pct((1 - 1 / r) * 100)), False
 
 
 # ---------------------------------------------------------------------------------------
@@ -208,13 +212,38 @@ def esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def ticks(lo, hi):
+    """1-2-5 tick values between lo and hi."""
+    out = []
+    k = math.floor(math.log10(lo))
+    while 10 ** k <= hi * 10:
+        for m in (1, 2, 5):
+            v = m * 10 ** k
+            if lo <= v <= hi:
+                out.append(v)
+        k += 1
+    return out
+
+
+def floor125(v):
+    """The largest 1-2-5 value not above v."""
+    k = math.floor(math.log10(v))
+    return max(m * 10 ** k for m in (1, 2, 5) if m * 10 ** k <= v * 1.000001)
+
+
+def tick_label(v):
+    if v >= 1000:
+        return "%gk" % (v / 1000)
+    return "%g" % v
+
+
 def chart(data, path, impls):
     cols = [c for c in COLUMNS if data.get(c[0])]
     ncol = 3
-    label_w, bar_w, pad = 132, 190, 16
-    panel_w = label_w + bar_w + 70
+    label_w, bar_w, pad = 132, 200, 16
+    panel_w = label_w + bar_w + 62
     row_h = 15
-    panel_h = 44 + row_h * len(impls)
+    panel_h = 58 + row_h * len(impls)
     nrow = (len(cols) + ncol - 1) // ncol
     W = ncol * panel_w + (ncol + 1) * pad
     H = 70 + nrow * (panel_h + pad)
@@ -224,9 +253,8 @@ def chart(data, path, impls):
         '<rect width="100%" height="100%" fill="white"/>',
         '<text x="%d" y="24" font-size="16" font-weight="bold">slab-core vs peers: median per alloc+free pair '
         '(lower is better)</text>' % pad,
-        '<text x="%d" y="44" fill="#555">bars: median; whiskers: fastest..slowest sample; '
-        'S5 in resident bytes per live object; a bar cut at the right edge is off the scale '
-        '(its value is printed)</text>' % pad,
+        '<text x="%d" y="44" fill="#555">log scale per panel; bars: median; whiskers: fastest..slowest '
+        'sample; S5 in resident bytes per live object</text>' % pad,
     ]
     for k, (key, short, long, unit) in enumerate(cols):
         px = pad + (k % ncol) * (panel_w + pad)
@@ -236,35 +264,41 @@ def chart(data, path, impls):
         out.append('<text x="%d" y="%d" font-weight="bold">%s <tspan font-weight="normal" '
                    'fill="#666">(%s)</tspan></text>' % (px + 6, py + 16, esc(short), unit))
         rows = [(i, data[key][i]) for i in impls if i in data[key]]
-        vals = sorted(r["median"] for _, r in rows)
-        # Linear scale up to 4× the median of the panel, so one outlier does not flatten
-        # the rest; bars beyond are cut and labelled.
-        top = max(vals)
-        cap = 4 * statistics.median(vals)
-        scale_max = min(top, cap) if cap > 0 else top
-        scale_max = scale_max or 1.0
+        lo = min(min(r["min"], r["median"]) for _, r in rows) / 1.6
+        hi = max(max(r["max"], r["median"]) for _, r in rows) * 1.05
+        lo = floor125(lo)  # bars start at a labelled tick
+        span = math.log(hi) - math.log(lo) or 1.0
         bx = px + label_w
+
+        def x(v):
+            return (math.log(max(v, lo)) - math.log(lo)) / span * bar_w
+
+        top = py + 26
+        bottom = py + 28 + row_h * len(rows)
+        wide = math.log10(hi / lo) > 2.2  # label only the powers of ten
+        for t in ticks(lo, hi):
+            tx = bx + x(t)
+            out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e2e2e2"/>' % (tx, top, tx, bottom))
+            if not wide or abs(math.log10(t) - round(math.log10(t))) < 1e-9:
+                out.append('<text x="%.1f" y="%d" fill="#777" font-size="9" text-anchor="middle">%s</text>'
+                           % (tx, bottom + 11, tick_label(t)))
         for j, (i, r) in enumerate(rows):
             y = py + 28 + j * row_h
-            w = min(r["median"], scale_max) / scale_max * bar_w
-            cut = r["median"] > scale_max
+            w = x(r["median"])
             weight = "bold" if i in OURS else "normal"
             out.append('<text x="%d" y="%d" text-anchor="end" font-weight="%s">%s</text>'
                        % (bx - 5, y + 10, weight, esc(NAME.get(i, i))))
             out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
                        % (bx, y + 2, max(w, 0.5), row_h - 4, COLORS.get(i, "#888")))
-            if cut:
-                out.append('<path d="M%.1f %d l-4 %d l4 %d" stroke="white" stroke-width="2" fill="none"/>'
-                           % (bx + w - 6, y + 2, (row_h - 4) // 2, (row_h - 4) // 2))
+            right = w
             if r["samples"] > 1:
-                lo = min(r["min"], scale_max) / scale_max * bar_w
-                hi = min(r["max"], scale_max) / scale_max * bar_w
+                lo_x, hi_x = x(r["min"]), x(r["max"])
                 cy = y + row_h / 2
                 out.append('<path d="M%.1f %.1f H%.1f M%.1f %.1f v6 M%.1f %.1f v6" stroke="#222" '
-                           'stroke-width="1"/>' % (bx + lo, cy, bx + hi, bx + lo, cy - 3, bx + hi, cy - 3))
+                           'stroke-width="1"/>' % (bx + lo_x, cy, bx + hi_x, bx + lo_x, cy - 3, bx + hi_x, cy - 3))
+                right = max(right, hi_x)
             out.append('<text x="%.1f" y="%d" fill="#222">%s</text>'
-                       % (bx + min(max(w, r["max"] / scale_max * bar_w if r["samples"] > 1 else w), bar_w) + 4,
-                          y + 10, fmt(r["median"], unit)))
+                       % (bx + right + 4, y + 10, fmt(r["median"], unit)))
     out.append("</svg>")
     path.write_text("\n".join(out) + "\n")
 

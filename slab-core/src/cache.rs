@@ -97,6 +97,12 @@ pub(crate) struct Control<L> {
 
 /// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
 pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutError> {
+    class_with::<T, L>(slab_size, debug::CHECKS)
+}
+
+/// The geometry with or without the hardening canary. Choices that must not depend on the
+/// build profile (the automatic slab size) use `checks = false`.
+pub(crate) const fn class_with<T, L>(slab_size: usize, checks: bool) -> Result<Class, LayoutError> {
     Class::new(
         size_of::<T>(),
         align_of::<T>(),
@@ -104,7 +110,7 @@ pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutErro
         size_of::<Control<L>>(),
         align_of::<Control<L>>(),
         size_of::<L>(),
-        debug::CHECKS,
+        checks,
     )
 }
 

@@ -84,7 +84,7 @@ pub mod global {
 
     extern crate alloc;
 
-    /// Allocation hook on Rust's global allocator. Slabs up to 64 KiB are carved from
+    /// Allocation hook on Rust's global allocator. Slabs up to 256 KiB are carved from
     /// 1 MiB regions (see the `pages` module: size-aligned blocks straight from an
     /// allocator such as glibc cost about twice their size in resident memory); larger
     /// slabs are allocated directly.

@@ -17,7 +17,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 
 /// Slabs up to this size are carved from regions.
-pub(crate) const MAX_BATCHED: usize = 64 * 1024;
+pub(crate) const MAX_BATCHED: usize = 256 * 1024;
 /// Bytes per region.
 const REGION: usize = 1024 * 1024;
 

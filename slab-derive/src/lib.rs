@@ -72,8 +72,8 @@ mod valid;
 /// | `crate = path` | `slab_core` | where slab-core is, for a renamed dependency: `crate = my_slab` or `crate = "my_slab"` |
 ///
 /// Without `size`, slab-core picks the smallest power of two from 4096 up whose slabs
-/// hold at least 8 values and waste at most 1/32 of their bytes (4096 for small types,
-/// 65536 for a 1500-byte packet), or failing that the smallest size that holds two.
+/// hold at least 8 values and waste at most 1/64 of their bytes (4096 for 64-byte values,
+/// 131072 for a 1500-byte packet), or failing that the smallest size that holds two.
 ///
 /// `lock = SpinLock` resolves like any type in the module, so `use slab_core::SpinLock;`
 /// (or a full path) is all it needs.

@@ -4,11 +4,8 @@
 //! glibc serves a 4 KiB block aligned to 4 KiB by over-allocating and splitting, which
 //! costs about twice the slab in resident memory. Here slabs of up to [`MAX_BATCHED`]
 //! bytes come from 1 MiB regions (one allocation each, aligned to the slab size): a region
-//! hands out slabs by bump index and keeps freed ones on its own free list. A region whose
-//! last slab comes back is kept for reuse while at most [`RETAIN_EMPTY`] regions are empty
-//! (so a burst that frees and reallocates does not pay for unmapping, remapping and
-//! page-faulting the same memory each time, the way allocator caches keep memory too);
-//! beyond that it goes back to the global allocator. Larger slabs are allocated directly
+//! hands out slabs by bump index and keeps freed ones on its own free list, and goes back
+//! to the global allocator when its last slab does. Larger slabs are allocated directly
 //! (the allocator maps them, and untouched padding is not resident).
 //!
 //! This module uses only `alloc` and `spin`; `hooks::global` is its only caller.
@@ -23,8 +20,6 @@ use core::ptr::NonNull;
 pub(crate) const MAX_BATCHED: usize = 256 * 1024;
 /// Bytes per region.
 const REGION: usize = 1024 * 1024;
-/// Empty regions kept for reuse (64 MiB).
-pub(crate) const RETAIN_EMPTY: usize = 64;
 
 struct Region {
     base: NonNull<u8>,
@@ -46,8 +41,6 @@ impl Region {
 /// All regions, sorted by base address.
 struct Pages {
     regions: Vec<Region>,
-    /// Regions with no live slab, kept for reuse.
-    empty: usize,
 }
 
 // SAFETY: the raw pointers in `Region` name memory owned by the page allocator, touched
@@ -56,7 +49,6 @@ unsafe impl Send for Pages {}
 
 static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
     regions: Vec::new(),
-    empty: 0,
 });
 
 /// Takes one slab of `layout.size()` bytes aligned to it.
@@ -66,31 +58,20 @@ static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
 pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
     let slab = layout.size();
     let mut pages = PAGES.lock();
-    let mut revived = false;
-    let mut found = None;
     for r in pages.regions.iter_mut().filter(|r| r.slab == slab) {
-        revived = r.live == 0;
         if let Some(p) = NonNull::new(r.free) {
             // SAFETY: `p` is a freed slab of this region: its first word is the link.
             r.free = unsafe { p.cast::<*mut u8>().read() };
             r.live += 1;
-            found = Some(p);
-            break;
+            return Some(p);
         }
         if r.bump < REGION / slab {
             // SAFETY: `bump * slab < REGION`: inside the region.
             let p = unsafe { r.base.add(r.bump * slab) };
             r.bump += 1;
             r.live += 1;
-            found = Some(p);
-            break;
+            return Some(p);
         }
-    }
-    if let Some(p) = found {
-        if revived {
-            pages.empty -= 1;
-        }
-        return Some(p);
     }
     let region_layout = Layout::from_size_align(REGION, slab).ok()?;
     // SAFETY: `REGION` is non-zero.
@@ -114,13 +95,11 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
 /// # Safety
 /// `ptr` came from [`alloc`] with this `layout` and is not used any more.
 pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
-    let mut guard = PAGES.lock();
-    let pages = &mut *guard;
+    let mut pages = PAGES.lock();
     let at = pages
         .regions
         .partition_point(|r| r.base <= ptr)
         .wrapping_sub(1);
-    let retain = pages.empty < RETAIN_EMPTY;
     let r = match pages.regions.get_mut(at) {
         Some(r) if r.contains(ptr) && r.slab == layout.size() => r,
         _ => panic!(
@@ -128,22 +107,17 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         ),
     };
     r.live -= 1;
-    if r.live > 0 {
-        // SAFETY: the slab is ours again; its first word becomes the free-list link.
-        unsafe { ptr.cast::<*mut u8>().write(r.free) };
-        r.free = ptr.as_ptr();
-    } else if retain {
-        // Keep the region for reuse: all its slabs are free, handed out from the start.
-        r.bump = 0;
-        r.free = core::ptr::null_mut();
-        pages.empty += 1;
-    } else {
+    if r.live == 0 {
         let base = r.base;
         pages.regions.remove(at);
         let region_layout = Layout::from_size_align(REGION, layout.size())
             .expect("the same layout was valid at allocation");
         // SAFETY: the region was allocated with this layout and none of its slabs is live.
         unsafe { alloc::alloc::dealloc(base.as_ptr(), region_layout) };
+    } else {
+        // SAFETY: the slab is ours again; its first word becomes the free-list link.
+        unsafe { ptr.cast::<*mut u8>().write(r.free) };
+        r.free = ptr.as_ptr();
     }
 }
 
@@ -156,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn slabs_are_aligned_distinct_reused_and_empty_regions_are_kept_for_reuse() {
+    fn slabs_are_aligned_distinct_reused_and_regions_go_back_when_empty() {
         // Other unit tests never use these hooks, so the region count is ours to assert.
         let layout = Layout::from_size_align(8192, 8192).unwrap();
         let before = live_regions();
@@ -182,21 +156,9 @@ mod tests {
         }
         assert_eq!(
             live_regions(),
-            before + 4,
-            "empty regions are kept for reuse"
+            before,
+            "every region went back with its last slab"
         );
-        assert!(PAGES.lock().empty <= RETAIN_EMPTY);
-        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
-        let again: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
-        assert_eq!(
-            live_regions(),
-            before + 4,
-            "the kept regions were reused, no new one"
-        );
-        for p in again {
-            // SAFETY: from `alloc` with this layout, freed once.
-            unsafe { free(p, layout) };
-        }
     }
 
     #[test]

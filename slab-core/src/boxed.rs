@@ -95,6 +95,20 @@ impl<T, C: Pool> SlabBox<T, C> {
         }
     }
 
+    /// Moves `value` into a free slot and owns it: the one place a box is made from a value.
+    ///
+    /// # Safety
+    /// `slot` is a free slot of `C`'s cache, owned by nobody else; every slot of that cache
+    /// is sized and aligned for `T`.
+    #[inline(always)]
+    pub(crate) unsafe fn new_in(slot: NonNull<u8>, value: T) -> Self {
+        let slot = slot.cast::<T>();
+        // SAFETY: a free slot, sized and aligned for `T`, owned by us (contract).
+        unsafe { slot.write(value) };
+        // SAFETY: the slot now holds an initialised `T`; it belongs to `C`'s cache.
+        unsafe { Self::from_slot(slot) }
+    }
+
     /// Consumes the box and returns the value; the slot goes back to the cache.
     ///
     /// ```

@@ -676,14 +676,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn try_alloc(&self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
         match self.raw_alloc() {
-            Ok(slot) => {
-                let slot = slot.cast::<T>();
-                // SAFETY: `slot` is a fresh slot of this cache, aligned and sized for `T`.
-                unsafe { slot.write(value) };
-                // SAFETY: the slot holds an initialised `T` and is owned by nobody else;
-                // `Self` is the pool it returns to.
-                Ok(unsafe { SlabBox::from_slot(slot) })
-            }
+            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
             Err(e) => Err(AllocError::new(value, e)),
         }
     }
@@ -697,14 +691,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
         // The value goes straight into the slot: no `Result` carrying a `T` in between.
         match self.raw_alloc() {
-            Ok(slot) => {
-                let slot = slot.cast::<T>();
-                // SAFETY: `slot` is a fresh slot of this cache, aligned and sized for `T`.
-                unsafe { slot.write(value) };
-                // SAFETY: the slot holds an initialised `T` and is owned by nobody else;
-                // `Self` is the pool it returns to.
-                unsafe { SlabBox::from_slot(slot) }
-            }
+            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
             Err(e) => alloc_failed::<T>(SIZE, e),
         }
     }

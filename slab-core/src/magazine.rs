@@ -419,31 +419,40 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         {
             // SAFETY: a static cache's control block lives forever.
             let mut g = unsafe { DepotGuard::lock(ctrl) };
-            let d = g.depot();
-            let chains = [
-                Chain {
-                    head: self.loaded.get(),
-                    count: self.loaded_n.get(),
-                },
-                Chain {
-                    head: self.previous.get(),
-                    count: self.previous_n.get(),
-                },
-            ];
-            self.loaded.set(ptr::null_mut());
-            self.previous.set(ptr::null_mut());
-            self.loaded_n.set(0);
-            self.previous_n.set(0);
-            self.node.held.store(0, Ordering::Relaxed);
-            for chain in chains {
-                if chain.count > 0 {
-                    // SAFETY: lock held; the chain's slots are free slots of this depot.
-                    unsafe { park_or_return(d, chain, &class, &mut retired) };
-                }
-            }
+            // SAFETY: the lock is held; `g` guards this cache's depot.
+            unsafe { self.give_back(g.depot(), &class, &mut retired) };
         }
         // SAFETY: retired under the lock, released now.
         unsafe { free_retired(retired, &class) };
+    }
+
+    /// Hands both magazines to the depot (parked, or returned to their slabs) and zeroes
+    /// this thread's count, in the caller's critical section.
+    ///
+    /// # Safety
+    /// The lock of this cache's depot `d` is held; `class` is its geometry.
+    unsafe fn give_back(&self, d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
+        let chains = [
+            Chain {
+                head: self.loaded.get(),
+                count: self.loaded_n.get(),
+            },
+            Chain {
+                head: self.previous.get(),
+                count: self.previous_n.get(),
+            },
+        ];
+        self.loaded.set(ptr::null_mut());
+        self.previous.set(ptr::null_mut());
+        self.loaded_n.set(0);
+        self.previous_n.set(0);
+        self.node.held.store(0, Ordering::Relaxed);
+        for chain in chains {
+            if chain.count > 0 {
+                // SAFETY: lock held; the chain's slots are free slots of this depot.
+                unsafe { park_or_return(d, chain, class, retired) };
+            }
+        }
     }
 }
 
@@ -460,26 +469,8 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
             // SAFETY: a static cache's control block lives forever.
             let mut g = unsafe { DepotGuard::lock(ctrl) };
             let d = g.depot();
-            for i in 0..2 {
-                let head = if i == 0 {
-                    self.loaded.get()
-                } else {
-                    self.previous.get()
-                };
-                let chain = Chain {
-                    head,
-                    count: if i == 0 {
-                        self.loaded_n.get()
-                    } else {
-                        self.previous_n.get()
-                    },
-                };
-                self.node.held.store(0, Ordering::Relaxed);
-                if chain.count > 0 {
-                    // SAFETY: lock held; the chain's slots are free slots of this depot.
-                    unsafe { park_or_return(d, chain, &class, &mut retired) };
-                }
-            }
+            // SAFETY: the lock is held; `d` is this cache's depot.
+            unsafe { self.give_back(d, &class, &mut retired) };
             // Unlink our node from the registry.
             // SAFETY: registry links are accessed only under the lock, which we hold.
             let prev = unsafe { *self.node.prev.get() };

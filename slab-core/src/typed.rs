@@ -412,13 +412,9 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
     // The value goes straight from the argument into the slot: no `Result` carrying a
     // (possibly kilobytes large) `T` in between.
     match typed_slot::<T>() {
-        Ok(slot) => {
-            let slot = slot.cast::<T>();
-            // SAFETY: a free slot of `T`'s cache, sized and aligned for `T`, owned by us.
-            unsafe { slot.write(value) };
-            // SAFETY: initialised above; `TypePool<T>` is where slots of `T`'s cache return.
-            unsafe { SlabBox::from_slot(slot) }
-        }
+        // SAFETY: a free slot of `T`'s cache, owned by us; `TypePool<T>` is where its
+        // slots return.
+        Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
         Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
@@ -428,13 +424,9 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
 #[inline(always)]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
     match typed_slot::<T>() {
-        Ok(slot) => {
-            let slot = slot.cast::<T>();
-            // SAFETY: a free slot of `T`'s cache, sized and aligned for `T`, owned by us.
-            unsafe { slot.write(value) };
-            // SAFETY: initialised above; `TypePool<T>` is where slots of `T`'s cache return.
-            Ok(unsafe { SlabBox::from_slot(slot) })
-        }
+        // SAFETY: a free slot of `T`'s cache, owned by us; `TypePool<T>` is where its
+        // slots return.
+        Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
         Err(e) => Err(AllocError::new(value, e)),
     }
 }

@@ -27,10 +27,10 @@ use crate::debug;
 use crate::error::{AllocError, SlabError};
 use crate::hooks;
 use crate::lock::{LockTrait, SpinLock};
-use crate::magazine::{self, Chain, DEPOT_MAGS, MagNode};
+use crate::magazine::{self, Chain, DEPOT_MAGS, HANDLE_MAGS, HandleMags, MagNode};
 use crate::slab::{self, Class, LayoutError, ListId, SlabHeader};
 use crate::stats::SlabStats;
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
 /// Default number of empty slave slabs a cache keeps for reuse.
 pub const DEFAULT_KEEP_EMPTY: usize = 2;
@@ -54,11 +54,19 @@ pub(crate) struct Depot {
     pub(crate) master: NonNull<SlabHeader>,
     pub(crate) hook_allocs: usize,
     pub(crate) hook_frees: usize,
-    /// Full magazines parked in the depot (chains of free slots), `mag_count` of them.
-    pub(crate) mags: [Chain; DEPOT_MAGS],
-    pub(crate) mag_count: usize,
+    /// Full magazines parked in the depot (chains of free slots), `mag_count` of them:
+    /// heads and counts in two arrays, which pack tighter than `[Chain; _]` (the control
+    /// block takes room from the master slab's objects). Use `park`/`unpark`/`parked`.
+    mag_heads: [*mut u8; DEPOT_MAGS],
+    mag_counts: [u32; DEPOT_MAGS],
+    mag_count: u32,
     /// Registry of the thread caches that hold slots of this cache (for exact stats).
     pub(crate) threads: *const MagNode,
+    /// Which of the control block's handle-magazine counters are claimed (bit `i` for
+    /// `handle_held[i]`).
+    pub(crate) handle_claims: u32,
+    /// The control block's `handle_held` counters (the depot lives in the same block).
+    pub(crate) handle_held: *const [AtomicU32; HANDLE_MAGS],
     /// `type_name` of the object type, for messages.
     pub(crate) name: &'static str,
     /// Lowest and highest base address of any slab this cache ever held (for the O(1)
@@ -73,11 +81,53 @@ impl Depot {
         // SAFETY: called with the lock held (we have `&Depot` through the guard), which
         // keeps every registered node alive and its links stable.
         let in_threads = unsafe { magazine::thread_held(self) };
+        // SAFETY: `handle_held` points into the control block that holds this depot, so
+        // it lives as long as `self`; atomics may be shared while their owners store.
+        let counters = unsafe { &*self.handle_held };
+        let in_handles: usize = counters
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed) as usize)
+            .sum();
         // Saturating: a magazine moving between depot and thread is counted once, under
         // the lock, but a release build must never wrap even if that were to slip.
         self.in_use
             .saturating_sub(self.in_magazines)
             .saturating_sub(in_threads)
+            .saturating_sub(in_handles)
+    }
+
+    /// Parks a full magazine, or hands it back if the depot is full.
+    pub(crate) fn park(&mut self, chain: Chain) -> Result<(), Chain> {
+        let i = self.mag_count as usize;
+        if i == DEPOT_MAGS {
+            return Err(chain);
+        }
+        self.mag_heads[i] = chain.head;
+        self.mag_counts[i] = chain.count;
+        self.mag_count += 1;
+        self.in_magazines += chain.count as usize;
+        Ok(())
+    }
+
+    /// Takes the last parked magazine.
+    pub(crate) fn unpark(&mut self) -> Option<Chain> {
+        self.mag_count = self.mag_count.checked_sub(1)?;
+        let i = self.mag_count as usize;
+        let chain = Chain {
+            head: self.mag_heads[i],
+            count: self.mag_counts[i],
+        };
+        self.in_magazines -= chain.count as usize;
+        Some(chain)
+    }
+
+    /// The parked magazines.
+    pub(crate) fn parked(&self) -> impl Iterator<Item = Chain> + '_ {
+        let n = self.mag_count as usize;
+        self.mag_heads[..n]
+            .iter()
+            .zip(&self.mag_counts[..n])
+            .map(|(&head, &count)| Chain { head, count })
     }
 
     pub(crate) fn update_peak(&mut self) {
@@ -93,6 +143,10 @@ impl Depot {
 pub(crate) struct Control<L> {
     pub(crate) lock: L,
     pub(crate) depot: UnsafeCell<Depot>,
+    /// Slots held in the magazines of the handles that claimed these counters (see
+    /// [`HandleMags`]): written by the owning handle outside the lock (plain load and
+    /// store), and under the lock when a whole magazine moves; read by `stats` under it.
+    pub(crate) handle_held: [AtomicU32; HANDLE_MAGS],
 }
 
 /// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
@@ -500,8 +554,10 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
 /// assert_eq!(PARTICLES.stats().in_use, 0);
 /// ```
 pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
-    ctrl: AtomicPtr<Control<L>>,
-    _marker: Marker<T, L>,
+    pub(crate) ctrl: AtomicPtr<Control<L>>,
+    /// This handle's own magazines, for the `&mut self` fast path.
+    pub(crate) mags: HandleMags,
+    pub(crate) _marker: Marker<T, L>,
 }
 
 /// The marker of a cache of `T` locked by `L`: invariant in `T` without owning one
@@ -511,9 +567,12 @@ pub(crate) type Marker<T, L> = PhantomData<(fn(T) -> T, *const L)>;
 
 // SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
 // sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
-// must exclude across threads (`Sync`) and be droppable on another thread (`Send`).
+// must exclude across threads (`Sync`) and be droppable on another thread (`Send`). A
+// handle's own magazines are reached only through `&mut self`, never through `&self`.
 unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Sync for SlabCache<T, L, SIZE> {}
 // SAFETY: as for `Sync`: a moved handle shares the master with its clones on other threads.
+// Its magazines move with it: free slots holding no value, and a pointer to its counter,
+// an atomic in the master that only the handle's owner writes outside the lock.
 unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Send for SlabCache<T, L, SIZE> {}
 
 /// Marker for the slab sizes a [`SlabCache`] accepts: powers of two from 512 bytes to
@@ -553,6 +612,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let _ = Self::CLASS;
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
+            mags: HandleMags::EMPTY,
             _marker: PhantomData,
         }
     }
@@ -566,6 +626,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let _ = Self::CLASS;
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
+            mags: HandleMags::EMPTY,
             _marker: PhantomData,
         }
     }
@@ -581,6 +642,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub const fn __new_static() -> Self {
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
+            mags: HandleMags::EMPTY,
             _marker: PhantomData,
         }
     }
@@ -619,9 +681,14 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             master: h,
             hook_allocs: 1,
             hook_frees: 0,
-            mags: [Chain::EMPTY; DEPOT_MAGS],
+            mag_heads: [ptr::null_mut(); DEPOT_MAGS],
+            mag_counts: [0; DEPOT_MAGS],
             mag_count: 0,
             threads: ptr::null(),
+            handle_claims: 0,
+            // SAFETY: `ctrl` is in bounds of `block` (above), so the projection is too; no
+            // reference is made to the memory, which is initialised below.
+            handle_held: unsafe { &raw const (*ctrl.as_ptr()).handle_held },
             name: core::any::type_name::<T>(),
             lo: block.addr().get(),
             hi: block.addr().get(),
@@ -633,6 +700,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             ctrl.write(Control {
                 lock: L::__fresh(),
                 depot: UnsafeCell::new(depot),
+                handle_held: core::array::from_fn(|_| AtomicU32::new(0)),
             })
         };
         match self.ctrl.compare_exchange(
@@ -938,6 +1006,7 @@ impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
         g.depot().handles += 1;
         SlabCache {
             ctrl: AtomicPtr::new(ctrl.as_ptr()),
+            mags: HandleMags::EMPTY,
             _marker: PhantomData,
         }
     }
@@ -948,16 +1017,23 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return;
         };
+        let class = Self::CLASS;
+        let mut retired = ptr::null_mut();
         let destroy_now = {
             // SAFETY: alive: this handle still counts in `handles`.
             let mut g = unsafe { DepotGuard::lock(ctrl) };
             let d = g.depot();
+            // SAFETY: the lock is held and `d` is the depot of the master this handle's
+            // magazines came from.
+            unsafe { self.mags.give_back(d, &class, &mut retired) };
             d.handles -= 1;
             d.handles == 0 && d.in_use == 0
         };
+        // SAFETY: retired under the lock, which is released now.
+        unsafe { magazine::free_retired(retired, &class) };
         if destroy_now {
             // SAFETY: no handle and no slot left; the lock is released.
-            unsafe { destroy(ctrl, &Self::CLASS) };
+            unsafe { destroy(ctrl, &class) };
         }
     }
 }

@@ -23,10 +23,13 @@ use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::{self, NonNull};
 
+use crate::boxed::SlabBox;
 use crate::cache::{
-    Control, Depot, DepotGuard, Marker, SlabCache, adopt, free_block, relist, return_slot,
+    Control, Depot, DepotGuard, Marker, SlabCache, adopt, alloc_failed, depot_alloc, depot_free,
+    free_block, relist, return_slot,
 };
 use crate::debug;
+use crate::error::AllocError;
 use crate::error::SlabError;
 use crate::hooks;
 use crate::lock::LockTrait;
@@ -37,6 +40,10 @@ use crate::slab::{Class, SlabHeader};
 pub(crate) const DEPOT_MAGS: usize = 8;
 #[cfg(slab_small)]
 pub(crate) const DEPOT_MAGS: usize = 2;
+
+/// Handles of one cache that can hold magazines at the same time (each claims one slot
+/// counter in the master's control block; later handles take the locked path).
+pub(crate) const HANDLE_MAGS: usize = 8;
 
 /// Rounds per magazine for a slot stride: about 32 KiB of objects, from 8 to 64 slots
 /// (2 under `cfg(slab_small)`, to make every exchange path run often in tests).
@@ -140,10 +147,7 @@ pub(crate) unsafe fn thread_held(d: &Depot) -> usize {
 /// # Safety
 /// The lock is held; `class` is the depot's geometry.
 pub(crate) unsafe fn drain_depot(d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
-    while d.mag_count > 0 {
-        d.mag_count -= 1;
-        let chain = d.mags[d.mag_count];
-        d.in_magazines -= chain.count as usize;
+    while let Some(chain) = d.unpark() {
         // SAFETY: forwarded; the chain's slots are free slots of this depot.
         unsafe { chain_to_slabs(d, chain, class, retired) };
     }
@@ -184,7 +188,7 @@ unsafe fn chain_to_slabs(
 ///
 /// # Safety
 /// Every slab on the list was retired and is unreachable; the lock is released.
-unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
+pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
     while let Some(h) = NonNull::new(retired) {
         // SAFETY: `h` was retired (contract): still mapped, off every list and reachable
         // only through this chain, which we own. The read is a copy.
@@ -302,7 +306,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                     ctrl,
                     &SlabCache::<T, L, SIZE>::CLASS,
                     Self::ROUNDS,
-                    &self.node,
+                    &self.node.held,
                 )
             }?;
             self.loaded.set(chain.head);
@@ -360,7 +364,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             self.loaded_n.set(0);
             // SAFETY: the chain holds free slots of this cache, now given to the depot;
             // `self.node` is our registered node.
-            unsafe { park_full::<L>(ctrl, &class, full, &self.node) };
+            unsafe { park_full::<L>(ctrl, &class, full, &self.node.held) };
         }
         // SAFETY: forwarded; there is room now.
         unsafe { self.push(slot) }
@@ -434,25 +438,16 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     unsafe fn give_back(&self, d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
         let chains = [
             Chain {
-                head: self.loaded.get(),
-                count: self.loaded_n.get(),
+                head: self.loaded.replace(ptr::null_mut()),
+                count: self.loaded_n.replace(0),
             },
             Chain {
-                head: self.previous.get(),
-                count: self.previous_n.get(),
+                head: self.previous.replace(ptr::null_mut()),
+                count: self.previous_n.replace(0),
             },
         ];
-        self.loaded.set(ptr::null_mut());
-        self.previous.set(ptr::null_mut());
-        self.loaded_n.set(0);
-        self.previous_n.set(0);
-        self.node.held.store(0, Ordering::Relaxed);
-        for chain in chains {
-            if chain.count > 0 {
-                // SAFETY: lock held; the chain's slots are free slots of this depot.
-                unsafe { park_or_return(d, chain, class, retired) };
-            }
-        }
+        // SAFETY: forwarded: the lock is held and the chains are this thread's free slots.
+        unsafe { return_chains(d, chains, &self.node.held, class, retired) };
     }
 }
 
@@ -498,6 +493,28 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
     }
 }
 
+/// Hands a holder's two magazines to the depot (parked, or returned to their slabs) and
+/// zeroes the holder's count, in one critical section, so `stats` never counts a slot twice.
+///
+/// # Safety
+/// The lock of depot `d` is held; `class` is its geometry; the chains hold free slots of
+/// this depot that the caller gives up, and `held` is the caller's registered count.
+unsafe fn return_chains(
+    d: &mut Depot,
+    chains: [Chain; 2],
+    held: &AtomicU32,
+    class: &Class,
+    retired: &mut *mut SlabHeader,
+) {
+    held.store(0, Ordering::Relaxed);
+    for chain in chains {
+        if chain.count > 0 {
+            // SAFETY: lock held; the chain's slots are free slots of this depot.
+            unsafe { park_or_return(d, chain, class, retired) };
+        }
+    }
+}
+
 /// Parks `chain` in the depot if there is room, else returns its slots to their slabs.
 ///
 /// # Safety
@@ -508,11 +525,7 @@ unsafe fn park_or_return(
     class: &Class,
     retired: &mut *mut SlabHeader,
 ) {
-    if d.mag_count < DEPOT_MAGS {
-        d.mags[d.mag_count] = chain;
-        d.mag_count += 1;
-        d.in_magazines += chain.count as usize;
-    } else {
+    if let Err(chain) = d.park(chain) {
         // SAFETY: forwarded.
         unsafe { chain_to_slabs(d, chain, class, retired) };
     }
@@ -526,15 +539,15 @@ unsafe fn park_full<L: LockTrait>(
     ctrl: NonNull<Control<L>>,
     class: &Class,
     chain: Chain,
-    node: &MagNode,
+    held: &AtomicU32,
 ) {
     let mut retired = ptr::null_mut();
     {
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         // The chain leaves the thread's count and enters the depot's in one critical section.
-        let n = node.held.load(Ordering::Relaxed);
-        node.held.store(n - chain.count, Ordering::Relaxed);
+        let n = held.load(Ordering::Relaxed);
+        held.store(n - chain.count, Ordering::Relaxed);
         // SAFETY: lock held; forwarded.
         unsafe { park_or_return(g.depot(), chain, class, &mut retired) };
     }
@@ -551,13 +564,13 @@ unsafe fn take_full<L: LockTrait>(
     ctrl: NonNull<Control<L>>,
     class: &Class,
     rounds: u32,
-    node: &MagNode,
+    held: &AtomicU32,
 ) -> Result<Chain, SlabError> {
     // The chain enters the thread's count in the same critical section that takes it, so
     // the peak (and `stats`) never count it as handed out to users.
     let adopt_chain = |d: &mut Depot, chain: Chain| {
-        let n = node.held.load(Ordering::Relaxed);
-        node.held.store(n + chain.count, Ordering::Relaxed);
+        let n = held.load(Ordering::Relaxed);
+        held.store(n + chain.count, Ordering::Relaxed);
         d.update_peak();
         chain
     };
@@ -566,10 +579,7 @@ unsafe fn take_full<L: LockTrait>(
             // SAFETY: live by contract.
             let mut g = unsafe { DepotGuard::lock(ctrl) };
             let d = g.depot();
-            if d.mag_count > 0 {
-                d.mag_count -= 1;
-                let chain = d.mags[d.mag_count];
-                d.in_magazines -= chain.count as usize;
+            if let Some(chain) = d.unpark() {
                 return Ok(adopt_chain(d, chain));
             }
             // SAFETY: lock held; `class` is this depot's geometry.
@@ -615,4 +625,369 @@ unsafe fn pop_chain(d: &mut Depot, class: &Class, rounds: u32) -> Chain {
         unsafe { relist(d, h) };
     }
     chain
+}
+
+/// The magazines a [`SlabCache`] handle carries for its `&mut self` methods
+/// ([`alloc_mut`](SlabCache::alloc_mut), [`free`](SlabCache::free)): the same
+/// loaded + previous pair as a thread's, in plain fields, since only `&mut self` reaches
+/// them (no reentrancy, no sharing).
+///
+/// For exact `stats`, the slots they hold are counted in one of the master's
+/// [`HANDLE_MAGS`] counters, claimed under the lock on first use and released when the
+/// handle flushes or drops; a handle that finds none free works on the locked path.
+pub(crate) struct HandleMags {
+    loaded: *mut u8,
+    previous: *mut u8,
+    loaded_n: u32,
+    previous_n: u32,
+    /// The claimed counter in the master's control block, or null.
+    held: *const AtomicU32,
+    /// Its index in `Control::handle_held` (meaningful when `held` is non-null).
+    claim: u32,
+}
+
+impl HandleMags {
+    pub(crate) const EMPTY: HandleMags = HandleMags {
+        loaded: ptr::null_mut(),
+        previous: ptr::null_mut(),
+        loaded_n: 0,
+        previous_n: 0,
+        held: ptr::null(),
+        claim: 0,
+    };
+
+    /// The claimed counter.
+    ///
+    /// # Safety
+    /// A counter is claimed (`held` is non-null), so the master, which the handle keeps
+    /// alive, holds it.
+    #[inline(always)]
+    unsafe fn counter(&self) -> &AtomicU32 {
+        // SAFETY: non-null by contract, pointing into the live control block.
+        unsafe { &*self.held }
+    }
+
+    /// Adds `delta` (wrapping) to the claimed counter: a plain load and store, as only the
+    /// handle's owner writes it outside the lock.
+    ///
+    /// # Safety
+    /// As [`counter`](Self::counter).
+    #[inline(always)]
+    unsafe fn add_held(&self, delta: u32) {
+        // SAFETY: forwarded.
+        let c = unsafe { self.counter() };
+        c.store(
+            c.load(Ordering::Relaxed).wrapping_add(delta),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Claims a free counter of depot `d`, if one is left.
+    ///
+    /// # Safety
+    /// The lock of `d` is held; no counter is claimed by this handle.
+    unsafe fn claim(&mut self, d: &mut Depot) -> bool {
+        let free = !d.handle_claims;
+        if free.trailing_zeros() as usize >= HANDLE_MAGS {
+            return false;
+        }
+        let i = free.trailing_zeros();
+        d.handle_claims |= 1 << i;
+        // SAFETY: `handle_held` points at the counters of the control block holding `d`,
+        // and `i < HANDLE_MAGS`, so the element is in bounds.
+        self.held = unsafe { (&raw const (*d.handle_held)[i as usize]) };
+        self.claim = i;
+        true
+    }
+
+    /// Hands both magazines to depot `d` and releases the claimed counter (nothing to do
+    /// if none is claimed).
+    ///
+    /// # Safety
+    /// The lock of `d` is held, and `d` is the depot of this handle's master.
+    pub(crate) unsafe fn give_back(
+        &mut self,
+        d: &mut Depot,
+        class: &Class,
+        retired: &mut *mut SlabHeader,
+    ) {
+        if self.held.is_null() {
+            return;
+        }
+        let chains = [
+            Chain {
+                head: core::mem::replace(&mut self.loaded, ptr::null_mut()),
+                count: core::mem::take(&mut self.loaded_n),
+            },
+            Chain {
+                head: core::mem::replace(&mut self.previous, ptr::null_mut()),
+                count: core::mem::take(&mut self.previous_n),
+            },
+        ];
+        // SAFETY: claimed, so the counter lives in `d`'s control block.
+        let held = unsafe { self.counter() };
+        // SAFETY: the lock is held and the chains hold free slots of this depot, which the
+        // handle gives up; `held` is its counter.
+        unsafe { return_chains(d, chains, held, class, retired) };
+        d.handle_claims &= !(1 << self.claim);
+        self.held = ptr::null();
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+    const ROUNDS: u32 = rounds_for(Self::CLASS.stride);
+
+    /// Like [`alloc`](Self::alloc), through this handle's own magazine: most calls take
+    /// no lock and no atomic read-modify-write.
+    ///
+    /// A handle refills its magazine from the cache (under the lock) a batch at a time;
+    /// the slots it holds count as free in [`stats`](Self::stats), and go back when the
+    /// handle is [flushed](Self::flush) or dropped. Give boxes back with
+    /// [`free`](Self::free) to keep them in the magazine (a box that is simply dropped
+    /// returns its slot through the lock). Up to 8 handles of one cache carry a magazine
+    /// at a time; further handles allocate on the locked path.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<[u64; 8]> = SlabCache::new();
+    /// for i in 0..1000 {
+    ///     let b = cache.alloc_mut([i; 8]); // from the handle's magazine
+    ///     assert_eq!(b[7], i);
+    ///     cache.free(b); // back into the magazine
+    /// }
+    /// assert_eq!(cache.stats().in_use, 0); // slots in the magazine count as free
+    /// ```
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, naming `T`; see
+    /// [`try_alloc_mut`](Self::try_alloc_mut).
+    #[inline(always)]
+    pub fn alloc_mut(&mut self, value: T) -> SlabBox<T, Self> {
+        match self.mag_pop() {
+            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
+            Err(e) => alloc_failed::<T>(SIZE, e),
+        }
+    }
+
+    /// Like [`try_alloc`](Self::try_alloc), through this handle's own magazine (see
+    /// [`alloc_mut`](Self::alloc_mut)).
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<String> = SlabCache::new();
+    /// let b = cache.try_alloc_mut("pooled".to_string()).unwrap_or_else(|e| panic!("{e}"));
+    /// assert_eq!(*b, "pooled");
+    /// cache.free(b);
+    /// ```
+    ///
+    /// # Errors
+    /// [`AllocError`] with [`SlabError::OutOfMemory`] when the hook has no memory for a
+    /// new slab; `into_inner` returns `value`.
+    #[inline]
+    pub fn try_alloc_mut(&mut self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
+        match self.mag_pop() {
+            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
+            Err(e) => Err(AllocError::new(value, e)),
+        }
+    }
+
+    /// Drops the box's value and keeps its slot in this handle's magazine for the next
+    /// [`alloc_mut`](Self::alloc_mut). A box of another cache of the same type goes back
+    /// to its own cache, as if dropped.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let mut a: SlabCache<u32> = SlabCache::new();
+    /// let b: SlabCache<u32> = SlabCache::new();
+    /// let x = a.alloc_mut(1);
+    /// let y = b.alloc(2);
+    /// a.free(x);
+    /// a.free(y); // not `a`'s: returned to `b`
+    /// assert_eq!((a.stats().in_use, b.stats().in_use), (0, 0));
+    /// ```
+    #[inline]
+    pub fn free(&mut self, b: SlabBox<T, Self>) {
+        let value = SlabBox::into_raw(b);
+        // SAFETY: the box owned an initialised `T` at `value` (into_raw gave up the box
+        // without dropping it), dropped exactly once here; like a box's drop, a panic in
+        // `T::drop` leaks the slot.
+        unsafe { ptr::drop_in_place(value) };
+        // SAFETY: `into_raw` returns the box's non-null slot pointer.
+        let slot = unsafe { NonNull::new_unchecked(value) }.cast::<u8>();
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        // SAFETY: a slot of a live slab of this cache type, whose value is gone; ours now.
+        unsafe { debug::on_release(slot, &class, name) };
+        let h = crate::slab::header_of(slot, SIZE);
+        if debug::CHECKS {
+            crate::cache::check_header(h, name);
+        }
+        // SAFETY: the slot is outstanding, so `h` is the live header of its slab; `master`
+        // is written once at init and read through the raw pointer (another thread may be
+        // writing the header's state under the lock).
+        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+        if self.mags.loaded_n < Self::ROUNDS
+            && !self.mags.held.is_null()
+            && master.as_ptr() == self.ctrl.load(Ordering::Relaxed)
+        {
+            // SAFETY: a free slot of our master's cache holding no value, ours to chain.
+            unsafe { self.mag_push(slot) };
+            return;
+        }
+        // SAFETY: as above: a free slot of the cache whose control block is `master`.
+        unsafe { self.free_slow(slot, master) };
+    }
+
+    /// Gives this handle's magazines back to the cache (parked in its depot, or returned
+    /// to their slabs), so other handles and [`shrink`](Self::shrink) can use the slots,
+    /// and releases its magazine counter; the next `alloc_mut` claims one again.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// # slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<u64> = SlabCache::new();
+    /// let b = cache.alloc_mut(7);
+    /// cache.free(b);
+    /// cache.flush();
+    /// cache.shrink();
+    /// assert_eq!(cache.stats().slabs, 1); // only the master is left
+    /// ```
+    pub fn flush(&mut self) {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            return;
+        };
+        let class = Self::CLASS;
+        let mut retired = ptr::null_mut();
+        {
+            // SAFETY: alive: this handle counts in `handles`.
+            let mut g = unsafe { DepotGuard::lock(ctrl) };
+            // SAFETY: the lock is held; `g` guards the depot of this handle's master.
+            unsafe { self.mags.give_back(g.depot(), &class, &mut retired) };
+        }
+        // SAFETY: retired under the lock, released now.
+        unsafe { free_retired(retired, &class) };
+    }
+
+    /// One slot for `alloc_mut`: from the loaded magazine, else the slow path.
+    #[inline(always)]
+    fn mag_pop(&mut self) -> Result<NonNull<u8>, SlabError> {
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        let slot = match NonNull::new(self.mags.loaded) {
+            Some(slot) => {
+                // SAFETY: `slot` heads the loaded chain, which only this handle touches.
+                self.mags.loaded = unsafe { next_of(slot, &class, name) };
+                self.mags.loaded_n -= 1;
+                // SAFETY: a non-empty magazine means a claimed counter.
+                unsafe { self.mags.add_held(u32::MAX) }; // -1
+                slot
+            }
+            None => self.mag_pop_slow()?,
+        };
+        // SAFETY: a free slot of this cache, ours now.
+        unsafe { debug::on_handout(slot, &class, name) };
+        Ok(slot)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mag_pop_slow(&mut self) -> Result<NonNull<u8>, SlabError> {
+        let class = Self::CLASS;
+        let ctrl = self.control()?;
+        if self.mags.held.is_null() && !self.claim_counter(ctrl) {
+            // Every counter is claimed by other handles: take the locked path.
+            // SAFETY: `ctrl` is initialised and kept alive by this handle.
+            return unsafe { depot_alloc(ctrl, &class) };
+        }
+        if self.mags.previous_n > 0 {
+            core::mem::swap(&mut self.mags.loaded, &mut self.mags.previous);
+            core::mem::swap(&mut self.mags.loaded_n, &mut self.mags.previous_n);
+        } else {
+            // SAFETY: claimed above or before, in this same control block.
+            let held = unsafe { self.mags.counter() };
+            // SAFETY: `ctrl` is kept alive by this handle; `held` is its counter there.
+            let chain = unsafe { take_full::<L>(ctrl, &class, Self::ROUNDS, held) }?;
+            self.mags.loaded = chain.head;
+            self.mags.loaded_n = chain.count;
+        }
+        let slot = NonNull::new(self.mags.loaded).expect("a refilled magazine holds a slot");
+        // SAFETY: `slot` heads the loaded chain, which only this handle touches.
+        self.mags.loaded = unsafe { next_of(slot, &class, core::any::type_name::<T>()) };
+        self.mags.loaded_n -= 1;
+        // SAFETY: claimed above.
+        unsafe { self.mags.add_held(u32::MAX) };
+        Ok(slot)
+    }
+
+    /// Claims one of the master's magazine counters for this handle.
+    fn claim_counter(&mut self, ctrl: NonNull<Control<L>>) -> bool {
+        // SAFETY: alive: this handle counts in `handles`.
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        // SAFETY: the lock is held, and this handle has no counter (callers check).
+        unsafe { self.mags.claim(g.depot()) }
+    }
+
+    /// Chains a slot onto the loaded magazine.
+    ///
+    /// # Safety
+    /// `slot` is a free slot of this handle's cache holding no value, given up by the
+    /// caller; a counter is claimed and the loaded magazine has room.
+    #[inline(always)]
+    unsafe fn mag_push(&mut self, slot: NonNull<u8>) {
+        let class = Self::CLASS;
+        // SAFETY: the free, empty slot is ours (contract).
+        unsafe { set_next(slot, self.mags.loaded, &class) };
+        debug::asan_poison(slot, &class);
+        self.mags.loaded = slot.as_ptr();
+        self.mags.loaded_n += 1;
+        // SAFETY: claimed (contract).
+        unsafe { self.mags.add_held(1) };
+    }
+
+    /// `free` when the slot is another cache's, or the loaded magazine is full, or this
+    /// handle has no counter yet.
+    ///
+    /// # Safety
+    /// `slot` is a free slot, holding no value, of the cache whose control block is
+    /// `master`; the caller gives it up.
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_slow(&mut self, slot: NonNull<u8>, master: NonNull<Control<L>>) {
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        let ours = master.as_ptr() == self.ctrl.load(Ordering::Relaxed);
+        if !ours || (self.mags.held.is_null() && !self.claim_counter(master)) {
+            // SAFETY: forwarded: the slot goes back to its own cache through its lock.
+            unsafe { depot_free::<L>(slot, &class, name) };
+            return;
+        }
+        if self.mags.loaded_n >= Self::ROUNDS {
+            if self.mags.previous_n == 0 {
+                core::mem::swap(&mut self.mags.loaded, &mut self.mags.previous);
+                core::mem::swap(&mut self.mags.loaded_n, &mut self.mags.previous_n);
+            } else {
+                // Both full: park the previous magazine in the depot, keep the loaded one
+                // as previous, and start an empty one.
+                let full = Chain {
+                    head: core::mem::replace(&mut self.mags.previous, self.mags.loaded),
+                    count: core::mem::replace(&mut self.mags.previous_n, self.mags.loaded_n),
+                };
+                self.mags.loaded = ptr::null_mut();
+                self.mags.loaded_n = 0;
+                // SAFETY: claimed (checked above).
+                let held = unsafe { self.mags.counter() };
+                // SAFETY: our master (checked above) is alive while this handle is; the
+                // chain's slots are free slots of its cache, given to the depot; `held` is
+                // this handle's counter there.
+                unsafe { park_full::<L>(master, &class, full, held) };
+            }
+        }
+        // SAFETY: forwarded; claimed, and the loaded magazine has room now.
+        unsafe { self.mag_push(slot) };
+    }
 }

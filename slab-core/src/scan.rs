@@ -227,7 +227,7 @@ impl Scan<'_> {
             );
         }
         let mut parked = 0;
-        for chain in &d.mags[..d.mag_count] {
+        for chain in d.parked() {
             let mut cur = chain.head;
             for _ in 0..chain.count {
                 let Some(slot) = NonNull::new(cur) else {

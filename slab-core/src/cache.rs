@@ -78,6 +78,15 @@ pub(crate) struct Depot {
 impl Depot {
     /// Objects held by users: handed out and not sitting free in any magazine.
     pub(crate) fn live_objects(&self) -> usize {
+        // Saturating: a magazine moving between depot and holder is counted once, under
+        // the lock, but a release build must never wrap even if that were to slip.
+        self.in_use
+            .saturating_sub(self.in_magazines)
+            .saturating_sub(self.held_outside())
+    }
+
+    /// Free slots held in thread caches' and handles' magazines (read under the lock).
+    pub(crate) fn held_outside(&self) -> usize {
         // SAFETY: called with the lock held (we have `&Depot` through the guard), which
         // keeps every registered node alive and its links stable.
         let in_threads = unsafe { magazine::thread_held(self) };
@@ -88,12 +97,7 @@ impl Depot {
             .iter()
             .map(|c| c.load(Ordering::Relaxed) as usize)
             .sum();
-        // Saturating: a magazine moving between depot and thread is counted once, under
-        // the lock, but a release build must never wrap even if that were to slip.
-        self.in_use
-            .saturating_sub(self.in_magazines)
-            .saturating_sub(in_threads)
-            .saturating_sub(in_handles)
+        in_threads + in_handles
     }
 
     /// Parks a full magazine, or hands it back if the depot is full.

@@ -28,6 +28,10 @@ pub struct ScanReport {
     pub never_used: usize,
     /// Slots in magazines parked in the depot.
     pub parked: usize,
+    /// Free slots in thread caches' and handles' own magazines (counted, not walked:
+    /// their owners use them without the lock). `in_use_slots - parked - held` is what
+    /// [`stats`](SlabCache::stats) reports as `in_use`.
+    pub held: usize,
 }
 
 /// A broken invariant found by [`SlabCache::scan`].
@@ -261,6 +265,7 @@ impl Scan<'_> {
             );
         }
         self.report.parked = parked;
+        self.report.held = d.held_outside();
         Ok(())
     }
 }

@@ -1031,6 +1031,12 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
             // magazines came from.
             unsafe { self.mags.give_back(d, &class, &mut retired) };
             d.handles -= 1;
+            if d.handles == 0 {
+                // No handle is left to allocate, so magazines parked by handles would
+                // keep their slabs (and the master) forever: send them back now.
+                // SAFETY: the lock is held; `class` is this depot's geometry.
+                unsafe { magazine::drain_depot(d, &class, &mut retired) };
+            }
             d.handles == 0 && d.in_use == 0
         };
         // SAFETY: retired under the lock, which is released now.

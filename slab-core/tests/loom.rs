@@ -8,7 +8,10 @@
 //!   slab exactly once, whichever goes last;
 //! - magazine exchange: two threads' magazines refill from, swap at their boundaries, park
 //!   in, and flush back to one depot while a third thread reads `stats()`: no slot is lost
-//!   or counted twice (run with `--cfg slab_small` too, so every exchange path is taken).
+//!   or counted twice (run with `--cfg slab_small` too, so every exchange path is taken);
+//! - handle magazines: a cloned handle fills, drains and drops its magazine on one thread
+//!   while the first handle reads `stats()` and allocates through its own magazine; the
+//!   counts stay exact, and the last box (not the last handle) returns every slab.
 //!
 //! The lock is a loom-visible spin lock, so loom explores every interleaving of the
 //! critical sections too. The magazines are built explicitly on each thread (loom cannot
@@ -206,6 +209,52 @@ fn magazine_exchange_loses_no_slot_and_never_double_counts() {
         assert_eq!(
             scan.in_use_slots, scan.parked,
             "slots out of slabs are all parked"
+        );
+    });
+}
+
+#[test]
+fn handle_magazines_lose_no_slot_and_release_the_master_once() {
+    let _serial = serial();
+    let _report = Report;
+    loom::model(|| {
+        reset();
+        let mut cache = Cache::new();
+        // The worker owns a cloned handle: fills and drains its magazine (across its
+        // boundary under `slab_small`), keeps one box, and drops the handle, which gives
+        // the magazines back, while this thread reads `stats()` and uses its own handle's
+        // magazine on the same depot.
+        let mut h = cache.clone();
+        let t = loom::thread::spawn(move || {
+            let boxes: Vec<_> = (0..3).map(|i| h.alloc_mut(i)).collect();
+            for (i, b) in boxes.into_iter().enumerate() {
+                assert_eq!(*b, i as u64);
+                h.free(b);
+            }
+            let kept = h.alloc_mut(9);
+            drop(h);
+            kept
+        });
+        let seen = cache.stats().in_use;
+        assert!(seen <= 3, "in_use {seen} counts magazine slots as in use");
+        let mine = cache.alloc_mut(5);
+        let kept = t.join().unwrap();
+        assert_eq!((*kept, *mine), (9, 5));
+        assert_eq!(cache.stats().in_use, 2, "exactly the two boxes are in use");
+        cache.free(mine);
+        let scan = cache.scan().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scan.in_use_slots - scan.parked - scan.held, 1);
+        drop(cache);
+        assert_ne!(
+            LIVE.load(StdOrdering::SeqCst),
+            0,
+            "the box keeps the master"
+        );
+        drop(kept);
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            0,
+            "the last box returned every slab"
         );
     });
 }

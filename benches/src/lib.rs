@@ -11,7 +11,8 @@
 //! - [`Sharded`]: a `sharded_slab::Slab` (insert / remove by key).
 //! - [`ObjPool`]: an `object_pool::Pool` of boxes (pull / drop).
 //! - [`Floor`]: a bare single-threaded intrusive free list, the floor.
-//! - [`OursRuntime`]: a runtime `slab_core::SlabCache` in a `static`.
+//! - [`OursRuntime`]: handles of a runtime `slab_core::SlabCache` in a `static`, each with
+//!   its own magazine (`alloc_mut` / `free`).
 //! - [`OursMacro64`] / [`OursMacroPacket`]: `T::new_boxed` on `#[slab_cached]` types.
 //!
 //! Every `alloc` writes the whole object (`Obj::make`); every `free` returns it.
@@ -491,20 +492,20 @@ pub static OURS_64: SlabCache<Obj64, SpinLock, OURS_SLAB_64> = SlabCache::new();
 /// The runtime cache of packets.
 pub static OURS_PACKET: SlabCache<Packet, SpinLock, OURS_SLAB_PACKET> = SlabCache::new();
 
-/// A `static` runtime `SlabCache` (`CACHE.alloc(v)`).
-pub struct OursRuntime<T: 'static, const SIZE: usize>(&'static SlabCache<T, SpinLock, SIZE>);
+/// A handle of a `static` runtime `SlabCache`, using its own magazine
+/// (`cache.alloc_mut(v)` / `cache.free(b)`); each thread clones its own handle.
+pub struct OursRuntime<T: 'static, const SIZE: usize>(SlabCache<T, SpinLock, SIZE>);
 
 impl<T, const SIZE: usize> Clone for OursRuntime<T, SIZE> {
     fn clone(&self) -> Self {
-        *self
+        OursRuntime(self.0.clone())
     }
 }
-impl<T, const SIZE: usize> Copy for OursRuntime<T, SIZE> {}
 
 impl OursRuntime<Obj64, OURS_SLAB_64> {
-    /// [`OURS_64`].
+    /// A handle of [`OURS_64`].
     pub fn new() -> Self {
-        OursRuntime(&OURS_64)
+        OursRuntime(OURS_64.clone())
     }
 }
 
@@ -515,9 +516,9 @@ impl Default for OursRuntime<Obj64, OURS_SLAB_64> {
 }
 
 impl OursRuntime<Packet, OURS_SLAB_PACKET> {
-    /// [`OURS_PACKET`].
+    /// A handle of [`OURS_PACKET`].
     pub fn new() -> Self {
-        OursRuntime(&OURS_PACKET)
+        OursRuntime(OURS_PACKET.clone())
     }
 }
 
@@ -531,11 +532,11 @@ impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursRuntime<T, SIZE> {
     type Handle = SlabBox<T, SlabCache<T, SpinLock, SIZE>>;
     #[inline(always)]
     fn alloc(&mut self, value: T) -> Self::Handle {
-        self.0.alloc(value)
+        self.0.alloc_mut(value)
     }
     #[inline(always)]
     fn free(&mut self, h: Self::Handle) {
-        drop(h);
+        self.0.free(h);
     }
 }
 

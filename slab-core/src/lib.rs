@@ -25,6 +25,31 @@
 //! master control block, lists, Master-Slave lifecycle) → `boxed` ([`SlabBox`]) and
 //! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]).
 //!
+//! # Magazines
+//! Most allocations and frees touch no lock: `#[slab_cached]` types keep per-thread
+//! magazines of free slots (in `std` builds), and every [`SlabCache`] handle carries its
+//! own pair for its `&mut self` methods, in `no_std` too (one handle per thread, or per
+//! CPU in a kernel):
+//!
+//! ```
+//! use slab_core::SlabCache;
+//! # slab_core::slab_hooks!(global);
+//! let cache: SlabCache<[u8; 256]> = SlabCache::new();
+//! let workers: Vec<_> = (0..2u8)
+//!     .map(|id| {
+//!         let mut mine = cache.clone(); // a handle, with its own magazine
+//!         std::thread::spawn(move || {
+//!             for _ in 0..1000 {
+//!                 let b = mine.alloc_mut([id; 256]); // no lock
+//!                 mine.free(b); // no lock: the slot stays in the magazine
+//!             }
+//!         }) // dropping `mine` gives its slots back
+//!     })
+//!     .collect();
+//! workers.into_iter().for_each(|w| w.join().unwrap());
+//! assert_eq!(cache.stats().in_use, 0);
+//! ```
+//!
 //! # Features
 //! - `std` (default): yielding spin locks; implies `alloc`.
 //! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator.

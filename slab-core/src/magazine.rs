@@ -13,8 +13,14 @@
 //! Thread caches register with their cache's depot, so `stats()` counts the slots they
 //! hold as free; the counts are atomics written only by the owning thread (plain loads and
 //! stores) and read under the lock. A thread's magazines go back to the depot when it
-//! exits. Magazines serve only `static` caches (which live forever), so a thread cache
+//! exits. Thread caches serve only `static` caches (which live forever), so a thread cache
 //! never outlives its depot.
+//!
+//! A [`SlabCache`] handle carries the same pair ([`HandleMags`]) for its `&mut self`
+//! methods. Its count is one of [`HANDLE_MAGS`] counters in the master's control block
+//! (handles move, so they cannot register their own address), and the handle keeps the
+//! master alive; dropping the handle gives its magazines back, and the last handle drains
+//! the parked magazines so that the last box can release the cache.
 //!
 //! This module uses `cache` (the depot) and `slab` (headers).
 

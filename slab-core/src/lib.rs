@@ -137,6 +137,7 @@ pub mod __private {
     pub use core;
 
     pub use crate::magazine::ThreadCache;
+    pub use core::mem::ManuallyDrop;
     #[cfg(feature = "std")]
     pub use std::thread::LocalKey;
     #[cfg(feature = "std")]

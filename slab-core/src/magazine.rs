@@ -205,6 +205,57 @@ pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
     }
 }
 
+/// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
+/// ends. Only the owning thread touches it.
+pub(crate) struct ExitLink {
+    next: Cell<*const ExitLink>,
+    /// The cache that holds this link (set when it joins the list, from a pointer to the
+    /// whole cache, so its provenance covers every field).
+    owner: Cell<*const ()>,
+    /// Calls `exit` on `owner`.
+    run: unsafe fn(*const ()),
+}
+
+/// The thread caches of one thread made with `new_tls`, given back when the thread ends.
+#[cfg(all(feature = "std", not(loom)))]
+struct ExitList {
+    head: Cell<*const ExitLink>,
+}
+
+#[cfg(all(feature = "std", not(loom)))]
+impl ExitList {
+    fn push(&self, link: *const ExitLink) {
+        // SAFETY: `link` is the `exit_link` of a `tls` cache of this thread, which lives in
+        // a thread-local without drop glue, so it stays valid until this thread's
+        // thread-local destructors (this list's among them) have run; only this thread
+        // touches it.
+        unsafe { (*link).next.set(self.head.get()) };
+        self.head.set(link);
+    }
+}
+
+#[cfg(all(feature = "std", not(loom)))]
+impl Drop for ExitList {
+    fn drop(&mut self) {
+        let mut cur = self.head.replace(ptr::null());
+        while !cur.is_null() {
+            // SAFETY: every link on the list belongs to a live `tls` cache of this thread
+            // (see `push`); its memory outlives this destructor.
+            let link = unsafe { &*cur };
+            cur = link.next.get();
+            // SAFETY: `owner` is the live cache (above) that holds `link`, of the type whose
+            // `exit_of` it holds.
+            unsafe { (link.run)(link.owner.get()) };
+        }
+    }
+}
+
+#[cfg(all(feature = "std", not(loom)))]
+std::thread_local! {
+    /// This thread's exit list: its destructor gives every `tls` thread cache back.
+    static EXIT_LIST: ExitList = const { ExitList { head: Cell::new(ptr::null()) } };
+}
+
 /// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE>`).
 ///
 /// Lives in a `thread_local!` that `#[slab_cached]` generates; the owning thread alone
@@ -218,6 +269,14 @@ pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     previous_n: Cell<u32>,
     /// The control block this cache registered with, or null before first use.
     ctrl: Cell<*const Control<L>>,
+    /// Set by [`exit`](Self::exit): the thread is ending, so every later call goes straight
+    /// to the depot and the cache never registers again.
+    exited: Cell<bool>,
+    /// Made by [`new_tls`](Self::new_tls): lives in a thread-local without drop glue, and
+    /// joins this thread's exit list (which calls `exit`) before it registers.
+    tls: bool,
+    /// Its link in this thread's exit list (for `tls` caches).
+    exit_link: ExitLink,
     _marker: Marker<T, L>,
 }
 
@@ -229,7 +288,7 @@ impl<T, L: LockTrait, const SIZE: usize> Default for ThreadCache<T, L, SIZE> {
 
 /// The value of an empty `ThreadCache` (one body for the `const` and the loom constructor).
 macro_rules! empty_thread_cache {
-    () => {
+    ($tls:expr) => {
         ThreadCache {
             node: MagNode {
                 next: UnsafeCell::new(ptr::null()),
@@ -242,6 +301,13 @@ macro_rules! empty_thread_cache {
             loaded_n: Cell::new(0),
             previous_n: Cell::new(0),
             ctrl: Cell::new(ptr::null()),
+            exited: Cell::new(false),
+            tls: $tls,
+            exit_link: ExitLink {
+                next: Cell::new(ptr::null()),
+                owner: Cell::new(ptr::null()),
+                run: Self::exit_of,
+            },
             _marker: PhantomData,
         }
     };
@@ -250,16 +316,39 @@ macro_rules! empty_thread_cache {
 impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
 
-    /// Empty magazines, registered on first use.
+    /// Empty magazines, registered on first use and given back when dropped.
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        empty_thread_cache!()
+        empty_thread_cache!(false)
     }
 
     /// Empty magazines (under loom, whose atomics cannot be built in `const`).
     #[cfg(loom)]
     pub fn new() -> Self {
-        empty_thread_cache!()
+        empty_thread_cache!(false)
+    }
+
+    /// Empty magazines for a `thread_local!` that wraps them in `ManuallyDrop` (what
+    /// `#[slab_cached]` generates): a thread-local without drop glue is reached with no
+    /// "destroyed yet?" check on every access, which is most of the cost of the fast path.
+    /// Such a cache joins the thread's exit list before it first registers with a depot,
+    /// and the list gives its magazines back when the thread ends; if the thread is
+    /// already ending, it never registers and works on the depot path.
+    #[cfg(all(feature = "std", not(loom)))]
+    #[doc(hidden)]
+    pub const fn new_tls() -> Self {
+        empty_thread_cache!(true)
+    }
+
+    /// Calls [`exit`](Self::exit) on `me` (the exit list's entry point, monomorphised
+    /// per cache type).
+    ///
+    /// # Safety
+    /// `me` points to a live `ThreadCache<T, L, SIZE>`.
+    unsafe fn exit_of(me: *const ()) {
+        // SAFETY: a live cache (contract); `exit` takes `&self`, and every field it writes
+        // is interior-mutable.
+        unsafe { (*me.cast::<Self>()).exit() };
     }
 
     /// Adds `delta` (wrapping) to the thread's total: a plain load and store, as only the
@@ -303,7 +392,12 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         if self.previous_n.get() > 0 {
             self.swap();
         } else {
-            let ctrl = self.register(cache)?;
+            let Some(ctrl) = self.register(cache)? else {
+                // The thread is ending: no magazines any more, take a slot from the depot.
+                let ctrl = cache.control()?;
+                // SAFETY: the `static` cache's control block lives forever.
+                return unsafe { depot_alloc(ctrl, &SlabCache::<T, L, SIZE>::CLASS) };
+            };
             // Park nothing, take one full magazine (or fill one from slabs).
             // SAFETY: `ctrl` is the live control block of a `static` cache; `self.node` is
             // our registered node.
@@ -353,9 +447,14 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         // the header, whose state another thread may be writing under the lock).
         let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
         if self.ctrl.get().is_null() {
-            // This thread never allocated this type: register with the slot's cache.
+            // This thread never allocated this type (or it is ending): register with the
+            // slot's cache, or, if the thread is ending, give the slot straight back.
             // SAFETY: live control block (the slot keeps it).
-            unsafe { self.register_ctrl(ctrl) };
+            if !unsafe { self.register_ctrl(ctrl) } {
+                // SAFETY: forwarded: a free slot of this cache, given up by the caller.
+                unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
+                return;
+            }
         } else if self.previous_n.get() == 0 {
             self.swap();
         } else {
@@ -381,19 +480,29 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         self.loaded_n.swap(&self.previous_n);
     }
 
-    fn register(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<Control<L>>, SlabError> {
+    /// The control block this cache is registered with, registering on first use;
+    /// `None` once the thread is ending.
+    fn register(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+    ) -> Result<Option<NonNull<Control<L>>>, SlabError> {
         if let Some(c) = NonNull::new(self.ctrl.get().cast_mut()) {
-            return Ok(c);
+            return Ok(Some(c));
         }
         let ctrl = cache.control()?;
         // SAFETY: the static cache's control block lives forever.
-        unsafe { self.register_ctrl(ctrl) };
-        Ok(ctrl)
+        Ok(unsafe { self.register_ctrl(ctrl) }.then_some(ctrl))
     }
 
+    /// Registers with the depot of `ctrl`; false (and no registration) if the thread is
+    /// ending.
+    ///
     /// # Safety
     /// `ctrl` is the control block of a `static` cache (never released).
-    unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L>>) {
+    unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L>>) -> bool {
+        if self.exited.get() || !self.join_exit_list() {
+            return false;
+        }
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
@@ -413,6 +522,25 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         }
         d.threads = me;
         self.ctrl.set(ctrl.as_ptr());
+        true
+    }
+
+    /// A `tls` cache joins this thread's exit list (false if the thread is ending, and the
+    /// cache is marked exited); other caches are given back by their `Drop`.
+    fn join_exit_list(&self) -> bool {
+        if !self.tls {
+            return true;
+        }
+        #[cfg(all(feature = "std", not(loom)))]
+        {
+            self.exit_link.owner.set((self as *const Self).cast::<()>());
+            let link: *const ExitLink = &self.exit_link;
+            if EXIT_LIST.try_with(|list| list.push(link)).is_ok() {
+                return true;
+            }
+        }
+        self.exited.set(true);
+        false
     }
 }
 
@@ -458,10 +586,19 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
 }
 
 impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
-    /// The thread is exiting: both magazines go back to the depot, and the cache leaves the
-    /// registry.
+    /// Both magazines go back to the depot, and the cache leaves the registry.
     fn drop(&mut self) {
-        let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
+        self.exit();
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+    /// The thread is ending: both magazines go back to the depot, the cache leaves the
+    /// registry, and every later call on this thread takes the depot path. Idempotent.
+    fn exit(&self) {
+        self.exited.set(true);
+        // With `ctrl` null, pushes and pops take their slow paths, which check `exited`.
+        let Some(ctrl) = NonNull::new(self.ctrl.replace(ptr::null()).cast_mut()) else {
             return;
         };
         let class = SlabCache::<T, L, SIZE>::CLASS;

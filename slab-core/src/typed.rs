@@ -23,7 +23,8 @@ mod sealed {
 
 /// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`] (sealed).
 pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
-    /// The per-thread magazines of this cache ([`ThreadCache<T, L, SIZE>`]).
+    /// The per-thread magazines of this cache: a [`ThreadCache<T, L, SIZE>`] made with
+    /// `new_tls`, in `ManuallyDrop` (the thread's exit list gives it back).
     type Magazines: 'static;
 
     #[doc(hidden)]
@@ -45,7 +46,7 @@ pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
 impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
     for SlabCache<T, L, SIZE>
 {
-    type Magazines = ThreadCache<T, L, SIZE>;
+    type Magazines = core::mem::ManuallyDrop<ThreadCache<T, L, SIZE>>;
 
     #[inline]
     fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError> {
@@ -468,8 +469,11 @@ macro_rules! __slab_cached_impl {
                 #[inline]
                 fn __magazines() -> &'static $crate::__private::LocalKey<__SlabMagazines> {
                     $crate::__private::thread_local! {
-                        static __SLAB_MAGAZINES: __SlabMagazines =
-                            const { $crate::__private::ThreadCache::new() };
+                        static __SLAB_MAGAZINES: __SlabMagazines = const {
+                            $crate::__private::ManuallyDrop::new(
+                                $crate::__private::ThreadCache::new_tls(),
+                            )
+                        };
                     }
                     &__SLAB_MAGAZINES
                 }

@@ -77,6 +77,9 @@ fn an_exiting_thread_gives_its_magazines_back() {
         .unwrap();
     }
     assert_eq!(PB::slab_cache().stats().in_use, 0);
+    let scan = PB::slab_cache().scan().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scan.held, 0, "no exited thread still holds a magazine");
+    assert_eq!(scan.in_use_slots, scan.parked);
 }
 
 particle_type!(PC, new_c);
@@ -188,4 +191,55 @@ fn generic_code_allocates_through_boxed_new() {
     assert_eq!(b.id, 4);
     let c = Boxed::<PH>::try_new(PH::make(5)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.id, 5);
+}
+
+particle_type!(PI, new_i);
+
+/// Set by `Early`'s destructor: what it saw of the thread's magazines.
+static EARLY_SAW_HELD: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+struct Early(Option<Boxed<PI>>);
+impl Drop for Early {
+    fn drop(&mut self) {
+        // Runs at thread exit, after the exit list gave this thread's magazines back
+        // (destructors run in reverse order of registration, and `EARLY` registered
+        // first): freeing and allocating now must take the depot path.
+        EARLY_SAW_HELD.store(
+            PI::slab_cache().scan().map_or(usize::MAX - 1, |r| r.held),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        drop(self.0.take());
+        let late = new_i(77);
+        assert_eq!(late.id, 77);
+    }
+}
+thread_local! {
+    static EARLY: std::cell::RefCell<Early> = const { std::cell::RefCell::new(Early(None)) };
+}
+
+#[test]
+fn after_the_exit_list_ran_frees_and_allocations_take_the_depot_path() {
+    let _t = Tracker::new();
+    std::thread::spawn(|| {
+        EARLY.with(|_| ()); // its destructor registers before the exit list's
+        let keep = new_i(1);
+        let churn: Vec<_> = (0..50).map(new_i).collect();
+        drop(churn); // leaves slots in this thread's magazines
+        EARLY.with(|e| e.borrow_mut().0 = Some(keep));
+    })
+    .join()
+    .unwrap();
+    let s = PI::slab_cache().stats();
+    assert_eq!(
+        s.in_use, 0,
+        "the late free and the late allocation both went back"
+    );
+    let scan = PI::slab_cache().scan().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scan.held, 0, "no slot stranded in a dead thread's magazine");
+    let saw = EARLY_SAW_HELD.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        saw == 0,
+        "the late destructor ran after the magazines went back (held {saw})"
+    );
 }

@@ -369,19 +369,27 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline]
     #[doc(hidden)]
     pub unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
-        let head = self.loaded.get();
-        if let Some(slot) = NonNull::new(head) {
-            let class = SlabCache::<T, L, SIZE>::CLASS;
-            // SAFETY: `slot` is the first free slot of our loaded chain, which only this
-            // thread touches.
-            self.loaded
-                .set(unsafe { next_of(slot, &class, core::any::type_name::<T>()) });
-            self.loaded_n.set(self.loaded_n.get() - 1);
-            self.add_held(u32::MAX); // -1
-            return Ok(slot);
+        match self.pop_loaded() {
+            Some(slot) => Ok(slot),
+            // SAFETY: forwarded from this function's contract.
+            None => unsafe { self.pop_slow(cache) },
         }
-        // SAFETY: forwarded from this function's contract.
-        unsafe { self.pop_slow(cache) }
+    }
+
+    /// Takes a free slot from the loaded magazine, if it holds one (the whole fast path:
+    /// no call, so a caller can build a large value straight into the slot).
+    #[inline(always)]
+    #[doc(hidden)]
+    pub fn pop_loaded(&self) -> Option<NonNull<u8>> {
+        let slot = NonNull::new(self.loaded.get())?;
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        // SAFETY: `slot` is the first free slot of our loaded chain, which only this
+        // thread touches (a non-empty chain holds `loaded_n` linked free slots).
+        self.loaded
+            .set(unsafe { next_of(slot, &class, core::any::type_name::<T>()) });
+        self.loaded_n.set(self.loaded_n.get() - 1);
+        self.add_held(u32::MAX); // -1
+        Some(slot)
     }
 
     #[cold]
@@ -908,8 +916,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline(always)]
     pub fn alloc_mut(&mut self, value: T) -> SlabBox<T, Self> {
         match self.mag_pop() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
-            Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
+            Ok(slot) => {
+                // SAFETY: a fresh slot of this cache, owned by nobody else.
+                let b = unsafe { SlabBox::new_in(slot, value) };
+                self.settle_pop();
+                b
+            }
             Err(e) => alloc_failed::<T>(SIZE, e),
         }
     }
@@ -932,8 +944,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn try_alloc_mut(&mut self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
         match self.mag_pop() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
-            Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
+            Ok(slot) => {
+                // SAFETY: a fresh slot of this cache, owned by nobody else.
+                let b = unsafe { SlabBox::new_in(slot, value) };
+                self.settle_pop();
+                Ok(b)
+            }
             Err(e) => Err(AllocError::new(value, e)),
         }
     }
@@ -1016,27 +1032,39 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         unsafe { free_retired(retired, &class) };
     }
 
-    /// One slot for `alloc_mut`: from the loaded magazine, else the slow path.
+    /// One slot for `alloc_mut`: from the loaded magazine, else the slow path. The fast
+    /// path makes no call, so the caller's value can be built straight into the slot.
+    ///
+    /// A slot from a magazine leaves the counter one too high: the caller calls
+    /// [`settle_pop`](Self::settle_pop) after writing the value. (An atomic store between
+    /// building the value and writing it keeps the compiler from building it in place; a
+    /// reader of the counter sees the pop a moment late, before it returns.)
     #[inline(always)]
     fn mag_pop(&mut self) -> Result<NonNull<u8>, SlabError> {
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
-        let slot = match NonNull::new(self.mags.loaded) {
-            Some(slot) => {
-                // SAFETY: `slot` heads the loaded chain, which only this handle touches.
-                self.mags.loaded = unsafe { next_of(slot, &class, name) };
-                self.mags.loaded_n -= 1;
-                // SAFETY: a non-empty magazine means a claimed counter.
-                unsafe { self.mags.add_held(u32::MAX) }; // -1
-                slot
-            }
-            None => self.mag_pop_slow()?,
-        };
-        // SAFETY: a free slot of this cache, ours now.
-        unsafe { debug::on_handout(slot, &class, name) };
-        Ok(slot)
+        if let Some(slot) = NonNull::new(self.mags.loaded) {
+            // SAFETY: `slot` heads the loaded chain, which only this handle touches.
+            self.mags.loaded = unsafe { next_of(slot, &class, name) };
+            self.mags.loaded_n -= 1;
+            // SAFETY: a free slot of this cache, ours now.
+            unsafe { debug::on_handout(slot, &class, name) };
+            return Ok(slot);
+        }
+        self.mag_pop_slow()
     }
 
+    /// Takes the slot handed out by `mag_pop` off this handle's counter, if it came from
+    /// a magazine (it did whenever a counter is claimed).
+    #[inline(always)]
+    fn settle_pop(&mut self) {
+        if !self.mags.held.is_null() {
+            // SAFETY: claimed (checked).
+            unsafe { self.mags.add_held(u32::MAX) }; // -1
+        }
+    }
+
+    /// `mag_pop` with an empty loaded magazine: swap, refill, or the locked path.
     #[cold]
     #[inline(never)]
     fn mag_pop_slow(&mut self) -> Result<NonNull<u8>, SlabError> {
@@ -1045,7 +1073,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         if self.mags.held.is_null() && !self.claim_counter(ctrl) {
             // Every counter is claimed by other handles: take the locked path.
             // SAFETY: `ctrl` is initialised and kept alive by this handle.
-            return unsafe { depot_alloc(ctrl, &class) };
+            let slot = unsafe { depot_alloc(ctrl, &class) }?;
+            // SAFETY: a free slot of this cache, ours now.
+            unsafe { debug::on_handout(slot, &class, core::any::type_name::<T>()) };
+            return Ok(slot);
         }
         if self.mags.previous_n > 0 {
             core::mem::swap(&mut self.mags.loaded, &mut self.mags.previous);
@@ -1058,13 +1089,11 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             self.mags.loaded = chain.head;
             self.mags.loaded_n = chain.count;
         }
-        let slot = NonNull::new(self.mags.loaded).expect("a refilled magazine holds a slot");
-        // SAFETY: `slot` heads the loaded chain, which only this handle touches.
-        self.mags.loaded = unsafe { next_of(slot, &class, core::any::type_name::<T>()) };
-        self.mags.loaded_n -= 1;
-        // SAFETY: claimed above.
-        unsafe { self.mags.add_held(u32::MAX) };
-        Ok(slot)
+        debug_assert!(
+            !self.mags.loaded.is_null(),
+            "a refilled magazine holds a slot"
+        );
+        self.mag_pop()
     }
 
     /// Claims one of the master's magazine counters for this handle.

@@ -31,6 +31,8 @@ pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
     fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError>;
     #[doc(hidden)]
     fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError>;
+    #[doc(hidden)]
+    fn __pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>>;
     /// # Safety
     /// As [`Pool::release`], for a slot of this cache.
     #[doc(hidden)]
@@ -57,6 +59,10 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         // SAFETY: `self` is `&'static`, so the cache is never dropped; `mags` is this
         // thread's thread-local, which does not move until the thread exits.
         unsafe { mags.pop(self) }
+    }
+    #[inline(always)]
+    fn __pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>> {
+        mags.pop_loaded()
     }
     #[inline]
     unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>) {
@@ -141,9 +147,24 @@ pub type Boxed<T> = SlabBox<T, TypePool<T>>;
 /// An uninitialised box of a `#[slab_cached]` type: what `T::new_uninit_boxed` returns.
 pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
 
-/// One free slot of `T`'s cache: from this thread's magazine when there is one.
+/// One free slot of `T`'s cache: from this thread's loaded magazine when it holds one.
+///
+/// The fast path makes no call, so the compiler can build the caller's value straight
+/// into the slot instead of on the stack first (one pass over a 1500-byte packet, not two).
 #[inline(always)]
 fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
+    #[cfg(feature = "std")]
+    if let Some(slot) = T::__magazines().with(|m| T::Cache::__pop_loaded(m)) {
+        T::Cache::__handout(slot);
+        return Ok(slot);
+    }
+    typed_slot_slow::<T>()
+}
+
+/// [`typed_slot`] past the loaded magazine: the previous one, the depot, or (while the
+/// thread is ending, or without `std`) the locked path.
+#[inline(never)]
+fn typed_slot_slow<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     let cache = T::slab_cache();
     #[cfg(feature = "std")]
     if let Ok(r) = T::__magazines().try_with(|m| cache.__pop_local(m)) {

@@ -758,20 +758,17 @@ unsafe fn pop_chain(d: &mut Depot, class: &Class, rounds: u32) -> Chain {
         let Some(h) = NonNull::new(d.partial).or(NonNull::new(d.empty)) else {
             break;
         };
-        let mut taken = 0;
-        while chain.count < rounds {
-            // SAFETY: `h` is a live slab on one of this depot's lists; the lock is held.
-            let Some(slot) = (unsafe { crate::slab::pop(h, class, d.name) }) else {
-                break;
-            };
-            // SAFETY: `pop` just handed `slot` out: a free slot that holds no value and that
-            // only this chain refers to.
-            unsafe { set_next(slot, chain.head, class) };
-            chain.head = slot.as_ptr();
-            chain.count += 1;
-            taken += 1;
-        }
-        d.in_use += taken;
+        // SAFETY: `h` is a live slab on one of this depot's lists; the lock is held; the
+        // chain holds free slots that only we refer to.
+        let taken = unsafe {
+            crate::slab::pop_batch(h, class, d.name, rounds - chain.count, &mut chain.head)
+        };
+        debug_assert!(
+            taken > 0,
+            "a slab on the partial or empty list has a free slot"
+        );
+        chain.count += taken;
+        d.in_use += taken as usize;
         // SAFETY: lock held; `h` is live and its fill level changed.
         unsafe { relist(d, h) };
     }

@@ -349,6 +349,70 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
     None
 }
 
+/// Takes up to `max` free slots out of the slab onto the front of the chain `head`
+/// (free slots linked through their first word, as [`debug::write_link`] stores them) and
+/// returns how many it took: the free list first, then never-used slots, linked in address
+/// order in one tight loop (no per-slot header update, and no reads of cold memory).
+///
+/// # Safety
+/// As [`pop`]; `head` is null or heads a chain of free slots owned by the caller.
+pub(crate) unsafe fn pop_batch(
+    h: NonNull<SlabHeader>,
+    class: &Class,
+    name: &str,
+    max: u32,
+    head: &mut *mut u8,
+) -> u32 {
+    // SAFETY: as in `pop`: a live header, its state guarded by the lock the caller holds;
+    // the slots written below lie past the header (`first >= size_of::<SlabHeader>()`), so
+    // they never overlap `st`.
+    let st = unsafe { &mut (*h.as_ptr()).state };
+    let mut taken = 0;
+    while taken < max {
+        let Some(slot) = NonNull::new(st.free) else {
+            break;
+        };
+        // SAFETY: `slot` heads this slab's free list (see `pop`).
+        let next = unsafe { debug::read_link(slot, class, name) };
+        if debug::CHECKS
+            && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
+        {
+            debug::corrupted_link(slot.as_ptr(), name);
+        }
+        st.free = next;
+        // SAFETY: `slot` left the free list above: a free slot, ours, holding no value.
+        unsafe { debug::write_link(slot, *head, class) };
+        *head = slot.as_ptr();
+        taken += 1;
+    }
+    let fresh = (max - taken).min(st.capacity - st.bump);
+    if fresh > 0 {
+        let offset = st.first as usize + st.bump as usize * class.stride;
+        // SAFETY: `bump + fresh <= capacity` and `first + capacity * stride <= slab_size`
+        // (the header invariant), so slots `bump..bump + fresh` lie inside the slab.
+        let base = unsafe { h.cast::<u8>().add(offset) };
+        for i in 0..fresh as usize {
+            // SAFETY: slot `bump + i`, inside the slab (above).
+            let slot = unsafe { base.add(i * class.stride) };
+            let next = if i + 1 < fresh as usize {
+                // SAFETY: slot `bump + i + 1`, inside the slab (above).
+                unsafe { base.add((i + 1) * class.stride) }.as_ptr()
+            } else {
+                *head
+            };
+            // SAFETY: a never-used slot at or above `bump`: nothing refers to it, ours now.
+            unsafe { debug::on_fresh(slot, class) };
+            // SAFETY: as above.
+            unsafe { debug::write_link(slot, next, class) };
+        }
+        *head = base.as_ptr();
+        st.bump += fresh;
+        taken += fresh;
+    }
+    st.in_use += taken;
+    taken
+}
+
 /// Returns a slot to the slab's free list.
 ///
 /// # Safety

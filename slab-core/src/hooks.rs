@@ -100,6 +100,36 @@ pub mod global {
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
     }
 
+    /// Sets how many bytes of empty 1 MiB regions the global hook keeps for reuse (256 MiB
+    /// by default), so that a burst that frees and reallocates does not unmap, remap and
+    /// page-fault the same memory each time. Takes effect as regions empty; [`trim`]
+    /// releases what is kept now. `0` returns every region as soon as it empties.
+    ///
+    /// ```
+    /// slab_core::slab_hooks!(global);
+    /// slab_core::global::set_retain(16 << 20); // keep at most 16 MiB
+    /// ```
+    pub fn set_retain(bytes: usize) {
+        pages::set_retain(bytes);
+    }
+
+    /// Returns every empty region the global hook keeps to the global allocator (like
+    /// `malloc_trim`), and says how many bytes went back. Slabs that caches still hold
+    /// stay; call [`SlabCache::shrink`](crate::SlabCache::shrink) first to free those.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<[u8; 1000], slab_core::SpinLock, 65536> = SlabCache::new();
+    /// let burst: Vec<_> = (0..10_000).map(|_| cache.alloc([0; 1000])).collect();
+    /// drop(burst);
+    /// cache.shrink();
+    /// assert!(slab_core::global::trim() > 0);
+    /// ```
+    pub fn trim() -> usize {
+        pages::trim()
+    }
+
     /// Free hook matching [`alloc`](self::alloc).
     ///
     /// # Safety

@@ -85,6 +85,8 @@ mod typed;
 pub use boxed::{Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use error::{AllocError, SlabError};
+#[cfg(feature = "alloc")]
+pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock, YieldRelax};
 pub use magazine::ThreadCache;

@@ -4,9 +4,13 @@
 //! glibc serves a 4 KiB block aligned to 4 KiB by over-allocating and splitting, which
 //! costs about twice the slab in resident memory. Here slabs of up to [`MAX_BATCHED`]
 //! bytes come from 1 MiB regions (one allocation each, aligned to the slab size): a region
-//! hands out slabs by bump index and keeps freed ones on its own free list, and goes back
-//! to the global allocator when its last slab does. Larger slabs are allocated directly
-//! (the allocator maps them, and untouched padding is not resident).
+//! hands out slabs by bump index and keeps freed ones on its own free list. A region whose
+//! last slab comes back is kept for reuse while the empty regions stay within the retain
+//! budget ([`set_retain`], 256 MiB by default), so a burst that frees and reallocates does
+//! not pay for unmapping, remapping and page-faulting the same memory each time (as
+//! allocator caches keep memory too); beyond the budget, and on [`trim`], empty regions go
+//! back to the global allocator. Larger slabs are allocated directly (the allocator maps
+//! them, and untouched padding is not resident).
 //!
 //! This module uses only `alloc` and `spin`; `hooks::global` is its only caller.
 
@@ -15,11 +19,42 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Slabs up to this size are carved from regions.
 pub(crate) const MAX_BATCHED: usize = 256 * 1024;
 /// Bytes per region.
-const REGION: usize = 1024 * 1024;
+pub(crate) const REGION: usize = 1024 * 1024;
+/// Default retain budget: bytes of empty regions kept for reuse.
+pub(crate) const DEFAULT_RETAIN: usize = 256 * REGION;
+
+/// The retain budget in bytes (see [`set_retain`]).
+static RETAIN: AtomicUsize = AtomicUsize::new(DEFAULT_RETAIN);
+
+/// Sets the retain budget: how many bytes of empty regions are kept for reuse. Takes
+/// effect as regions empty; [`trim`] releases what is kept now.
+pub(crate) fn set_retain(bytes: usize) {
+    RETAIN.store(bytes, Ordering::Relaxed);
+}
+
+/// Returns every empty region to the global allocator; returns the bytes released.
+pub(crate) fn trim() -> usize {
+    let mut pages = PAGES.lock();
+    let mut released = 0;
+    pages.regions.retain(|r| {
+        if r.live > 0 {
+            return true;
+        }
+        let layout = Layout::from_size_align(REGION, r.slab)
+            .expect("the same layout was valid at allocation");
+        // SAFETY: the region was allocated with this layout and none of its slabs is live.
+        unsafe { alloc::alloc::dealloc(r.base.as_ptr(), layout) };
+        released += REGION;
+        false
+    });
+    pages.empty = 0;
+    released
+}
 
 struct Region {
     base: NonNull<u8>,
@@ -41,6 +76,8 @@ impl Region {
 /// All regions, sorted by base address.
 struct Pages {
     regions: Vec<Region>,
+    /// Regions with no live slab, kept for reuse.
+    empty: usize,
 }
 
 // SAFETY: the raw pointers in `Region` name memory owned by the page allocator, touched
@@ -49,6 +86,7 @@ unsafe impl Send for Pages {}
 
 static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
     regions: Vec::new(),
+    empty: 0,
 });
 
 /// Takes one slab of `layout.size()` bytes aligned to it.
@@ -58,20 +96,31 @@ static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
 pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
     let slab = layout.size();
     let mut pages = PAGES.lock();
+    let mut revived = false;
+    let mut found = None;
     for r in pages.regions.iter_mut().filter(|r| r.slab == slab) {
+        revived = r.live == 0;
         if let Some(p) = NonNull::new(r.free) {
             // SAFETY: `p` is a freed slab of this region: its first word is the link.
             r.free = unsafe { p.cast::<*mut u8>().read() };
             r.live += 1;
-            return Some(p);
+            found = Some(p);
+            break;
         }
         if r.bump < REGION / slab {
             // SAFETY: `bump * slab < REGION`: inside the region.
             let p = unsafe { r.base.add(r.bump * slab) };
             r.bump += 1;
             r.live += 1;
-            return Some(p);
+            found = Some(p);
+            break;
         }
+    }
+    if let Some(p) = found {
+        if revived {
+            pages.empty -= 1;
+        }
+        return Some(p);
     }
     let region_layout = Layout::from_size_align(REGION, slab).ok()?;
     // SAFETY: `REGION` is non-zero.
@@ -95,11 +144,13 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
 /// # Safety
 /// `ptr` came from [`alloc`] with this `layout` and is not used any more.
 pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
-    let mut pages = PAGES.lock();
+    let mut guard = PAGES.lock();
+    let pages = &mut *guard;
     let at = pages
         .regions
         .partition_point(|r| r.base <= ptr)
         .wrapping_sub(1);
+    let retain = (pages.empty + 1) * REGION <= RETAIN.load(Ordering::Relaxed);
     let r = match pages.regions.get_mut(at) {
         Some(r) if r.contains(ptr) && r.slab == layout.size() => r,
         _ => panic!(
@@ -107,17 +158,22 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         ),
     };
     r.live -= 1;
-    if r.live == 0 {
+    if r.live > 0 {
+        // SAFETY: the slab is ours again; its first word becomes the free-list link.
+        unsafe { ptr.cast::<*mut u8>().write(r.free) };
+        r.free = ptr.as_ptr();
+    } else if retain {
+        // Keep the region for reuse: all its slabs are free, handed out from the start.
+        r.bump = 0;
+        r.free = core::ptr::null_mut();
+        pages.empty += 1;
+    } else {
         let base = r.base;
         pages.regions.remove(at);
         let region_layout = Layout::from_size_align(REGION, layout.size())
             .expect("the same layout was valid at allocation");
         // SAFETY: the region was allocated with this layout and none of its slabs is live.
         unsafe { alloc::alloc::dealloc(base.as_ptr(), region_layout) };
-    } else {
-        // SAFETY: the slab is ours again; its first word becomes the free-list link.
-        unsafe { ptr.cast::<*mut u8>().write(r.free) };
-        r.free = ptr.as_ptr();
     }
 }
 
@@ -125,12 +181,16 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
 mod tests {
     use super::*;
 
+    /// The tests count regions, and `trim` releases everyone's empty ones: one at a time.
+    static SERIAL: spin::Mutex<()> = spin::Mutex::new(());
+
     fn live_regions() -> usize {
         PAGES.lock().regions.len()
     }
 
     #[test]
-    fn slabs_are_aligned_distinct_reused_and_regions_go_back_when_empty() {
+    fn slabs_are_aligned_distinct_reused_and_empty_regions_are_kept_for_reuse() {
+        let _serial = SERIAL.lock();
         // Other unit tests never use these hooks, so the region count is ours to assert.
         let layout = Layout::from_size_align(8192, 8192).unwrap();
         let before = live_regions();
@@ -156,9 +216,40 @@ mod tests {
         }
         assert_eq!(
             live_regions(),
-            before,
-            "every region went back with its last slab"
+            before + 4,
+            "empty regions are kept for reuse"
         );
+        assert!(PAGES.lock().empty * REGION <= DEFAULT_RETAIN);
+        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
+        let again: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
+        assert_eq!(
+            live_regions(),
+            before + 4,
+            "the kept regions were reused, no new one"
+        );
+        for p in again {
+            // SAFETY: from `alloc` with this layout, freed once.
+            unsafe { free(p, layout) };
+        }
+    }
+
+    #[test]
+    fn empty_regions_are_kept_within_the_budget_and_trim_releases_them() {
+        let _serial = SERIAL.lock();
+        // 64 KiB slabs: no other test uses this size, so these regions are ours.
+        let layout = Layout::from_size_align(65536, 65536).unwrap();
+        let count = |pages: &Pages| pages.regions.iter().filter(|r| r.slab == 65536).count();
+        let n = REGION / 65536 * 2; // two regions' worth
+        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
+        let slabs: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
+        assert_eq!(count(&PAGES.lock()), 2);
+        for p in slabs {
+            // SAFETY: from `alloc` with this layout, freed once.
+            unsafe { free(p, layout) };
+        }
+        assert_eq!(count(&PAGES.lock()), 2, "kept within the default budget");
+        assert!(trim() >= 2 * REGION);
+        assert_eq!(count(&PAGES.lock()), 0, "trim released them");
     }
 
     #[test]

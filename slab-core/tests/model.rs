@@ -1,6 +1,8 @@
 //! Random alloc/free/reserve/shrink/raw round-trips on several types (1 to 5000 bytes,
-//! alignment 1 to 64) against a model: values intact, stats agree with the model, and
-//! every hook byte is back when the caches and boxes are gone.
+//! alignment 1 to 64) against a model, through the locked path (`alloc`, dropping a box)
+//! and the handles' own magazines (`alloc_mut`, `free`, `flush`): values intact, stats
+//! agree with the model (slots in magazines count as free), and every hook byte is back
+//! when the caches and boxes are gone.
 
 mod common;
 
@@ -75,11 +77,36 @@ impl Sample for Big {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Alloc { kind: usize, seed: u64 },
-    Free { index: usize },
-    RawRoundTrip { index: usize },
-    Reserve { kind: usize, n: usize },
-    Shrink { kind: usize },
+    Alloc {
+        kind: usize,
+        seed: u64,
+    },
+    Free {
+        index: usize,
+    },
+    /// `alloc_mut`: from the handle's magazine.
+    AllocMut {
+        kind: usize,
+        seed: u64,
+    },
+    /// `free` through the box's own cache: into its handle's magazine.
+    FreeMut {
+        index: usize,
+    },
+    /// The handle's magazines back to the depot.
+    Flush {
+        kind: usize,
+    },
+    RawRoundTrip {
+        index: usize,
+    },
+    Reserve {
+        kind: usize,
+        n: usize,
+    },
+    Shrink {
+        kind: usize,
+    },
     Check,
 }
 
@@ -87,6 +114,9 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..KINDS, any::<u64>()).prop_map(|(kind, seed)| Op::Alloc { kind, seed }),
         4 => any::<usize>().prop_map(|index| Op::Free { index }),
+        6 => (0..KINDS, any::<u64>()).prop_map(|(kind, seed)| Op::AllocMut { kind, seed }),
+        4 => any::<usize>().prop_map(|index| Op::FreeMut { index }),
+        1 => (0..KINDS).prop_map(|kind| Op::Flush { kind }),
         1 => any::<usize>().prop_map(|index| Op::RawRoundTrip { index }),
         1 => (0..KINDS, 0..200usize).prop_map(|(kind, n)| Op::Reserve { kind, n }),
         1 => (0..KINDS).prop_map(|kind| Op::Shrink { kind }),
@@ -147,6 +177,38 @@ macro_rules! each_kind {
             }
             _ => {
                 let $c = &$pools.c5;
+                $body
+            }
+        }
+    };
+}
+
+/// As `each_kind!`, with `&mut` access to the cache.
+macro_rules! each_kind_mut {
+    ($pools:expr, $kind:expr, |$c:ident| $body:expr) => {
+        match $kind {
+            0 => {
+                let $c = &mut $pools.c0;
+                $body
+            }
+            1 => {
+                let $c = &mut $pools.c1;
+                $body
+            }
+            2 => {
+                let $c = &mut $pools.c2;
+                $body
+            }
+            3 => {
+                let $c = &mut $pools.c3;
+                $body
+            }
+            4 => {
+                let $c = &mut $pools.c4;
+                $body
+            }
+            _ => {
+                let $c = &mut $pools.c5;
                 $body
             }
         }
@@ -221,6 +283,36 @@ impl Pools {
         self.live.push(l);
     }
 
+    fn alloc_mut(&mut self, kind: usize, seed: u64) {
+        let l = match kind {
+            0 => Live::K0(self.c0.alloc_mut(Sample::make(seed)), seed),
+            1 => Live::K1(self.c1.alloc_mut(Sample::make(seed)), seed),
+            2 => Live::K2(self.c2.alloc_mut(Sample::make(seed)), seed),
+            3 => Live::K3(self.c3.alloc_mut(Sample::make(seed)), seed),
+            4 => Live::K4(self.c4.alloc_mut(Sample::make(seed)), seed),
+            _ => Live::K5(self.c5.alloc_mut(Sample::make(seed)), seed),
+        };
+        self.live.push(l);
+    }
+
+    /// Frees `l` through its own cache's `free`: the slot goes into that handle's
+    /// magazine (the only handle of its cache, so it always gets a counter).
+    fn free_mut(&mut self, l: Live) {
+        let kind = l.kind();
+        match l {
+            Live::K0(b, _) => self.c0.free(b),
+            Live::K1(b, _) => self.c1.free(b),
+            Live::K2(b, _) => self.c2.free(b),
+            Live::K3(b, _) => self.c3.free(b),
+            Live::K4(b, _) => self.c4.free(b),
+            Live::K5(b, _) => self.c5.free(b),
+        }
+        let held = each_kind!(self, kind, |c| c.scan())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .held;
+        assert!(held > 0, "a freed slot of kind {kind} went into its handle");
+    }
+
     fn check(&self, t: &Tracker) {
         let mut bytes = 0;
         for kind in 0..KINDS {
@@ -228,7 +320,12 @@ impl Pools {
             let s = each_kind!(self, kind, |c| c.stats());
             let scan = each_kind!(self, kind, |c| c.scan()).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(s.in_use, expect, "in_use of kind {kind}");
-            assert_eq!(scan.in_use_slots, expect, "scanned slots of kind {kind}");
+            assert!(scan.in_use_slots >= scan.parked + scan.held, "{scan:?}");
+            assert_eq!(
+                scan.in_use_slots - scan.parked - scan.held,
+                expect,
+                "scanned slots of kind {kind} less magazine slots: {scan:?}"
+            );
             assert_eq!(scan.slabs, s.slabs);
             assert_eq!(
                 scan.in_use_slots + scan.free_listed + scan.never_used,
@@ -257,6 +354,25 @@ fn run(ops: Vec<Op>) {
                 let l = p.live.swap_remove(index % p.live.len());
                 assert!(l.check(), "value intact when freed");
             }
+            Op::AllocMut { kind, seed } => p.alloc_mut(kind, seed),
+            Op::FreeMut { index } if !p.live.is_empty() => {
+                let l = p.live.swap_remove(index % p.live.len());
+                assert!(l.check(), "value intact when freed");
+                p.free_mut(l);
+            }
+            Op::Flush { kind } => {
+                each_kind_mut!(p, kind, |c| {
+                    let before = c.scan().unwrap_or_else(|e| panic!("{e}"));
+                    c.flush();
+                    let after = c.scan().unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(after.held, 0, "a flushed handle holds nothing");
+                    // Its slots are parked or back on their slabs, none lost or added.
+                    assert_eq!(
+                        before.in_use_slots - before.parked - before.held,
+                        after.in_use_slots - after.parked
+                    );
+                });
+            }
             Op::RawRoundTrip { index } if !p.live.is_empty() => {
                 let i = index % p.live.len();
                 let l = p.live.swap_remove(i);
@@ -272,11 +388,24 @@ fn run(ops: Vec<Op>) {
             Op::Shrink { kind } => {
                 each_kind!(p, kind, |c| {
                     let before = c.stats();
+                    let scan = c.scan().unwrap_or_else(|e| panic!("{e}"));
                     let freed = c.shrink();
                     let after = c.stats();
-                    assert_eq!(freed, before.empty_slabs);
+                    let scan_after = c.scan().unwrap_or_else(|e| panic!("{e}"));
+                    if scan.parked == 0 {
+                        // Exactly the empty slabs that stats reported.
+                        assert_eq!(freed, before.empty_slabs);
+                    } else {
+                        // Parked magazines go back to their slabs first, which may empty
+                        // more of them; a handle's own magazines stay (and keep theirs).
+                        assert!(freed >= before.empty_slabs);
+                    }
                     assert_eq!(after.empty_slabs, 0);
                     assert_eq!(after.slabs, before.slabs - freed);
+                    assert_eq!(after.in_use, before.in_use);
+                    assert_eq!(scan_after.parked, 0, "shrink drained the depot");
+                    assert_eq!(scan_after.held, scan.held, "shrink left the handle's slots");
+                    assert_eq!(scan_after.in_use_slots, scan.in_use_slots - scan.parked);
                 });
             }
             _ => {}

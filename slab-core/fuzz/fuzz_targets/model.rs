@@ -1,7 +1,9 @@
 //! Model-based fuzzing of slab-core: random alloc / free / reserve / shrink / into_raw /
-//! from_raw / cross-thread free sequences on several types, checked against a model
-//! (values intact, stats equal to the model, the invariant scanner clean after every
-//! operation, every hook block returned when the caches and boxes are gone).
+//! from_raw / cross-thread free sequences on several types, and the runtime handles' own
+//! magazines (alloc_mut / free / flush, a cloned handle freeing on another thread),
+//! checked against a model (values intact, stats equal to the model, the invariant
+//! scanner clean and reconciled with the stats after every operation, every hook block
+//! returned when the caches and boxes are gone).
 //!
 //! Run: `cargo +nightly fuzz run model -- -max_total_time=60` from `slab-core/`.
 //! It prints the running number of operations checked every 2^16 operations.
@@ -62,9 +64,9 @@ impl Live {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let small: SlabCache<u8, SpinLock, 512> = SlabCache::new();
-    let mid: SlabCache<[u16; 9], TicketLock, 1024> = SlabCache::new();
-    let large: SlabCache<Big, SpinLock, 8192> = SlabCache::new();
+    let mut small: SlabCache<u8, SpinLock, 512> = SlabCache::new();
+    let mut mid: SlabCache<[u16; 9], TicketLock, 1024> = SlabCache::new();
+    let mut large: SlabCache<Big, SpinLock, 8192> = SlabCache::new();
     let typed_before = Tagged::slab_cache().stats().in_use;
     let mut live: Vec<Live> = Vec::new();
     let mut bytes = data.chunks_exact(3);
@@ -72,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
     for op in &mut bytes {
         let (code, a, b) = (op[0], op[1] as usize, op[2] as u64);
         let seed = b | ((a as u64) << 8);
-        match code % 8 {
+        match code % 12 {
             0 | 1 => live.push(match a % 4 {
                 0 => Live::Small(small.alloc(seed as u8), seed),
                 1 => Live::Mid(mid.alloc([seed as u16; 9]), seed),
@@ -111,16 +113,70 @@ fuzz_target!(|data: &[u8]| {
                 let batch: Vec<Live> = live.drain(..n).collect();
                 std::thread::spawn(move || assert!(batch.iter().all(Live::ok))).join().unwrap();
             }
+            7 | 8 => live.push(match a % 4 {
+                0 => Live::Small(small.alloc_mut(seed as u8), seed),
+                1 => Live::Mid(mid.alloc_mut([seed as u16; 9]), seed),
+                2 => Live::Large(large.alloc_mut(Big([seed; 300])), seed),
+                _ => Live::Typed(Tagged::new_boxed(Tagged { seed, pad: [seed as u8; 40] }), seed),
+            }),
+            9 if !live.is_empty() => {
+                // free through the box's own cache: into that handle's magazine
+                let l = live.swap_remove(a % live.len());
+                assert!(l.ok());
+                match l {
+                    Live::Small(x, _) => small.free(x),
+                    Live::Mid(x, _) => mid.free(x),
+                    Live::Large(x, _) => large.free(x),
+                    Live::Typed(x, _) => drop(x),
+                }
+            }
+            10 => match a % 4 {
+                0 => small.flush(),
+                1 => mid.flush(),
+                2 => large.flush(),
+                _ => {
+                    small.flush();
+                    mid.flush();
+                    large.flush();
+                }
+            },
+            11 if !live.is_empty() => {
+                // free a batch on another thread, through cloned handles (same caches)
+                let n = (a % live.len()).max(1);
+                let batch: Vec<Live> = live.drain(..n).collect();
+                let (mut s2, mut m2, mut l2) = (small.clone(), mid.clone(), large.clone());
+                std::thread::spawn(move || {
+                    for l in batch {
+                        assert!(l.ok());
+                        match l {
+                            Live::Small(x, _) => s2.free(x),
+                            Live::Mid(x, _) => m2.free(x),
+                            Live::Large(x, _) => l2.free(x),
+                            Live::Typed(x, _) => drop(x),
+                        }
+                    }
+                    if b % 2 == 0 {
+                        s2.flush();
+                    }
+                    // dropping the clones gives their magazines back
+                })
+                .join()
+                .unwrap();
+            }
             _ => {}
         }
         ops += 1;
         let count = |k| live.iter().filter(|l| l.kind() == k).count();
+        let reconcile = |r: slab_core::ScanReport, n: usize| {
+            assert!(r.in_use_slots >= r.parked + r.held, "{r:?}");
+            assert_eq!(r.in_use_slots - r.parked - r.held, n, "{r:?}");
+        };
         assert_eq!(small.stats().in_use, count(0));
         assert_eq!(mid.stats().in_use, count(1));
         assert_eq!(large.stats().in_use, count(2));
-        small.scan().unwrap();
-        mid.scan().unwrap();
-        large.scan().unwrap();
+        reconcile(small.scan().unwrap(), count(0));
+        reconcile(mid.scan().unwrap(), count(1));
+        reconcile(large.scan().unwrap(), count(2));
         Tagged::slab_cache().scan().unwrap();
     }
     assert!(live.iter().all(Live::ok));

@@ -102,24 +102,28 @@ fn main() {
         "SlabCache::new() for Order and String: nothing is allocated before first use",
     );
 
-    // Workers allocate with cloned handles and send one order in ten (and its client's
-    // name) back; the rest are freed on the worker. Each worker's handles drop when it ends.
+    // Workers allocate through their cloned handles' own magazines (`alloc_mut`, no lock on
+    // most calls) and send one order in ten (and its client's name) back; the rest go back
+    // into the worker's magazine with `free`. Each worker's handles, and the slots in their
+    // magazines, go back to the cache when it ends.
     let (tx, rx) = mpsc::channel::<(SlabBox<Order, Orders>, SlabBox<String, Names>)>();
     let workers: Vec<_> = (0..threads)
         .map(|w| {
-            let (orders, names, tx) = (orders.clone(), names.clone(), tx.clone());
+            let (mut orders, mut names, tx) = (orders.clone(), names.clone(), tx.clone());
             thread::spawn(move || {
                 for i in 0..per_thread {
                     let id = (w * per_thread + i) as u64;
-                    let order = orders.alloc(Order {
+                    let order = orders.alloc_mut(Order {
                         id,
                         symbol: *b"SLAB    ",
                         qty: 1 + (i % 100) as u32,
                         price_cents: 10_000 + (id % 977),
                     });
                     if i % keep_every == 0 {
-                        let name = names.alloc(format!("client-{w}-{i}"));
+                        let name = names.alloc_mut(format!("client-{w}-{i}"));
                         tx.send((order, name)).expect("main is listening");
+                    } else {
+                        orders.free(order);
                     }
                 }
             })

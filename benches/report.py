@@ -33,7 +33,7 @@ IMPLS = [
     ("object-pool", "object-pool", "object-pool 0.6 `Pool<Box<T>>::pull` / drop (a `Mutex<Vec>` of boxes)"),
     ("floor", "floor", "bare single-threaded intrusive free list: one load + one store per pop/push"),
     ("ours-macro", "ours #[slab_cached]", "`T::new_boxed` on a `#[slab_cached]` type"),
-    ("ours-runtime", "ours SlabCache", "`static CACHE: SlabCache<T, SpinLock, SIZE>`; `CACHE.alloc(v)`"),
+    ("ours-runtime", "ours SlabCache", "a cloned handle of `static CACHE: SlabCache<T, SpinLock, SIZE>` per thread; `h.alloc_mut(v)` / `h.free(b)` (the handle's own magazine)"),
 ]
 NAME = {i: n for i, n, _ in IMPLS}
 ORDER = [i for i, _, _ in IMPLS]

@@ -27,8 +27,8 @@ use crate::debug;
 use crate::error::{AllocError, SlabError};
 use crate::hooks;
 use crate::lock::{LockTrait, SpinLock};
-use crate::magazine::{self, Chain, DEPOT_MAGS, HANDLE_MAGS, HandleMags, MagNode};
-use crate::slab::{self, Class, LayoutError, ListId, SlabHeader};
+use crate::magazine::{self, Chain, DEPOT_MAGS, HandleMags, MagNode};
+use crate::slab::{self, Class, HANDLE_COUNTERS, LayoutError, ListId, SlabHeader};
 use crate::stats::SlabStats;
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
@@ -62,11 +62,15 @@ pub(crate) struct Depot {
     mag_count: u32,
     /// Registry of the thread caches that hold slots of this cache (for exact stats).
     pub(crate) threads: *const MagNode,
-    /// Which of the control block's handle-magazine counters are claimed (bit `i` for
-    /// `handle_held[i]`).
+    /// Which of the master's handle-magazine counters are claimed (bit `i` for counter
+    /// `i`).
     pub(crate) handle_claims: u32,
-    /// The control block's `handle_held` counters (the depot lives in the same block).
-    pub(crate) handle_held: *const [AtomicU32; HANDLE_MAGS],
+    /// The master's first handle-magazine counter; counter `i` is `counter_stride * i`
+    /// bytes further (see `Class::counters_offset`). Written by the owning handle outside
+    /// the lock (plain load and store), and under the lock when a whole magazine moves;
+    /// read by `stats` under the lock.
+    pub(crate) counters: NonNull<AtomicU32>,
+    pub(crate) counter_stride: usize,
     /// `type_name` of the object type, for messages.
     pub(crate) name: &'static str,
     /// Lowest and highest base address of any slab this cache ever held (for the O(1)
@@ -90,14 +94,21 @@ impl Depot {
         // SAFETY: called with the lock held (we have `&Depot` through the guard), which
         // keeps every registered node alive and its links stable.
         let in_threads = unsafe { magazine::thread_held(self) };
-        // SAFETY: `handle_held` points into the control block that holds this depot, so
-        // it lives as long as `self`; atomics may be shared while their owners store.
-        let counters = unsafe { &*self.handle_held };
-        let in_handles: usize = counters
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed) as usize)
+        let in_handles: usize = (0..HANDLE_COUNTERS)
+            .map(|i| self.counter(i).load(Ordering::Relaxed) as usize)
             .sum();
         in_threads + in_handles
+    }
+
+    /// Handle-magazine counter `i` (`i < HANDLE_COUNTERS`).
+    pub(crate) fn counter(&self, i: usize) -> &AtomicU32 {
+        assert!(i < HANDLE_COUNTERS);
+        // SAFETY: counter `i` (below `HANDLE_COUNTERS`) lies in the master slab
+        // (`Class::counters_offset`), in bounds of the block `counters` was derived from.
+        let c = unsafe { self.counters.byte_add(i * self.counter_stride) };
+        // SAFETY: initialised with the depot and alive as long as it; atomics may be
+        // shared while their owners store.
+        unsafe { c.as_ref() }
     }
 
     /// Parks a full magazine, or hands it back if the depot is full.
@@ -147,10 +158,6 @@ impl Depot {
 pub(crate) struct Control<L> {
     pub(crate) lock: L,
     pub(crate) depot: UnsafeCell<Depot>,
-    /// Slots held in the magazines of the handles that claimed these counters (see
-    /// [`HandleMags`]): written by the owning handle outside the lock (plain load and
-    /// store), and under the lock when a whole magazine moves; read by `stats` under it.
-    pub(crate) handle_held: [AtomicU32; HANDLE_MAGS],
 }
 
 /// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
@@ -670,6 +677,15 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let ctrl = unsafe { block.add(class.control_offset) }.cast::<Control<L>>();
         // SAFETY: `block` is a fresh, exclusively owned slab-sized block.
         let h = unsafe { slab::init(block, &class, ctrl.cast(), true) };
+        // SAFETY: the counters end at or before `master_first < SIZE` (`Class::new`): in
+        // bounds of the fresh block, 4-aligned (offset and stride are multiples of 4).
+        let counters = unsafe { block.add(class.counters_offset) }.cast::<AtomicU32>();
+        for i in 0..HANDLE_COUNTERS {
+            // SAFETY: counter `i` lies in bounds of the block (above).
+            let c = unsafe { counters.byte_add(i * class.counters_stride) };
+            // SAFETY: in bounds and aligned, not yet initialised, seen by nobody else.
+            unsafe { c.write(AtomicU32::new(0)) };
+        }
         let mut depot = Depot {
             handles: 1,
             in_use: 0,
@@ -690,9 +706,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             mag_count: 0,
             threads: ptr::null(),
             handle_claims: 0,
-            // SAFETY: `ctrl` is in bounds of `block` (above), so the projection is too; no
-            // reference is made to the memory, which is initialised below.
-            handle_held: unsafe { &raw const (*ctrl.as_ptr()).handle_held },
+            counters,
+            counter_stride: class.counters_stride,
             name: core::any::type_name::<T>(),
             lo: block.addr().get(),
             hi: block.addr().get(),
@@ -704,7 +719,6 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             ctrl.write(Control {
                 lock: L::__fresh(),
                 depot: UnsafeCell::new(depot),
-                handle_held: core::array::from_fn(|_| AtomicU32::new(0)),
             })
         };
         match self.ctrl.compare_exchange(

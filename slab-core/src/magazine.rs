@@ -17,7 +17,8 @@
 //! never outlives its depot.
 //!
 //! A [`SlabCache`] handle carries the same pair ([`HandleMags`]) for its `&mut self`
-//! methods. Its count is one of [`HANDLE_MAGS`] counters in the master's control block
+//! methods. Its count is one of [`HANDLE_COUNTERS`] counters in the master slab (a cache
+//! line each where the master has room)
 //! (handles move, so they cannot register their own address), and the handle keeps the
 //! master alive; dropping the handle gives its magazines back, and the last handle drains
 //! the parked magazines so that the last box can release the cache.
@@ -39,17 +40,13 @@ use crate::error::AllocError;
 use crate::error::SlabError;
 use crate::hooks;
 use crate::lock::LockTrait;
-use crate::slab::{Class, SlabHeader};
+use crate::slab::{Class, HANDLE_COUNTERS, SlabHeader};
 
 /// Full magazines the depot parks before sending slots back to their slabs.
 #[cfg(not(slab_small))]
 pub(crate) const DEPOT_MAGS: usize = 8;
 #[cfg(slab_small)]
 pub(crate) const DEPOT_MAGS: usize = 2;
-
-/// Handles of one cache that can hold magazines at the same time (each claims one slot
-/// counter in the master's control block; later handles take the locked path).
-pub(crate) const HANDLE_MAGS: usize = 8;
 
 /// Rounds per magazine for a slot stride: about 32 KiB of objects, from 8 to 64 slots
 /// (2 under `cfg(slab_small)`, to make every exchange path run often in tests).
@@ -781,7 +778,7 @@ unsafe fn pop_chain(d: &mut Depot, class: &Class, rounds: u32) -> Chain {
 /// them (no reentrancy, no sharing).
 ///
 /// For exact `stats`, the slots they hold are counted in one of the master's
-/// [`HANDLE_MAGS`] counters, claimed under the lock on first use and released when the
+/// [`HANDLE_COUNTERS`] counters, claimed under the lock on first use and released when the
 /// handle flushes or drops; a handle that finds none free works on the locked path.
 pub(crate) struct HandleMags {
     loaded: *mut u8,
@@ -790,7 +787,7 @@ pub(crate) struct HandleMags {
     previous_n: u32,
     /// The claimed counter in the master's control block, or null.
     held: *const AtomicU32,
-    /// Its index in `Control::handle_held` (meaningful when `held` is non-null).
+    /// Its index among the master's counters (meaningful when `held` is non-null).
     claim: u32,
 }
 
@@ -836,14 +833,12 @@ impl HandleMags {
     /// The lock of `d` is held; no counter is claimed by this handle.
     unsafe fn claim(&mut self, d: &mut Depot) -> bool {
         let free = !d.handle_claims;
-        if free.trailing_zeros() as usize >= HANDLE_MAGS {
+        if free.trailing_zeros() as usize >= HANDLE_COUNTERS {
             return false;
         }
         let i = free.trailing_zeros();
         d.handle_claims |= 1 << i;
-        // SAFETY: `handle_held` points at the counters of the control block holding `d`,
-        // and `i < HANDLE_MAGS`, so the element is in bounds.
-        self.held = unsafe { (&raw const (*d.handle_held)[i as usize]) };
+        self.held = d.counter(i as usize);
         self.claim = i;
         true
     }

@@ -95,11 +95,25 @@ pub struct Class {
     /// Offset of the hardening canary inside a slot, or 0 when the slot has none.
     pub(crate) canary: usize,
     pub(crate) control_offset: usize,
+    /// Offset (in the master) of the first of the [`HANDLE_COUNTERS`] handle-magazine
+    /// counters, and the distance between them: a cache line each where the master has
+    /// room (handles on different threads write them on every operation), packed
+    /// otherwise.
+    pub(crate) counters_offset: usize,
+    pub(crate) counters_stride: usize,
     pub(crate) master_first: usize,
     pub(crate) master_slots: usize,
     pub(crate) slave_first: usize,
     pub(crate) slave_slots: usize,
 }
+
+/// Handle-magazine counters in a master slab (handles of one cache that can hold a
+/// magazine at once).
+pub(crate) const HANDLE_COUNTERS: usize = 8;
+/// The spacing of the counters when the master has room: one cache line each.
+const PADDED: usize = 64;
+/// Bytes of one counter (an `AtomicU32`).
+const COUNTER: usize = 4;
 
 const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
@@ -175,12 +189,23 @@ impl Class {
         let min = if obj_size > link { obj_size } else { link };
         let header = size_of::<SlabHeader>();
         let control_offset = round_up(header, control_align);
-        let control_end = control_offset + control_size;
         let slave_first = round_up(header, obj_align);
+        let stride = round_up(min, obj_align);
+        // The handle counters follow the control block: a cache line each if the master
+        // still holds two slots after them, else packed (so no type is rejected for them).
+        let padded_offset = round_up(control_offset + control_size, PADDED);
+        let padded_end = padded_offset + HANDLE_COUNTERS * PADDED;
+        let padded_first = lattice(slave_first, padded_end, stride, obj_align, slab_size);
+        let (counters_offset, counters_stride) =
+            if padded_first < slab_size && (slab_size - padded_first) / stride >= 2 {
+                (padded_offset, PADDED)
+            } else {
+                (round_up(control_offset + control_size, COUNTER), COUNTER)
+            };
+        let control_end = counters_offset + HANDLE_COUNTERS * counters_stride;
         // The master's first slot sits on the slaves' slot lattice (`slave_first + k *
         // stride`), so "is this the start of a slot" is exact from the address alone in a
         // master and a slave alike. It costs the master at most one slot.
-        let stride = round_up(min, obj_align);
         let master_first = lattice(slave_first, control_end, stride, obj_align, slab_size);
         if master_first >= slab_size || (slab_size - master_first) / stride < 2 {
             return Err(LayoutError::TooLarge);
@@ -206,6 +231,8 @@ impl Class {
             stride,
             canary,
             control_offset,
+            counters_offset,
+            counters_stride,
             master_first,
             master_slots: (slab_size - master_first) / stride,
             slave_first,
@@ -499,9 +526,16 @@ mod tests {
             (8, 16),
             "the canary never overlaps the link"
         );
-        let tight = Class::new(1950, 2, 4096, 128, 8, 16, true).unwrap();
+        // 64 (header) + 128 (control) + 32 (packed handle counters) + 2 * 1930 = 4084:
+        // two slots fit, two slots with a canary word (2 * 1938) would not.
+        let tight = Class::new(1930, 2, 4096, 128, 8, 16, true).unwrap();
         assert_eq!(tight.canary, 0);
-        assert_eq!(tight.stride, 1950);
+        assert_eq!(tight.stride, 1930);
+        assert_eq!(
+            tight.counters_stride, 4,
+            "no room for a cache line per counter"
+        );
+        assert_eq!(c.counters_stride, 64, "room for a cache line per counter");
         assert!(c.is_slot_offset(c.slave_first + 3 * c.stride));
         assert!(!c.is_slot_offset(c.slave_first + 3 * c.stride + 1));
     }

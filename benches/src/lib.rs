@@ -485,7 +485,7 @@ impl<T> Imp<T> for Floor<T> {
 /// Slab size of the runtime cache of 64-byte objects.
 pub const OURS_SLAB_64: usize = 4096;
 /// Slab size of the runtime cache of packets (the size `#[slab_cached]` picks for them).
-pub const OURS_SLAB_PACKET: usize = 65536;
+pub const OURS_SLAB_PACKET: usize = 131_072;
 
 /// The runtime cache of 64-byte objects.
 pub static OURS_64: SlabCache<Obj64, SpinLock, OURS_SLAB_64> = SlabCache::new();

@@ -456,11 +456,28 @@ pub(crate) unsafe fn return_slot(
     // its slab and `slot` came from `slab::pop` on it; it holds no value and the caller
     // gives it up; the lock is held.
     unsafe { slab::push(h, slot, class) };
+    // SAFETY: one slot of `h` was pushed back just now, under the lock we hold.
+    unsafe { settle(d, h, 1, class) }
+}
+
+/// Brings the depot up to date after `n` slots of slab `h` went back onto its free list
+/// (`slab::push`): relists it, counts the slots, and retires it if it is an empty slave
+/// beyond `keep_empty` (returned, to be freed after unlocking).
+///
+/// # Safety
+/// The lock of this depot is held; `h` is a live slab of it, on the list its `list` field
+/// names, and exactly `n` of its slots were pushed back since it was last relisted.
+pub(crate) unsafe fn settle(
+    d: &mut Depot,
+    h: NonNull<SlabHeader>,
+    n: usize,
+    class: &Class,
+) -> Option<NonNull<SlabHeader>> {
     // SAFETY: `h` is a live header of this depot, on the list its `list` field names (the
     // lists are consistent whenever the lock is free, and `push` does not touch them); the
     // lock is held.
     unsafe { relist(d, h) };
-    d.in_use -= 1;
+    d.in_use -= n;
     let empty_slave = {
         // SAFETY: `h` is live, its state guarded by the lock we hold; the shared reference
         // ends with this block, before `retire` writes through `h`.

@@ -33,7 +33,7 @@ use core::ptr::{self, NonNull};
 use crate::boxed::SlabBox;
 use crate::cache::{
     Control, Depot, DepotGuard, Marker, SlabCache, adopt, alloc_failed, depot_alloc, depot_free,
-    free_block, relist, return_slot,
+    free_block, relist,
 };
 use crate::debug;
 use crate::error::AllocError;
@@ -156,7 +156,8 @@ pub(crate) unsafe fn drain_depot(d: &mut Depot, class: &Class, retired: &mut *mu
     }
 }
 
-/// Returns every slot of `chain` to its slab.
+/// Returns every slot of `chain` to its slab. Consecutive slots of one slab (a magazine
+/// freed in allocation order) go back as a run: the slab is relisted and counted once.
 ///
 /// # Safety
 /// The lock is held; `chain` holds free slots handed out by this depot.
@@ -166,25 +167,44 @@ unsafe fn chain_to_slabs(
     class: &Class,
     retired: &mut *mut SlabHeader,
 ) {
-    let mut cur = chain.head;
-    for _ in 0..chain.count {
-        // SAFETY: a chain links `count` free slots, so each of the first `count` positions
-        // (this one included) is a slot, which is non-null.
-        let slot = unsafe { NonNull::new_unchecked(cur) };
-        // SAFETY: `slot` is a free slot of this depot on `chain`, which the caller gives to
-        // us; its link is read before `return_slot` reuses the word for the slab's list.
-        let next = unsafe { next_of(slot, class, d.name) };
-        // SAFETY: the lock is held (`d` is its depot); `slot` was handed out by this depot,
-        // holds no value (it sat in a magazine) and is not used again here.
-        if let Some(h) = unsafe { return_slot(d, slot, class) } {
+    let mut run: Option<(NonNull<SlabHeader>, usize)> = None;
+    let mut settle_run = |d: &mut Depot, run: Option<(NonNull<SlabHeader>, usize)>| {
+        let Some((h, n)) = run else { return };
+        // SAFETY: the lock is held; exactly `n` slots of `h`, a live slab of this depot,
+        // were pushed back below since it was last relisted.
+        if let Some(h) = unsafe { crate::cache::settle(d, h, n, class) } {
             // SAFETY: `h` was just retired: still mapped (freed only after unlocking), off
             // every list, reachable only from here, so its `next` is free to link the
             // retired slabs.
             unsafe { (*h.as_ptr()).state.next = *retired };
             *retired = h.as_ptr();
         }
-        cur = next;
+    };
+    let mut cur = chain.head;
+    for _ in 0..chain.count {
+        // SAFETY: a chain links `count` free slots, so each of the first `count` positions
+        // (this one included) is a slot, which is non-null.
+        let slot = unsafe { NonNull::new_unchecked(cur) };
+        // SAFETY: `slot` is a free slot of this depot on `chain`, which the caller gives to
+        // us; its link is read before `slab::push` reuses the word for the slab's list.
+        cur = unsafe { next_of(slot, class, d.name) };
+        let h = crate::slab::header_of(slot, class.slab_size);
+        if debug::CHECKS {
+            crate::cache::check_header(h, d.name);
+        }
+        match &mut run {
+            Some((rh, n)) if *rh == h => *n += 1,
+            _ => {
+                settle_run(d, run.take());
+                run = Some((h, 1));
+            }
+        }
+        // SAFETY: `slot` was handed out by this depot, so `h` is the live header of its
+        // slab (not retired: this slot was still out); it holds no value (it sat in a
+        // magazine) and is not used again here; the lock is held.
+        unsafe { crate::slab::push(h, slot, class) };
     }
+    settle_run(d, run);
 }
 
 /// Frees the slabs collected by [`chain_to_slabs`].

@@ -21,8 +21,9 @@ pub struct SlabStats {
     /// Objects handed out and not yet freed.
     pub in_use: usize,
     /// Highest `in_use` seen. Sampled at every depot operation (magazine refills and
-    /// returns, depot allocations) and every `stats()` call, so with per-thread magazines
-    /// it can read up to one magazine per thread low; without magazines it is exact.
+    /// returns, depot allocations) and every `stats()` call, so with magazines (per thread,
+    /// or a handle's) it can read up to one magazine per holder low; without magazines it
+    /// is exact.
     pub peak: usize,
     /// Slots in all slabs.
     pub capacity: usize,

@@ -35,12 +35,7 @@ fn scenario(id: TrackerId, fail_at: usize) -> usize {
         match cache.try_alloc((i, i.to_string())) {
             Ok(b) => boxes.push(b),
             Err(e) => {
-                assert_eq!(e.error(), SlabError::OutOfMemory);
-                assert_eq!(
-                    e.into_inner(),
-                    (i, i.to_string()),
-                    "value handed back intact"
-                );
+                common::assert_value_back(e, (i, i.to_string()));
                 failures += 1;
             }
         }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use common::{Tracker, scaled};
-use slab_core::{ScanReport, SlabBox, SlabCache, SlabError, SpinLock, TicketLock};
+use slab_core::{ScanReport, SlabBox, SlabCache, SpinLock, TicketLock};
 
 /// Handles of one cache that can carry magazines (`HANDLE_MAGS` in the crate).
 const HANDLE_MAGS: usize = 8;
@@ -624,12 +624,7 @@ fn fail_scenario(fail_at: usize) -> usize {
         match cache.try_alloc_mut((i, i.to_string())) {
             Ok(b) => boxes.push(b),
             Err(e) => {
-                assert_eq!(e.error(), SlabError::OutOfMemory);
-                assert_eq!(
-                    e.into_inner(),
-                    (i, i.to_string()),
-                    "value handed back intact"
-                );
+                common::assert_value_back(e, (i, i.to_string()));
                 failures += 1;
             }
         }

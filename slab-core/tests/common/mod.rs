@@ -115,6 +115,14 @@ pub fn fail_randomly(seed: u64, odds: u64) {
     RANDOM.with(|c| c.set((seed | 1, odds)));
 }
 
+/// Asserts that a failed `try_*` allocation is the out-of-memory error and hands `value`
+/// back intact.
+#[track_caller]
+pub fn assert_value_back<T: PartialEq + core::fmt::Debug>(e: slab_core::AllocError<T>, value: T) {
+    assert_eq!(e.error(), slab_core::SlabError::OutOfMemory);
+    assert_eq!(e.into_inner(), value, "value handed back intact");
+}
+
 /// No more injected failures on this thread.
 pub fn no_failures() {
     FAIL_IN.with(|c| c.set(usize::MAX));

@@ -99,11 +99,15 @@ fn eight_threads_free_each_others_boxes_from_a_static_cache() {
 #[test]
 fn eight_threads_share_a_runtime_cache_with_a_fair_lock_and_release_it() {
     let t = Tracker::new();
-    let cache: &'static SlabCache<Msg, TicketLock, 1024> = Box::leak(Box::new(SlabCache::new()));
+    let raw: *mut SlabCache<Msg, TicketLock, 1024> = Box::into_raw(Box::new(SlabCache::new()));
+    // SAFETY: `raw` is a live, initialised box allocation until it is reclaimed below,
+    // after the last use of this reference.
+    let cache: &'static SlabCache<Msg, TicketLock, 1024> = unsafe { &*raw };
     ring(|m| cache.alloc(m), &t);
     assert_eq!(cache.stats().in_use, 0);
-    // SAFETY: `cache` was leaked from a `Box` above and no reference to it is used after.
-    drop(unsafe { Box::from_raw(std::ptr::from_ref(cache).cast_mut()) });
+    // SAFETY: `raw` came from `Box::into_raw` above (the pointer with the box's own
+    // permission, not one derived from the shared reference) and `cache` is not used after.
+    drop(unsafe { Box::from_raw(raw) });
     assert_eq!(t.live_blocks(), 0);
 }
 

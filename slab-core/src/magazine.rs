@@ -224,6 +224,10 @@ pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
 /// ends. Only the owning thread touches it.
+#[cfg_attr(
+    loom,
+    allow(dead_code, reason = "loom builds have no thread-local exit list")
+)]
 pub(crate) struct ExitLink {
     next: Cell<*const ExitLink>,
     /// The cache that holds this link (set when it joins the list, from a pointer to the

@@ -110,10 +110,10 @@ pub struct Class {
 /// Handle-magazine counters in a master slab (handles of one cache that can hold a
 /// magazine at once).
 pub(crate) const HANDLE_COUNTERS: usize = 8;
+/// Bytes of one counter (an `AtomicU32`; larger under loom, whose atomics are objects).
+const COUNTER: usize = size_of::<crate::sync::AtomicU32>();
 /// The spacing of the counters when the master has room: one cache line each.
-const PADDED: usize = 64;
-/// Bytes of one counter (an `AtomicU32`).
-const COUNTER: usize = 4;
+const PADDED: usize = if COUNTER > 64 { COUNTER } else { 64 };
 
 const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
@@ -200,7 +200,13 @@ impl Class {
             if padded_first < slab_size && (slab_size - padded_first) / stride >= 2 {
                 (padded_offset, PADDED)
             } else {
-                (round_up(control_offset + control_size, COUNTER), COUNTER)
+                (
+                    round_up(
+                        control_offset + control_size,
+                        align_of::<crate::sync::AtomicU32>(),
+                    ),
+                    COUNTER,
+                )
             };
         let control_end = counters_offset + HANDLE_COUNTERS * counters_stride;
         // The master's first slot sits on the slaves' slot lattice (`slave_first + k *

@@ -76,6 +76,9 @@ impl Region {
 /// All regions, sorted by base address.
 struct Pages {
     regions: Vec<Region>,
+    /// Index of the region the last slab came from (a starting point for the next search;
+    /// indices shift as regions come and go, so it is only a hint).
+    hint: usize,
     /// Regions with no live slab, kept for reuse.
     empty: usize,
 }
@@ -86,6 +89,7 @@ unsafe impl Send for Pages {}
 
 static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
     regions: Vec::new(),
+    hint: 0,
     empty: 0,
 });
 
@@ -95,31 +99,36 @@ static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
 /// `layout.size() == layout.align()`, a power of two no larger than [`MAX_BATCHED`].
 pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
     let slab = layout.size();
-    let mut pages = PAGES.lock();
-    let mut revived = false;
-    let mut found = None;
-    for r in pages.regions.iter_mut().filter(|r| r.slab == slab) {
-        revived = r.live == 0;
-        if let Some(p) = NonNull::new(r.free) {
+    let mut guard = PAGES.lock();
+    let pages = &mut *guard;
+    // Start where the last slab came from: in steady state that region still has room, so
+    // a burst of slab allocations does not rescan every full region each time.
+    let n = pages.regions.len();
+    let start = if pages.hint < n { pages.hint } else { 0 };
+    for k in 0..n {
+        let i = (start + k) % n;
+        let r = &mut pages.regions[i];
+        if r.slab != slab {
+            continue;
+        }
+        let revived = r.live == 0;
+        let p = if let Some(p) = NonNull::new(r.free) {
             // SAFETY: `p` is a freed slab of this region: its first word is the link.
             r.free = unsafe { p.cast::<*mut u8>().read() };
-            r.live += 1;
-            found = Some(p);
-            break;
-        }
-        if r.bump < REGION / slab {
+            p
+        } else if r.bump < REGION / slab {
             // SAFETY: `bump * slab < REGION`: inside the region.
             let p = unsafe { r.base.add(r.bump * slab) };
             r.bump += 1;
-            r.live += 1;
-            found = Some(p);
-            break;
-        }
-    }
-    if let Some(p) = found {
+            p
+        } else {
+            continue;
+        };
+        r.live += 1;
         if revived {
             pages.empty -= 1;
         }
+        pages.hint = i;
         return Some(p);
     }
     let region_layout = Layout::from_size_align(REGION, slab).ok()?;
@@ -136,6 +145,7 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
             live: 1,
         },
     );
+    pages.hint = at;
     Some(base)
 }
 

@@ -470,12 +470,18 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(never)]
     unsafe fn push_slow(&self, slot: NonNull<u8>) {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        let h = crate::slab::header_of(slot, SIZE);
-        // SAFETY: the slot is outstanding, so `h` is the live header of its slab; `master`
-        // is written once at init, and is read through the raw pointer (no reference to
-        // the header, whose state another thread may be writing under the lock).
-        let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
-        if self.ctrl.get().is_null() {
+        let registered = NonNull::new(self.ctrl.get().cast_mut());
+        // Registered, this cache serves one `static` cache, which every slot pushed here
+        // belongs to (`push`'s contract): no need to read the slot's (likely cold) header.
+        let ctrl = registered.unwrap_or_else(|| {
+            let h = crate::slab::header_of(slot, SIZE);
+            // SAFETY: the slot is outstanding, so `h` is the live header of its slab;
+            // `master` is written once at init, and is read through the raw pointer (no
+            // reference to the header, whose state another thread may be writing under
+            // the lock).
+            unsafe { (*h.as_ptr()).master }.cast::<Control<L>>()
+        });
+        if registered.is_none() {
             // This thread never allocated this type (or it is ending): register with the
             // slot's cache, or, if the thread is ending, give the slot straight back.
             // SAFETY: live control block (the slot keeps it).

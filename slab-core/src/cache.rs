@@ -111,6 +111,13 @@ impl Depot {
         unsafe { c.as_ref() }
     }
 
+    /// The index of handle counter `c` (one that [`counter`](Self::counter) returned).
+    pub(crate) fn counter_index(&self, c: &AtomicU32) -> usize {
+        let i = (core::ptr::from_ref(c).addr() - self.counters.addr().get()) / self.counter_stride;
+        debug_assert!(core::ptr::eq(self.counter(i), c), "a counter of this depot");
+        i
+    }
+
     /// Parks a full magazine, or hands it back if the depot is full.
     pub(crate) fn park(&mut self, chain: Chain) -> Result<(), Chain> {
         let i = self.mag_count as usize;
@@ -640,7 +647,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let _ = Self::CLASS;
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::EMPTY,
+            mags: HandleMags::new(),
             _marker: PhantomData,
         }
     }
@@ -654,7 +661,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let _ = Self::CLASS;
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::EMPTY,
+            mags: HandleMags::new(),
             _marker: PhantomData,
         }
     }
@@ -670,7 +677,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub const fn __new_static() -> Self {
         SlabCache {
             ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::EMPTY,
+            mags: HandleMags::new(),
             _marker: PhantomData,
         }
     }
@@ -1041,7 +1048,7 @@ impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
         g.depot().handles += 1;
         SlabCache {
             ctrl: AtomicPtr::new(ctrl.as_ptr()),
-            mags: HandleMags::EMPTY,
+            mags: HandleMags::new(),
             _marker: PhantomData,
         }
     }

@@ -98,6 +98,138 @@ unsafe fn set_next(slot: NonNull<u8>, next: *mut u8, class: &Class) {
     unsafe { debug::write_link(slot, next, class) }
 }
 
+/// Adds `delta` (wrapping) to a slot count that only its owner writes outside the lock:
+/// a plain load and store, no atomic read-modify-write. Readers hold the lock, and every
+/// write under the lock is the owner's too (moving a whole magazine).
+#[inline(always)]
+fn add_owned(count: &AtomicU32, delta: u32) {
+    count.store(
+        count.load(Ordering::Relaxed).wrapping_add(delta),
+        Ordering::Relaxed,
+    );
+}
+
+/// A loaded + previous pair of magazines (Bonwick & Adams 2001): what a thread cache and a
+/// handle hold. Only its owner touches it; the owner keeps the count the depot reads
+/// beside it (`add_owned`).
+pub(crate) struct Pair {
+    loaded: Cell<*mut u8>,
+    previous: Cell<*mut u8>,
+    loaded_n: Cell<u32>,
+    previous_n: Cell<u32>,
+}
+
+impl Pair {
+    /// Two empty magazines.
+    pub(crate) const fn new() -> Pair {
+        Pair {
+            loaded: Cell::new(ptr::null_mut()),
+            previous: Cell::new(ptr::null_mut()),
+            loaded_n: Cell::new(0),
+            previous_n: Cell::new(0),
+        }
+    }
+
+    /// Takes the first slot of the loaded magazine, if it holds one.
+    #[inline(always)]
+    fn pop(&self, class: &Class, name: &str) -> Option<NonNull<u8>> {
+        let slot = NonNull::new(self.loaded.get())?;
+        // SAFETY: `slot` heads the loaded chain, which only the owner touches (a non-empty
+        // chain links `loaded_n` free slots).
+        self.loaded.set(unsafe { next_of(slot, class, name) });
+        self.loaded_n.set(self.loaded_n.get() - 1);
+        Some(slot)
+    }
+
+    /// Whether the loaded magazine has room for another slot.
+    #[inline(always)]
+    fn has_room(&self, rounds: u32) -> bool {
+        self.loaded_n.get() < rounds
+    }
+
+    /// Chains a slot onto the loaded magazine.
+    ///
+    /// # Safety
+    /// `slot` is a free slot of geometry `class` of the owner's cache, holding no value and
+    /// given up by the caller; the loaded magazine has room.
+    #[inline(always)]
+    unsafe fn push(&self, slot: NonNull<u8>, class: &Class) {
+        // SAFETY: the free, empty slot is ours (contract).
+        unsafe { set_next(slot, self.loaded.get(), class) };
+        debug::asan_poison(slot, class);
+        self.loaded.set(slot.as_ptr());
+        self.loaded_n.set(self.loaded_n.get() + 1);
+    }
+
+    fn swap(&self) {
+        self.loaded.swap(&self.previous);
+        self.loaded_n.swap(&self.previous_n);
+    }
+
+    /// Refills an empty loaded magazine: swaps in the previous one if it holds slots, else
+    /// takes a full one from the depot of `ctrl` (entering the owner's count `held`).
+    ///
+    /// # Safety
+    /// `ctrl` is a live control block of geometry `class`; `held` is the owner's count
+    /// there (a registered thread node's, or a claimed handle counter).
+    unsafe fn refill<L: LockTrait>(
+        &self,
+        ctrl: NonNull<Control<L>>,
+        class: &Class,
+        rounds: u32,
+        held: &AtomicU32,
+    ) -> Result<(), SlabError> {
+        if self.previous_n.get() > 0 {
+            self.swap();
+            return Ok(());
+        }
+        // SAFETY: forwarded.
+        let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
+        self.loaded.set(chain.head);
+        self.loaded_n.set(chain.count);
+        Ok(())
+    }
+
+    /// Makes room in a full loaded magazine: swaps with an empty previous one, else parks
+    /// the previous one in the depot of `ctrl` (leaving the owner's count `held`) and
+    /// starts an empty one.
+    ///
+    /// # Safety
+    /// As [`refill`](Self::refill); the magazines hold free slots of that cache.
+    unsafe fn make_room<L: LockTrait>(
+        &self,
+        ctrl: NonNull<Control<L>>,
+        class: &Class,
+        held: &AtomicU32,
+    ) {
+        if self.previous_n.get() == 0 {
+            self.swap();
+            return;
+        }
+        let full = Chain {
+            head: self.previous.replace(self.loaded.replace(ptr::null_mut())),
+            count: self.previous_n.replace(self.loaded_n.replace(0)),
+        };
+        // SAFETY: forwarded; the chain's slots are free slots of that cache, now the
+        // depot's.
+        unsafe { park_full::<L>(ctrl, class, full, held) };
+    }
+
+    /// Empties both magazines and returns their chains.
+    fn take_all(&self) -> [Chain; 2] {
+        [
+            Chain {
+                head: self.loaded.replace(ptr::null_mut()),
+                count: self.loaded_n.replace(0),
+            },
+            Chain {
+                head: self.previous.replace(ptr::null_mut()),
+                count: self.previous_n.replace(0),
+            },
+        ]
+    }
+}
+
 /// The part of a thread cache the depot sees: registry links (touched only under the
 /// lock) and the slot counts (written by the owner, read by `stats` under the lock).
 ///
@@ -280,14 +412,11 @@ std::thread_local! {
 /// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE>`).
 ///
 /// Lives in a `thread_local!` that `#[slab_cached]` generates; the owning thread alone
-/// touches `loaded`/`previous`.
+/// touches `mags`.
 #[repr(C)]
 pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     node: MagNode,
-    loaded: Cell<*mut u8>,
-    previous: Cell<*mut u8>,
-    loaded_n: Cell<u32>,
-    previous_n: Cell<u32>,
+    mags: Pair,
     /// The control block this cache registered with, or null before first use.
     ctrl: Cell<*const Control<L>>,
     /// Set by [`exit`](Self::exit): the thread is ending, so every later call goes straight
@@ -317,10 +446,7 @@ macro_rules! empty_thread_cache {
                 held: AtomicU32::new(0),
                 _pinned: PhantomPinned,
             },
-            loaded: Cell::new(ptr::null_mut()),
-            previous: Cell::new(ptr::null_mut()),
-            loaded_n: Cell::new(0),
-            previous_n: Cell::new(0),
+            mags: Pair::new(),
             ctrl: Cell::new(ptr::null()),
             exited: Cell::new(false),
             tls: $tls,
@@ -372,16 +498,6 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         unsafe { (*me.cast::<Self>()).exit() };
     }
 
-    /// Adds `delta` (wrapping) to the thread's total: a plain load and store, as only the
-    /// owning thread writes outside the lock.
-    #[inline(always)]
-    fn add_held(&self, delta: u32) {
-        let n = self.node.held.load(Ordering::Relaxed);
-        self.node
-            .held
-            .store(n.wrapping_add(delta), Ordering::Relaxed);
-    }
-
     /// Takes a free slot: from the loaded magazine, else the previous one, else the depot.
     ///
     /// # Safety
@@ -402,14 +518,9 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(always)]
     #[doc(hidden)]
     pub fn pop_loaded(&self) -> Option<NonNull<u8>> {
-        let slot = NonNull::new(self.loaded.get())?;
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        // SAFETY: `slot` is the first free slot of our loaded chain, which only this
-        // thread touches (a non-empty chain holds `loaded_n` linked free slots).
-        self.loaded
-            .set(unsafe { next_of(slot, &class, core::any::type_name::<T>()) });
-        self.loaded_n.set(self.loaded_n.get() - 1);
-        self.add_held(u32::MAX); // -1
+        let slot = self.mags.pop(&class, core::any::type_name::<T>())?;
+        add_owned(&self.node.held, u32::MAX); // -1
         Some(slot)
     }
 
@@ -418,29 +529,19 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// As [`pop`](Self::pop).
     unsafe fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
-        if self.previous_n.get() > 0 {
-            self.swap();
-        } else {
-            let Some(ctrl) = self.register(cache)? else {
-                // The thread is ending: no magazines any more, take a slot from the depot.
-                let ctrl = cache.control()?;
-                // SAFETY: the `static` cache's control block lives forever.
-                return unsafe { depot_alloc(ctrl, &SlabCache::<T, L, SIZE>::CLASS) };
-            };
-            // Park nothing, take one full magazine (or fill one from slabs).
-            // SAFETY: `ctrl` is the live control block of a `static` cache; `self.node` is
-            // our registered node.
-            let chain = unsafe {
-                take_full::<L>(
-                    ctrl,
-                    &SlabCache::<T, L, SIZE>::CLASS,
-                    Self::ROUNDS,
-                    &self.node.held,
-                )
-            }?;
-            self.loaded.set(chain.head);
-            self.loaded_n.set(chain.count);
-        }
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let Some(ctrl) = self.register(cache)? else {
+            // The thread is ending: no magazines any more, take a slot from the depot.
+            let ctrl = cache.control()?;
+            // SAFETY: the `static` cache's control block lives forever.
+            return unsafe { depot_alloc(ctrl, &class) };
+        };
+        // SAFETY: `ctrl` is the live control block of a `static` cache; `self.node` is our
+        // registered node there.
+        unsafe {
+            self.mags
+                .refill::<L>(ctrl, &class, Self::ROUNDS, &self.node.held)
+        }?;
         // SAFETY: forwarded from this function's contract.
         unsafe { self.pop(cache) }
     }
@@ -452,14 +553,11 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline]
     #[doc(hidden)]
     pub unsafe fn push(&self, slot: NonNull<u8>) {
-        let n = self.loaded_n.get();
-        if n < Self::ROUNDS && !self.ctrl.get().is_null() {
-            // SAFETY: the caller gives us the free, empty slot of this cache (contract).
-            unsafe { set_next(slot, self.loaded.get(), &SlabCache::<T, L, SIZE>::CLASS) };
-            debug::asan_poison(slot, &SlabCache::<T, L, SIZE>::CLASS);
-            self.loaded.set(slot.as_ptr());
-            self.loaded_n.set(n + 1);
-            self.add_held(1);
+        if self.mags.has_room(Self::ROUNDS) && !self.ctrl.get().is_null() {
+            // SAFETY: the caller gives us the free, empty slot of this cache (contract);
+            // there is room.
+            unsafe { self.mags.push(slot, &SlabCache::<T, L, SIZE>::CLASS) };
+            add_owned(&self.node.held, 1);
             return;
         }
         // SAFETY: forwarded.
@@ -470,49 +568,35 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(never)]
     unsafe fn push_slow(&self, slot: NonNull<u8>) {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        let registered = NonNull::new(self.ctrl.get().cast_mut());
         // Registered, this cache serves one `static` cache, which every slot pushed here
         // belongs to (`push`'s contract): no need to read the slot's (likely cold) header.
-        let ctrl = registered.unwrap_or_else(|| {
-            let h = crate::slab::header_of(slot, SIZE);
-            // SAFETY: the slot is outstanding, so `h` is the live header of its slab;
-            // `master` is written once at init, and is read through the raw pointer (no
-            // reference to the header, whose state another thread may be writing under
-            // the lock).
-            unsafe { (*h.as_ptr()).master }.cast::<Control<L>>()
-        });
-        if registered.is_none() {
-            // This thread never allocated this type (or it is ending): register with the
-            // slot's cache, or, if the thread is ending, give the slot straight back.
-            // SAFETY: live control block (the slot keeps it).
-            if !unsafe { self.register_ctrl(ctrl) } {
-                // SAFETY: forwarded: a free slot of this cache, given up by the caller.
-                unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
-                return;
+        let ctrl = match NonNull::new(self.ctrl.get().cast_mut()) {
+            Some(ctrl) => ctrl,
+            None => {
+                let h = crate::slab::header_of(slot, SIZE);
+                // SAFETY: the slot is outstanding, so `h` is the live header of its slab;
+                // `master` is written once at init, and is read through the raw pointer
+                // (no reference to the header, whose state another thread may be writing
+                // under the lock).
+                let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+                // This thread never allocated this type (or it is ending): register with
+                // the slot's cache, or, if the thread is ending, give the slot straight back.
+                // SAFETY: live control block (the slot keeps it).
+                if !unsafe { self.register_ctrl(ctrl) } {
+                    // SAFETY: forwarded: a free slot of this cache, given up by the caller.
+                    unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
+                    return;
+                }
+                ctrl
             }
-        } else if self.previous_n.get() == 0 {
-            self.swap();
-        } else {
-            // Both full: park the previous magazine in the depot, load an empty one.
-            let full = Chain {
-                head: self.previous.get(),
-                count: self.previous_n.get(),
-            };
-            self.previous.set(self.loaded.get());
-            self.previous_n.set(self.loaded_n.get());
-            self.loaded.set(ptr::null_mut());
-            self.loaded_n.set(0);
-            // SAFETY: the chain holds free slots of this cache, now given to the depot;
-            // `self.node` is our registered node.
-            unsafe { park_full::<L>(ctrl, &class, full, &self.node.held) };
+        };
+        if !self.mags.has_room(Self::ROUNDS) {
+            // SAFETY: `ctrl` is the live control block of our `static` cache, `self.node`
+            // our registered node there, and the magazines hold its free slots.
+            unsafe { self.mags.make_room::<L>(ctrl, &class, &self.node.held) };
         }
         // SAFETY: forwarded; there is room now.
         unsafe { self.push(slot) }
-    }
-
-    fn swap(&self) {
-        self.loaded.swap(&self.previous);
-        self.loaded_n.swap(&self.previous_n);
     }
 
     /// The control block this cache is registered with, registering on first use;
@@ -605,16 +689,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// The lock of this cache's depot `d` is held; `class` is its geometry.
     unsafe fn give_back(&self, d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
-        let chains = [
-            Chain {
-                head: self.loaded.replace(ptr::null_mut()),
-                count: self.loaded_n.replace(0),
-            },
-            Chain {
-                head: self.previous.replace(ptr::null_mut()),
-                count: self.previous_n.replace(0),
-            },
-        ];
+        let chains = self.mags.take_all();
         // SAFETY: forwarded: the lock is held and the chains are this thread's free slots.
         unsafe { return_chains(d, chains, &self.node.held, class, retired) };
     }
@@ -724,8 +799,11 @@ unsafe fn park_full<L: LockTrait>(
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         // The chain leaves the thread's count and enters the depot's in one critical section.
-        let n = held.load(Ordering::Relaxed);
-        held.store(n - chain.count, Ordering::Relaxed);
+        debug_assert!(
+            held.load(Ordering::Relaxed) >= chain.count,
+            "a parked magazine was counted"
+        );
+        add_owned(held, chain.count.wrapping_neg());
         // SAFETY: lock held; forwarded.
         unsafe { park_or_return(g.depot(), chain, class, &mut retired) };
     }
@@ -747,8 +825,7 @@ unsafe fn take_full<L: LockTrait>(
     // The chain enters the thread's count in the same critical section that takes it, so
     // the peak (and `stats`) never count it as handed out to users.
     let adopt_chain = |d: &mut Depot, chain: Chain| {
-        let n = held.load(Ordering::Relaxed);
-        held.store(n + chain.count, Ordering::Relaxed);
+        add_owned(held, chain.count);
         d.update_peak();
         chain
     };
@@ -804,32 +881,26 @@ unsafe fn pop_chain(d: &mut Depot, class: &Class, rounds: u32) -> Chain {
 
 /// The magazines a [`SlabCache`] handle carries for its `&mut self` methods
 /// ([`alloc_mut`](SlabCache::alloc_mut), [`free`](SlabCache::free)): the same
-/// loaded + previous pair as a thread's, in plain fields, since only `&mut self` reaches
-/// them (no reentrancy, no sharing).
+/// loaded + previous [`Pair`] as a thread's, reached only through `&mut self` (so never
+/// shared, although `SlabCache` is `Sync`).
 ///
 /// For exact `stats`, the slots they hold are counted in one of the master's
 /// [`HANDLE_COUNTERS`] counters, claimed under the lock on first use and released when the
 /// handle flushes or drops; a handle that finds none free works on the locked path.
 pub(crate) struct HandleMags {
-    loaded: *mut u8,
-    previous: *mut u8,
-    loaded_n: u32,
-    previous_n: u32,
-    /// The claimed counter in the master's control block, or null.
+    mags: Pair,
+    /// The claimed counter in the master slab, or null.
     held: *const AtomicU32,
-    /// Its index among the master's counters (meaningful when `held` is non-null).
-    claim: u32,
 }
 
 impl HandleMags {
-    pub(crate) const EMPTY: HandleMags = HandleMags {
-        loaded: ptr::null_mut(),
-        previous: ptr::null_mut(),
-        loaded_n: 0,
-        previous_n: 0,
-        held: ptr::null(),
-        claim: 0,
-    };
+    /// No magazines, no counter.
+    pub(crate) const fn new() -> HandleMags {
+        HandleMags {
+            mags: Pair::new(),
+            held: ptr::null(),
+        }
+    }
 
     /// The claimed counter.
     ///
@@ -838,23 +909,8 @@ impl HandleMags {
     /// alive, holds it.
     #[inline(always)]
     unsafe fn counter(&self) -> &AtomicU32 {
-        // SAFETY: non-null by contract, pointing into the live control block.
+        // SAFETY: non-null by contract, pointing into the live master slab.
         unsafe { &*self.held }
-    }
-
-    /// Adds `delta` (wrapping) to the claimed counter: a plain load and store, as only the
-    /// handle's owner writes it outside the lock.
-    ///
-    /// # Safety
-    /// As [`counter`](Self::counter).
-    #[inline(always)]
-    unsafe fn add_held(&self, delta: u32) {
-        // SAFETY: forwarded.
-        let c = unsafe { self.counter() };
-        c.store(
-            c.load(Ordering::Relaxed).wrapping_add(delta),
-            Ordering::Relaxed,
-        );
     }
 
     /// Claims a free counter of depot `d`, if one is left.
@@ -869,7 +925,6 @@ impl HandleMags {
         let i = free.trailing_zeros();
         d.handle_claims |= 1 << i;
         self.held = d.counter(i as usize);
-        self.claim = i;
         true
     }
 
@@ -887,22 +942,13 @@ impl HandleMags {
         if self.held.is_null() {
             return;
         }
-        let chains = [
-            Chain {
-                head: core::mem::replace(&mut self.loaded, ptr::null_mut()),
-                count: core::mem::take(&mut self.loaded_n),
-            },
-            Chain {
-                head: core::mem::replace(&mut self.previous, ptr::null_mut()),
-                count: core::mem::take(&mut self.previous_n),
-            },
-        ];
-        // SAFETY: claimed, so the counter lives in `d`'s control block.
+        let chains = self.mags.take_all();
+        // SAFETY: claimed, so the counter lives in `d`'s master slab.
         let held = unsafe { self.counter() };
         // SAFETY: the lock is held and the chains hold free slots of this depot, which the
         // handle gives up; `held` is its counter.
         unsafe { return_chains(d, chains, held, class, retired) };
-        d.handle_claims &= !(1 << self.claim);
+        d.handle_claims &= !(1 << d.counter_index(held));
         self.held = ptr::null();
     }
 }
@@ -1012,11 +1058,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // is written once at init and read through the raw pointer (another thread may be
         // writing the header's state under the lock).
         let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
-        if self.mags.loaded_n < Self::ROUNDS
+        if self.mags.mags.has_room(Self::ROUNDS)
             && !self.mags.held.is_null()
             && master.as_ptr() == self.ctrl.load(Ordering::Relaxed)
         {
-            // SAFETY: a free slot of our master's cache holding no value, ours to chain.
+            // SAFETY: a free slot of our master's cache holding no value, ours to chain;
+            // a counter is claimed and there is room.
             unsafe { self.mag_push(slot) };
             return;
         }
@@ -1065,10 +1112,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     fn mag_pop(&mut self) -> Result<NonNull<u8>, SlabError> {
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
-        if let Some(slot) = NonNull::new(self.mags.loaded) {
-            // SAFETY: `slot` heads the loaded chain, which only this handle touches.
-            self.mags.loaded = unsafe { next_of(slot, &class, name) };
-            self.mags.loaded_n -= 1;
+        if let Some(slot) = self.mags.mags.pop(&class, name) {
             // SAFETY: a free slot of this cache, ours now.
             unsafe { debug::on_handout(slot, &class, name) };
             return Ok(slot);
@@ -1082,7 +1126,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     fn settle_pop(&mut self) {
         if !self.mags.held.is_null() {
             // SAFETY: claimed (checked).
-            unsafe { self.mags.add_held(u32::MAX) }; // -1
+            add_owned(unsafe { self.mags.counter() }, u32::MAX); // -1
         }
     }
 
@@ -1100,21 +1144,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { debug::on_handout(slot, &class, core::any::type_name::<T>()) };
             return Ok(slot);
         }
-        if self.mags.previous_n > 0 {
-            core::mem::swap(&mut self.mags.loaded, &mut self.mags.previous);
-            core::mem::swap(&mut self.mags.loaded_n, &mut self.mags.previous_n);
-        } else {
-            // SAFETY: claimed above or before, in this same control block.
-            let held = unsafe { self.mags.counter() };
-            // SAFETY: `ctrl` is kept alive by this handle; `held` is its counter there.
-            let chain = unsafe { take_full::<L>(ctrl, &class, Self::ROUNDS, held) }?;
-            self.mags.loaded = chain.head;
-            self.mags.loaded_n = chain.count;
-        }
-        debug_assert!(
-            !self.mags.loaded.is_null(),
-            "a refilled magazine holds a slot"
-        );
+        // SAFETY: claimed above or before, in this same master.
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: `ctrl` is kept alive by this handle; `held` is its counter there.
+        unsafe { self.mags.mags.refill::<L>(ctrl, &class, Self::ROUNDS, held) }?;
         self.mag_pop()
     }
 
@@ -1133,14 +1166,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// caller; a counter is claimed and the loaded magazine has room.
     #[inline(always)]
     unsafe fn mag_push(&mut self, slot: NonNull<u8>) {
-        let class = Self::CLASS;
-        // SAFETY: the free, empty slot is ours (contract).
-        unsafe { set_next(slot, self.mags.loaded, &class) };
-        debug::asan_poison(slot, &class);
-        self.mags.loaded = slot.as_ptr();
-        self.mags.loaded_n += 1;
+        // SAFETY: the free, empty slot is ours and there is room (contract).
+        unsafe { self.mags.mags.push(slot, &Self::CLASS) };
         // SAFETY: claimed (contract).
-        unsafe { self.mags.add_held(1) };
+        add_owned(unsafe { self.mags.counter() }, 1);
     }
 
     /// `free` when the slot is another cache's, or the loaded magazine is full, or this
@@ -1160,26 +1189,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { depot_free::<L>(slot, &class, name) };
             return;
         }
-        if self.mags.loaded_n >= Self::ROUNDS {
-            if self.mags.previous_n == 0 {
-                core::mem::swap(&mut self.mags.loaded, &mut self.mags.previous);
-                core::mem::swap(&mut self.mags.loaded_n, &mut self.mags.previous_n);
-            } else {
-                // Both full: park the previous magazine in the depot, keep the loaded one
-                // as previous, and start an empty one.
-                let full = Chain {
-                    head: core::mem::replace(&mut self.mags.previous, self.mags.loaded),
-                    count: core::mem::replace(&mut self.mags.previous_n, self.mags.loaded_n),
-                };
-                self.mags.loaded = ptr::null_mut();
-                self.mags.loaded_n = 0;
-                // SAFETY: claimed (checked above).
-                let held = unsafe { self.mags.counter() };
-                // SAFETY: our master (checked above) is alive while this handle is; the
-                // chain's slots are free slots of its cache, given to the depot; `held` is
-                // this handle's counter there.
-                unsafe { park_full::<L>(master, &class, full, held) };
-            }
+        if !self.mags.mags.has_room(Self::ROUNDS) {
+            // SAFETY: claimed (checked above).
+            let held = unsafe { self.mags.counter() };
+            // SAFETY: our master (checked above) is alive while this handle is, `held` is
+            // this handle's counter there, and the magazines hold its free slots.
+            unsafe { self.mags.mags.make_room::<L>(master, &class, held) };
         }
         // SAFETY: forwarded; claimed, and the loaded magazine has room now.
         unsafe { self.mag_push(slot) };

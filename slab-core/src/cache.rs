@@ -627,6 +627,18 @@ macro_rules! valid_sizes {
 }
 valid_sizes!(9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
 
+/// A handle on control block `$ctrl` (null: not yet allocated), with empty magazines: one
+/// body for the `const`, loom and `static` constructors and `clone`.
+macro_rules! handle {
+    ($ctrl:expr) => {
+        SlabCache {
+            ctrl: AtomicPtr::new($ctrl),
+            mags: HandleMags::new(),
+            _marker: PhantomData,
+        }
+    };
+}
+
 impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub(crate) const CLASS: Class = match class_of::<T, L>(SIZE) {
         Ok(c) => c,
@@ -645,11 +657,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         SlabSize<SIZE>: ValidSlabSize,
     {
         let _ = Self::CLASS;
-        SlabCache {
-            ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::new(),
-            _marker: PhantomData,
-        }
+        handle!(ptr::null_mut())
     }
 
     /// `new` under the loom model checker, whose atomics cannot be built in `const`.
@@ -659,11 +667,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         SlabSize<SIZE>: ValidSlabSize,
     {
         let _ = Self::CLASS;
-        SlabCache {
-            ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::new(),
-            _marker: PhantomData,
-        }
+        handle!(ptr::null_mut())
     }
 
     pub(crate) fn ctrl_ptr(&self) -> &AtomicPtr<Control<L>> {
@@ -675,11 +679,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[doc(hidden)]
     #[cfg(not(loom))]
     pub const fn __new_static() -> Self {
-        SlabCache {
-            ctrl: AtomicPtr::new(ptr::null_mut()),
-            mags: HandleMags::new(),
-            _marker: PhantomData,
-        }
+        handle!(ptr::null_mut())
     }
 
     /// The control block, allocating the master slab on first use.
@@ -979,7 +979,6 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             return 0;
         }
         let mut chain: *mut SlabHeader = ptr::null_mut();
-        let mut count = 0;
         let _ = self.with_depot(|d| {
             // Parked magazines go back to their slabs first, so their slabs can empty.
             // SAFETY: lock held by `with_depot`.
@@ -997,24 +996,13 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
                 if !is_master {
                     // SAFETY: the lock is held; `h` is an empty slave on the empty list.
                     unsafe { retire(d, h, &class) };
-                    // SAFETY: `h` is still mapped (it is freed only after unlocking) and,
-                    // retired, off every list, so only this function reaches it; its `next`
-                    // is free to link the chain of slabs to free.
-                    unsafe { (*h.as_ptr()).state.next = chain };
-                    chain = h.as_ptr();
+                    // SAFETY: just retired, freed only after unlocking.
+                    unsafe { magazine::link_retired(&mut chain, h) };
                 }
             }
         });
-        while let Some(h) = NonNull::new(chain) {
-            // SAFETY: `h` was retired above: still mapped, off every list and reachable only
-            // through `chain`, which this function owns. The read is a copy.
-            chain = unsafe { (*h.as_ptr()).state.next };
-            // SAFETY: `h` heads a retired slab from the hook with `class.layout()`; its link
-            // was read above and nothing references it any more.
-            unsafe { free_block(h, &class) };
-            count += 1;
-        }
-        count
+        // SAFETY: retired under the lock, which `with_depot` released.
+        unsafe { magazine::free_retired(chain, &class) }
     }
 
     /// Sets how many empty slave slabs the cache keeps for reuse (default
@@ -1046,11 +1034,7 @@ impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
         // SAFETY: alive: `self` counts in `handles`.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         g.depot().handles += 1;
-        SlabCache {
-            ctrl: AtomicPtr::new(ctrl.as_ptr()),
-            mags: HandleMags::new(),
-            _marker: PhantomData,
-        }
+        handle!(ctrl.as_ptr())
     }
 }
 

@@ -305,11 +305,8 @@ unsafe fn chain_to_slabs(
         // SAFETY: the lock is held; exactly `n` slots of `h`, a live slab of this depot,
         // were pushed back below since it was last relisted.
         if let Some(h) = unsafe { crate::cache::settle(d, h, n, class) } {
-            // SAFETY: `h` was just retired: still mapped (freed only after unlocking), off
-            // every list, reachable only from here, so its `next` is free to link the
-            // retired slabs.
-            unsafe { (*h.as_ptr()).state.next = *retired };
-            *retired = h.as_ptr();
+            // SAFETY: just retired, freed only after unlocking.
+            unsafe { link_retired(retired, h) };
         }
     };
     let mut cur = chain.head;
@@ -339,11 +336,25 @@ unsafe fn chain_to_slabs(
     settle_run(d, run);
 }
 
-/// Frees the slabs collected by [`chain_to_slabs`].
+/// Puts a just-retired slab on the list `retired` (linked through `state.next`), to be
+/// freed by [`free_retired`] after unlocking.
+///
+/// # Safety
+/// `h` was just retired under the lock: still mapped, off every list, reachable only by
+/// the caller.
+pub(crate) unsafe fn link_retired(retired: &mut *mut SlabHeader, h: NonNull<SlabHeader>) {
+    // SAFETY: off every list and reachable only from here (contract), so its `next` is
+    // free to link the retired slabs.
+    unsafe { (*h.as_ptr()).state.next = *retired };
+    *retired = h.as_ptr();
+}
+
+/// Frees the slabs collected by [`link_retired`] and says how many.
 ///
 /// # Safety
 /// Every slab on the list was retired and is unreachable; the lock is released.
-pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
+pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) -> usize {
+    let mut count = 0;
     while let Some(h) = NonNull::new(retired) {
         // SAFETY: `h` was retired (contract): still mapped, off every list and reachable
         // only through this chain, which we own. The read is a copy.
@@ -351,14 +362,19 @@ pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) {
         // SAFETY: `h` heads a retired slab from the hook with `class.layout()`; its link
         // was read above and nothing references it any more.
         unsafe { free_block(h, class) };
+        count += 1;
     }
+    count
 }
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
 /// ends. Only the owning thread touches it.
 #[cfg_attr(
-    loom,
-    allow(dead_code, reason = "loom builds have no thread-local exit list")
+    any(loom, not(feature = "std")),
+    allow(
+        dead_code,
+        reason = "loom and no_std builds have no thread-local exit list"
+    )
 )]
 pub(crate) struct ExitLink {
     next: Cell<*const ExitLink>,

@@ -41,17 +41,11 @@ pub(crate) fn set_retain(bytes: usize) {
 pub(crate) fn trim() -> usize {
     let mut pages = PAGES.lock();
     let mut released = 0;
-    pages.regions.retain(|r| {
-        if r.live > 0 {
-            return true;
-        }
-        let layout = Layout::from_size_align(REGION, r.slab)
-            .expect("the same layout was valid at allocation");
-        // SAFETY: the region was allocated with this layout and none of its slabs is live.
-        unsafe { alloc::alloc::dealloc(r.base.as_ptr(), layout) };
+    for r in pages.regions.extract_if(.., |r| r.live == 0) {
+        // SAFETY: none of its slabs is live, and it is off the list.
+        unsafe { r.release() };
         released += REGION;
-        false
-    });
+    }
     pages.empty = 0;
     released
 }
@@ -67,6 +61,22 @@ struct Region {
 }
 
 impl Region {
+    /// The layout of a region of `slab`-byte slabs (aligned to the slab size).
+    fn layout(slab: usize) -> Option<Layout> {
+        Layout::from_size_align(REGION, slab).ok()
+    }
+
+    /// Returns the region to the global allocator.
+    ///
+    /// # Safety
+    /// None of its slabs is live, and nothing refers to the region any more.
+    unsafe fn release(self) {
+        let layout = Self::layout(self.slab).expect("the same layout was valid at allocation");
+        // SAFETY: the region was allocated with this layout (`alloc`) and is unused
+        // (contract).
+        unsafe { alloc::alloc::dealloc(self.base.as_ptr(), layout) };
+    }
+
     fn contains(&self, p: NonNull<u8>) -> bool {
         let (b, a) = (self.base.addr().get(), p.addr().get());
         a >= b && a < b + REGION
@@ -131,7 +141,7 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
         pages.hint = i;
         return Some(p);
     }
-    let region_layout = Layout::from_size_align(REGION, slab).ok()?;
+    let region_layout = Region::layout(slab)?;
     // SAFETY: `REGION` is non-zero.
     let base = NonNull::new(unsafe { alloc::alloc::alloc(region_layout) })?;
     let at = pages.regions.partition_point(|r| r.base < base);
@@ -178,12 +188,8 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         r.free = core::ptr::null_mut();
         pages.empty += 1;
     } else {
-        let base = r.base;
-        pages.regions.remove(at);
-        let region_layout = Layout::from_size_align(REGION, layout.size())
-            .expect("the same layout was valid at allocation");
-        // SAFETY: the region was allocated with this layout and none of its slabs is live.
-        unsafe { alloc::alloc::dealloc(base.as_ptr(), region_layout) };
+        // SAFETY: its last slab just came back, and it is off the list now.
+        unsafe { pages.regions.remove(at).release() };
     }
 }
 

@@ -128,16 +128,16 @@ unsafe impl<T: SlabCached> Pool for TypePool<T> {
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
+        // The magazines' thread-local has no drop glue, so it is never gone; once the
+        // thread's exit list has run, `__push_local` itself takes the depot path.
+        // SAFETY: forwarded: a free slot of `T`'s cache.
         #[cfg(feature = "std")]
-        {
-            // SAFETY: forwarded: a free slot of `T`'s cache.
-            let pushed = T::__magazines().try_with(|m| unsafe { T::Cache::__push_local(m, slot) });
-            if pushed.is_ok() {
-                return;
-            }
+        T::__magazines().with(|m| unsafe { T::Cache::__push_local(m, slot) });
+        // SAFETY: forwarded.
+        #[cfg(not(feature = "std"))]
+        unsafe {
+            <T::Cache as Pool>::release(slot)
         }
-        // SAFETY: forwarded (the thread's magazines are gone: it is exiting).
-        unsafe { <T::Cache as Pool>::release(slot) }
     }
 }
 
@@ -161,17 +161,18 @@ fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     typed_slot_slow::<T>()
 }
 
-/// [`typed_slot`] past the loaded magazine: the previous one, the depot, or (while the
-/// thread is ending, or without `std`) the locked path.
+/// [`typed_slot`] past the loaded magazine: the previous one, the depot, or (once the
+/// thread's exit list has run, or without `std`) the locked path.
 #[inline(never)]
 fn typed_slot_slow<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     let cache = T::slab_cache();
     #[cfg(feature = "std")]
-    if let Ok(r) = T::__magazines().try_with(|m| cache.__pop_local(m)) {
-        let slot = r?;
+    {
+        let slot = T::__magazines().with(|m| cache.__pop_local(m))?;
         T::Cache::__handout(slot);
-        return Ok(slot);
+        Ok(slot)
     }
+    #[cfg(not(feature = "std"))]
     cache.__raw_alloc()
 }
 
@@ -228,7 +229,7 @@ impl<T: SlabCached> SlabBox<T, TypePool<T>> {
 /// ```
 pub fn flush_thread_cache<T: SlabCached>() {
     #[cfg(feature = "std")]
-    let _ = T::__magazines().try_with(|m| T::Cache::__flush_local(m));
+    T::__magazines().with(|m| T::Cache::__flush_local(m));
 }
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).

@@ -340,6 +340,31 @@ pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
     magic == MAGIC ^ h.addr().get()
 }
 
+/// Unlinks the head of the slab's free list (with hardening checks, after checking that
+/// its link stays inside the slab); `None` if the list is empty. Does not count the slot.
+///
+/// # Safety
+/// `st` is the state of the live slab `h`, and the caller holds its lock.
+#[inline(always)]
+unsafe fn take_free(
+    st: &mut SlabState,
+    h: NonNull<SlabHeader>,
+    class: &Class,
+    name: &str,
+) -> Option<NonNull<u8>> {
+    let slot = NonNull::new(st.free)?;
+    // SAFETY: `slot` is the head of this slab's free list: a free slot of this slab whose
+    // first word holds the (possibly null, encoded) next link written by `push`; the lock
+    // makes the list, and so the slot, ours.
+    let next = unsafe { debug::read_link(slot, class, name) };
+    if debug::CHECKS && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
+    {
+        debug::corrupted_link(slot.as_ptr(), name);
+    }
+    st.free = next;
+    Some(slot)
+}
+
 /// Takes one free slot out of the slab, or `None` if it is full.
 ///
 /// # Safety
@@ -351,17 +376,8 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
     // accessed under it (see `SlabHeader`), so no other thread reads or writes these bytes
     // while `st` lives; this function makes no other reference to this header.
     let st = unsafe { &mut (*h.as_ptr()).state };
-    if let Some(slot) = NonNull::new(st.free) {
-        // SAFETY: `slot` is the head of this slab's free list: a free slot of this slab
-        // whose first word holds the (possibly null, encoded) next link written by `push`;
-        // the lock makes the list, and so the slot, ours.
-        let next = unsafe { debug::read_link(slot, class, name) };
-        if debug::CHECKS
-            && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
-        {
-            debug::corrupted_link(slot.as_ptr(), name);
-        }
-        st.free = next;
+    // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds.
+    if let Some(slot) = unsafe { take_free(st, h, class, name) } {
         st.in_use += 1;
         return Some(slot);
     }
@@ -402,17 +418,10 @@ pub(crate) unsafe fn pop_batch(
     let st = unsafe { &mut (*h.as_ptr()).state };
     let mut taken = 0;
     while taken < max {
-        let Some(slot) = NonNull::new(st.free) else {
+        // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds.
+        let Some(slot) = (unsafe { take_free(st, h, class, name) }) else {
             break;
         };
-        // SAFETY: `slot` heads this slab's free list (see `pop`).
-        let next = unsafe { debug::read_link(slot, class, name) };
-        if debug::CHECKS
-            && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
-        {
-            debug::corrupted_link(slot.as_ptr(), name);
-        }
-        st.free = next;
         // SAFETY: `slot` left the free list above: a free slot, ours, holding no value.
         unsafe { debug::write_link(slot, *head, class) };
         *head = slot.as_ptr();

@@ -13,6 +13,9 @@ use core::ptr::NonNull;
 
 /// The signature of the allocation hook: returns a block of `layout.size()` bytes aligned
 /// to `layout.align()` (both are the slab size), or `None` when memory is exhausted.
+///
+/// It is called with no cache lock held, so it may allocate from slab caches itself, even
+/// the type whose cache it is growing, on the same thread.
 pub type AllocHook = unsafe fn(Layout) -> Option<NonNull<u8>>;
 
 /// The signature of the free hook: takes back a block returned by the allocation hook,

@@ -179,14 +179,30 @@ impl Pair {
         rounds: u32,
         held: &AtomicU32,
     ) -> Result<(), SlabError> {
+        if self.loaded_n.get() > 0 {
+            // Refilled meanwhile (see below).
+            return Ok(());
+        }
         if self.previous_n.get() > 0 {
             self.swap();
             return Ok(());
         }
         // SAFETY: forwarded.
         let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
-        self.loaded.set(chain.head);
-        self.loaded_n.set(chain.count);
+        // `take_full` may call the allocation hook, and a hook that allocates or frees
+        // this type on this thread re-enters this pair: what it left in either magazine
+        // stays there, and the new chain goes into an empty magazine, or back to the depot.
+        if self.loaded_n.get() == 0 {
+            self.loaded.set(chain.head);
+            self.loaded_n.set(chain.count);
+        } else if self.previous_n.get() == 0 {
+            self.previous.set(chain.head);
+            self.previous_n.set(chain.count);
+        } else {
+            // SAFETY: forwarded; the chain's slots are free slots of that cache, entered
+            // in `held` by `take_full`, now the depot's.
+            unsafe { park_full::<L>(ctrl, class, chain, held) };
+        }
         Ok(())
     }
 
@@ -635,6 +651,12 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// `ctrl` is the control block of a `static` cache (never released).
     unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L>>) -> bool {
+        if !self.ctrl.get().is_null() {
+            // Registered while `register` was allocating the master: its allocation hook
+            // allocated this type on this thread. Linking the node twice would corrupt the
+            // registry.
+            return true;
+        }
         if self.exited.get() || !self.join_exit_list() {
             return false;
         }

@@ -243,3 +243,78 @@ fn after_the_exit_list_ran_frees_and_allocations_take_the_depot_path() {
         "the late destructor ran after the magazines went back (held {saw})"
     );
 }
+
+particle_type!(PJ, new_j);
+
+/// Called inside the allocation hook: allocates and frees a `PJ` on the hook's thread.
+fn hook_allocates_a_pj() {
+    let b = new_j(1000);
+    assert_eq!(b.id, 1000);
+}
+
+#[test]
+fn a_hook_that_allocates_the_type_it_is_growing_registers_the_thread_once() {
+    let t = Tracker::new();
+    let id = t.id();
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        id.enter();
+        // The first allocation registers this thread, which allocates the master; the hook
+        // then allocates a `PJ` on this thread, which registers it from inside.
+        common::on_next_alloc(hook_allocates_a_pj);
+        let v: Vec<_> = (0..200).map(new_j).collect();
+        assert!(v.iter().enumerate().all(|(i, b)| b.id == i as u64));
+        drop(v);
+        // `stats` walks the registry: a node linked twice points at itself.
+        tx.send(PJ::slab_cache().stats().in_use).unwrap();
+    });
+    let in_use = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("stats() returns: the registry has no cycle");
+    assert_eq!(in_use, 0);
+    thread.join().unwrap();
+    // The thread's exit gave its magazines back and unlinked its node.
+    let scan = PJ::slab_cache().scan().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scan.held, 0);
+    assert_eq!(scan.in_use_slots, scan.parked);
+    assert_eq!(PJ::slab_cache().stats().in_use, 0);
+}
+
+particle_type!(PK, new_k);
+
+/// Called inside the allocation hook while a refill waits for it: allocates and frees
+/// `PK`s on the same thread, which refills the same magazines from inside.
+fn hook_allocates_and_frees_pks() {
+    let v: Vec<_> = (0..3).map(|i| new_k(2000 + i)).collect();
+    assert!(v.iter().enumerate().all(|(i, b)| b.id == 2000 + i as u64));
+}
+
+#[test]
+fn a_hook_that_allocates_the_type_it_is_refilling_strands_no_slot() {
+    let _t = Tracker::new();
+    std::thread::spawn(|| {
+        let mut keep: Vec<_> = (0..10).map(new_k).collect();
+        for round in 0..scaled(20) as u64 {
+            common::on_next_alloc(hook_allocates_and_frees_pks);
+            let grown = PK::slab_cache().stats().hook_allocs;
+            while PK::slab_cache().stats().hook_allocs == grown {
+                keep.push(new_k(round));
+            }
+            assert_eq!(keep.last().map(|b| b.id), Some(round));
+        }
+        let n = keep.len();
+        assert_eq!(PK::slab_cache().stats().in_use, n);
+        drop(keep);
+        assert_eq!(PK::slab_cache().stats().in_use, 0);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        PK::slab_cache().stats().in_use,
+        0,
+        "every slot came back: none was stranded in an overwritten magazine"
+    );
+    let scan = PK::slab_cache().scan().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scan.held, 0);
+    assert_eq!(scan.in_use_slots, scan.parked);
+}

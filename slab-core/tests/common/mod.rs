@@ -47,6 +47,14 @@ std::thread_local! {
     static FAIL_IN: Cell<usize> = const { Cell::new(usize::MAX) };
     /// A xorshift state for random failures: fail with probability 1/`RANDOM_ODDS`.
     static RANDOM: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// Runs once, inside the next call of the allocation hook on this thread.
+    static ON_NEXT_ALLOC: Cell<Option<fn()>> = const { Cell::new(None) };
+}
+
+/// Runs `f` inside the next call of the allocation hook on this thread (a hook that
+/// re-enters the caches).
+pub fn on_next_alloc(f: fn()) {
+    ON_NEXT_ALLOC.with(|c| c.set(Some(f)));
 }
 
 /// Counts the blocks of one test.
@@ -169,6 +177,9 @@ pub unsafe fn counting_alloc(layout: Layout) -> Option<NonNull<u8>> {
     );
     if should_fail() {
         return None;
+    }
+    if let Some(f) = ON_NEXT_ALLOC.with(Cell::take) {
+        f();
     }
     // SAFETY: non-zero size by the caller's contract.
     let p = NonNull::new(unsafe { std::alloc::alloc(layout) })?;

@@ -110,12 +110,16 @@ fn add_owned(count: &AtomicU32, delta: u32) {
 }
 
 /// A loaded + previous pair of magazines (Bonwick & Adams 2001): what a thread cache and a
-/// handle hold. Only its owner touches it; the owner keeps the count the depot reads
-/// beside it (`add_owned`).
+/// handle hold. Only its owner touches it.
+///
+/// The owner's count `held` (the one the depot reads for `stats`, passed to every method
+/// that needs it) counts the slots in both magazines; the pair keeps only the previous
+/// magazine's count, and the loaded one holds the rest. So a pop or a push updates one
+/// counter. A chain is null-terminated, so the loaded magazine is empty exactly when its
+/// head is null.
 pub(crate) struct Pair {
     loaded: Cell<*mut u8>,
     previous: Cell<*mut u8>,
-    loaded_n: Cell<u32>,
     previous_n: Cell<u32>,
 }
 
@@ -125,45 +129,58 @@ impl Pair {
         Pair {
             loaded: Cell::new(ptr::null_mut()),
             previous: Cell::new(ptr::null_mut()),
-            loaded_n: Cell::new(0),
             previous_n: Cell::new(0),
         }
     }
 
-    /// Takes the first slot of the loaded magazine, if it holds one.
+    /// Slots in the loaded magazine, for the owner's count `held`.
+    #[inline(always)]
+    fn loaded_n(&self, held: &AtomicU32) -> u32 {
+        held.load(Ordering::Relaxed) - self.previous_n.get()
+    }
+
+    /// Takes the first slot of the loaded magazine, if it holds one. It leaves `held` one
+    /// too high: the caller follows with [`settle_pop`](Self::settle_pop) (at once, or
+    /// after building a value in the slot).
     #[inline(always)]
     fn pop(&self, class: &Class, name: &str) -> Option<NonNull<u8>> {
         let slot = NonNull::new(self.loaded.get())?;
         // SAFETY: `slot` heads the loaded chain, which only the owner touches (a non-empty
-        // chain links `loaded_n` free slots).
+        // chain links `loaded_n` free slots and ends in null).
         self.loaded.set(unsafe { next_of(slot, class, name) });
-        self.loaded_n.set(self.loaded_n.get() - 1);
         Some(slot)
+    }
+
+    /// Takes a popped slot off the owner's count `held`.
+    #[inline(always)]
+    fn settle_pop(held: &AtomicU32) {
+        add_owned(held, u32::MAX); // -1
     }
 
     /// Whether the loaded magazine has room for another slot.
     #[inline(always)]
-    fn has_room(&self, rounds: u32) -> bool {
-        self.loaded_n.get() < rounds
+    fn has_room(&self, rounds: u32, held: &AtomicU32) -> bool {
+        self.loaded_n(held) < rounds
     }
 
-    /// Chains a slot onto the loaded magazine.
+    /// Chains a slot onto the loaded magazine and counts it in `held`.
     ///
     /// # Safety
     /// `slot` is a free slot of geometry `class` of the owner's cache, holding no value and
-    /// given up by the caller; the loaded magazine has room.
+    /// given up by the caller; the loaded magazine has room; `held` is the owner's count.
     #[inline(always)]
-    unsafe fn push(&self, slot: NonNull<u8>, class: &Class) {
+    unsafe fn push(&self, slot: NonNull<u8>, class: &Class, held: &AtomicU32) {
         // SAFETY: the free, empty slot is ours (contract).
         unsafe { set_next(slot, self.loaded.get(), class) };
         debug::asan_poison(slot, class);
         self.loaded.set(slot.as_ptr());
-        self.loaded_n.set(self.loaded_n.get() + 1);
+        add_owned(held, 1);
     }
 
-    fn swap(&self) {
+    fn swap(&self, held: &AtomicU32) {
+        let loaded_n = self.loaded_n(held);
         self.loaded.swap(&self.previous);
-        self.loaded_n.swap(&self.previous_n);
+        self.previous_n.set(loaded_n);
     }
 
     /// Refills an empty loaded magazine: swaps in the previous one if it holds slots, else
@@ -179,12 +196,17 @@ impl Pair {
         rounds: u32,
         held: &AtomicU32,
     ) -> Result<(), SlabError> {
-        if self.loaded_n.get() > 0 {
+        if !self.loaded.get().is_null() {
             // Refilled meanwhile (see below).
             return Ok(());
         }
+        debug_assert_eq!(
+            self.loaded_n(held),
+            0,
+            "an empty loaded magazine counts no slot"
+        );
         if self.previous_n.get() > 0 {
-            self.swap();
+            self.swap(held);
             return Ok(());
         }
         // SAFETY: forwarded.
@@ -192,9 +214,9 @@ impl Pair {
         // `take_full` may call the allocation hook, and a hook that allocates or frees
         // this type on this thread re-enters this pair: what it left in either magazine
         // stays there, and the new chain goes into an empty magazine, or back to the depot.
-        if self.loaded_n.get() == 0 {
+        // (`held` counts the chain already.)
+        if self.loaded.get().is_null() {
             self.loaded.set(chain.head);
-            self.loaded_n.set(chain.count);
         } else if self.previous_n.get() == 0 {
             self.previous.set(chain.head);
             self.previous_n.set(chain.count);
@@ -219,24 +241,25 @@ impl Pair {
         held: &AtomicU32,
     ) {
         if self.previous_n.get() == 0 {
-            self.swap();
+            self.swap(held);
             return;
         }
+        let loaded_n = self.loaded_n(held);
         let full = Chain {
             head: self.previous.replace(self.loaded.replace(ptr::null_mut())),
-            count: self.previous_n.replace(self.loaded_n.replace(0)),
+            count: self.previous_n.replace(loaded_n),
         };
         // SAFETY: forwarded; the chain's slots are free slots of that cache, now the
         // depot's.
         unsafe { park_full::<L>(ctrl, class, full, held) };
     }
 
-    /// Empties both magazines and returns their chains.
-    fn take_all(&self) -> [Chain; 2] {
+    /// Empties both magazines and returns their chains (the caller zeroes `held`).
+    fn take_all(&self, held: &AtomicU32) -> [Chain; 2] {
         [
             Chain {
                 head: self.loaded.replace(ptr::null_mut()),
-                count: self.loaded_n.replace(0),
+                count: self.loaded_n(held),
             },
             Chain {
                 head: self.previous.replace(ptr::null_mut()),
@@ -552,7 +575,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     pub fn pop_loaded(&self) -> Option<NonNull<u8>> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
         let slot = self.mags.pop(&class, core::any::type_name::<T>())?;
-        add_owned(&self.node.held, u32::MAX); // -1
+        Pair::settle_pop(&self.node.held);
         Some(slot)
     }
 
@@ -585,11 +608,13 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline]
     #[doc(hidden)]
     pub unsafe fn push(&self, slot: NonNull<u8>) {
-        if self.mags.has_room(Self::ROUNDS) && !self.ctrl.get().is_null() {
+        if self.mags.has_room(Self::ROUNDS, &self.node.held) && !self.ctrl.get().is_null() {
             // SAFETY: the caller gives us the free, empty slot of this cache (contract);
-            // there is room.
-            unsafe { self.mags.push(slot, &SlabCache::<T, L, SIZE>::CLASS) };
-            add_owned(&self.node.held, 1);
+            // there is room; `held` is our count.
+            unsafe {
+                self.mags
+                    .push(slot, &SlabCache::<T, L, SIZE>::CLASS, &self.node.held)
+            };
             return;
         }
         // SAFETY: forwarded.
@@ -622,7 +647,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                 ctrl
             }
         };
-        if !self.mags.has_room(Self::ROUNDS) {
+        if !self.mags.has_room(Self::ROUNDS, &self.node.held) {
             // SAFETY: `ctrl` is the live control block of our `static` cache, `self.node`
             // our registered node there, and the magazines hold its free slots.
             unsafe { self.mags.make_room::<L>(ctrl, &class, &self.node.held) };
@@ -727,7 +752,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// The lock of this cache's depot `d` is held; `class` is its geometry.
     unsafe fn give_back(&self, d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
-        let chains = self.mags.take_all();
+        let chains = self.mags.take_all(&self.node.held);
         // SAFETY: forwarded: the lock is held and the chains are this thread's free slots.
         unsafe { return_chains(d, chains, &self.node.held, class, retired) };
     }
@@ -980,9 +1005,9 @@ impl HandleMags {
         if self.held.is_null() {
             return;
         }
-        let chains = self.mags.take_all();
         // SAFETY: claimed, so the counter lives in `d`'s master slab.
         let held = unsafe { self.counter() };
+        let chains = self.mags.take_all(held);
         // SAFETY: the lock is held and the chains hold free slots of this depot, which the
         // handle gives up; `held` is its counter.
         unsafe { return_chains(d, chains, held, class, retired) };
@@ -1096,8 +1121,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // is written once at init and read through the raw pointer (another thread may be
         // writing the header's state under the lock).
         let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
-        if self.mags.mags.has_room(Self::ROUNDS)
-            && !self.mags.held.is_null()
+        if !self.mags.held.is_null()
+            // SAFETY: claimed (checked just before).
+            && self.mags.mags.has_room(Self::ROUNDS, unsafe { self.mags.counter() })
             && master.as_ptr() == self.ctrl.load(Ordering::Relaxed)
         {
             // SAFETY: a free slot of our master's cache holding no value, ours to chain;
@@ -1164,7 +1190,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     fn settle_pop(&mut self) {
         if !self.mags.held.is_null() {
             // SAFETY: claimed (checked).
-            add_owned(unsafe { self.mags.counter() }, u32::MAX); // -1
+            Pair::settle_pop(unsafe { self.mags.counter() });
         }
     }
 
@@ -1204,10 +1230,11 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// caller; a counter is claimed and the loaded magazine has room.
     #[inline(always)]
     unsafe fn mag_push(&mut self, slot: NonNull<u8>) {
-        // SAFETY: the free, empty slot is ours and there is room (contract).
-        unsafe { self.mags.mags.push(slot, &Self::CLASS) };
         // SAFETY: claimed (contract).
-        add_owned(unsafe { self.mags.counter() }, 1);
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: the free, empty slot is ours, there is room, and `held` is our count
+        // (contract).
+        unsafe { self.mags.mags.push(slot, &Self::CLASS, held) };
     }
 
     /// `free` when the slot is another cache's, or the loaded magazine is full, or this
@@ -1227,9 +1254,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { depot_free::<L>(slot, &class, name) };
             return;
         }
-        if !self.mags.mags.has_room(Self::ROUNDS) {
-            // SAFETY: claimed (checked above).
-            let held = unsafe { self.mags.counter() };
+        // SAFETY: claimed (checked above).
+        let held = unsafe { self.mags.counter() };
+        if !self.mags.mags.has_room(Self::ROUNDS, held) {
             // SAFETY: our master (checked above) is alive while this handle is, `held` is
             // this handle's counter there, and the magazines hold its free slots.
             unsafe { self.mags.mags.make_room::<L>(master, &class, held) };

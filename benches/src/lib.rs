@@ -13,7 +13,7 @@
 //! - [`Floor`]: a bare single-threaded intrusive free list, the floor.
 //! - [`OursRuntime`]: handles of a runtime `slab_core::SlabCache` in a `static`, each with
 //!   its own magazine (`alloc_mut` / `free`).
-//! - [`OursMacro64`] / [`OursMacroPacket`]: `T::new_boxed` on `#[slab_cached]` types.
+//! - [`OursMacro`]: `T::new_boxed` on the `#[slab_cached]` types [`Cached64`] and [`CachedPacket`].
 //!
 //! Every `alloc` writes the whole object (`Obj::make`); every `free` returns it.
 

@@ -133,10 +133,10 @@ pub mod global {
         pages::trim()
     }
 
-    /// Free hook matching [`alloc`](self::alloc).
+    /// Free hook matching [`alloc`](self::alloc()).
     ///
     /// # Safety
-    /// `ptr` was returned by [`alloc`](self::alloc) with the same `layout`.
+    /// `ptr` was returned by [`alloc`](self::alloc()) with the same `layout`.
     pub unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
             // SAFETY: forwarded: `ptr` came from `pages::alloc` with `layout`.

@@ -3,7 +3,9 @@
 //! read-modify-write.
 //!
 //! A magazine is a [`Chain`]: free slots linked through their first word, like a slab's
-//! free list, so a pop is one load and one store (the floor of any pool). Each thread keeps
+//! free list, so a pop is one load and one store (the floor of any pool), plus one plain
+//! update of the owner's slot count (the loaded magazine's count is derived from it and
+//! the previous magazine's, see [`Pair`]). Each thread keeps
 //! two per `#[slab_cached]` type, *loaded* and *previous*: a thread at a magazine boundary
 //! swaps them instead of going to the depot (the two-magazine trick). Only when both are
 //! empty (alloc) or both full (free) does it lock the depot, which parks up to
@@ -18,8 +20,8 @@
 //!
 //! A [`SlabCache`] handle carries the same pair ([`HandleMags`]) for its `&mut self`
 //! methods. Its count is one of [`HANDLE_COUNTERS`] counters in the master slab (a cache
-//! line each where the master has room)
-//! (handles move, so they cannot register their own address), and the handle keeps the
+//! line each where the master has room; handles move, so they cannot register their own
+//! address), and the handle keeps the
 //! master alive; dropping the handle gives its magazines back, and the last handle drains
 //! the parked magazines so that the last box can release the cache.
 //!

@@ -7,16 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
 
-use crate::common::{self, Tracker, scaled};
+use crate::common::{self, DropCounter, Tracker, scaled};
 use crate::{NoLock, SlabBox, SlabCache, SlabError, SpinLock, TicketLock};
-
-/// Counts drops, to check that destructors run exactly once.
-struct DropCounter(Arc<AtomicUsize>, u64);
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 #[test]
 fn new_allocates_nothing_and_first_use_takes_the_master() {

@@ -11,8 +11,8 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::vec::Vec;
 
 /// Live blocks: address -> (layout, tag of the tracker that was current at allocation).
@@ -121,6 +121,42 @@ pub fn fail_on_call(k: usize) {
 /// The allocation hook on this thread fails with probability `1/odds`, from `seed`.
 pub fn fail_randomly(seed: u64, odds: u64) {
     RANDOM.with(|c| c.set((seed | 1, odds)));
+}
+
+/// Counts its drops, to check that destructors run exactly once; the `u64` tells values
+/// apart.
+#[derive(Debug)]
+pub struct DropCounter(pub Arc<AtomicUsize>, pub u64);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `scenario(tracker, k)` for k = 1, 2, … , each under a fresh [`Tracker`], where the
+/// scenario makes the allocation hook fail at its k-th call (`fail_on_call(k)`) and
+/// returns how many failures it met. Every run must leak no block and meet exactly the
+/// injected failure, until a run meets none (k is past the scenario's last hook call):
+/// returns that k, or `None` if `max_k` runs all failed.
+#[track_caller]
+pub fn fail_at_every_hook_call(
+    max_k: usize,
+    mut scenario: impl FnMut(&Tracker, usize) -> usize,
+) -> Option<usize> {
+    for k in 1..=max_k {
+        let t = Tracker::new();
+        let failures = scenario(&t, k);
+        assert_eq!(t.live_blocks(), 0, "leak after a failure at hook call {k}");
+        if failures == 0 {
+            return Some(k);
+        }
+        assert_eq!(
+            failures, 1,
+            "exactly the injected failure was seen at k = {k}"
+        );
+    }
+    None
 }
 
 /// Asserts that a failed `try_*` allocation is the out-of-memory error and hands `value`

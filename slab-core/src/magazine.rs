@@ -199,7 +199,8 @@ impl Pair {
         held: &AtomicU32,
     ) -> Result<(), SlabError> {
         if !self.loaded.get().is_null() {
-            // Refilled meanwhile (see below).
+            // Refilled since the caller found it empty, by an allocation hook that
+            // re-entered this pair (while a thread registered and allocated the master).
             return Ok(());
         }
         debug_assert_eq!(

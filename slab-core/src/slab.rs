@@ -416,6 +416,7 @@ pub(crate) unsafe fn pop_batch(
     // the slots written below lie past the header (`first >= size_of::<SlabHeader>()`), so
     // they never overlap `st`.
     let st = unsafe { &mut (*h.as_ptr()).state };
+    prefetch_free_list(h, st, class, max);
     let mut taken = 0;
     while taken < max {
         // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds.
@@ -453,6 +454,31 @@ pub(crate) unsafe fn pop_batch(
     }
     st.in_use += taken;
     taken
+}
+
+/// Before a batch walks a long free list, asks the CPU to load the links of every slot
+/// below `bump` (where all free-listed slots lie), so that the walk's dependent loads
+/// (freed in any order, the list jumps around the slab) hit the cache instead of each
+/// waiting for the one before.
+#[inline(always)]
+fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max: u32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let listed = st.bump - st.in_use;
+        if st.free.is_null() || listed.min(max) < 16 {
+            return;
+        }
+        let base = h.as_ptr().cast::<u8>().wrapping_add(st.first as usize);
+        for i in 0..st.bump as usize {
+            let p = base.wrapping_add(i * class.stride);
+            // SAFETY: a prefetch is a hint: it never faults and changes no memory.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (h, st, class, max);
 }
 
 /// Returns a slot to the slab's free list.

@@ -49,8 +49,12 @@ pub(crate) struct Depot {
     pub(crate) empty_slaves: usize,
     pub(crate) keep_empty: usize,
     pub(crate) partial: *mut SlabHeader,
+    /// Linked only when [`LIST_FULL`]; otherwise always null, and full slabs are counted
+    /// in `unlisted_full` instead.
     pub(crate) full: *mut SlabHeader,
     pub(crate) empty: *mut SlabHeader,
+    /// Full slabs on no list (master included), when not [`LIST_FULL`].
+    pub(crate) unlisted_full: usize,
     pub(crate) master: NonNull<SlabHeader>,
     pub(crate) hook_allocs: usize,
     pub(crate) hook_frees: usize,
@@ -228,6 +232,15 @@ impl<L: LockTrait> Drop for DepotGuard<'_, L> {
 
 // ---- intrusive doubly linked slab lists (all under the lock) ----
 
+/// Whether full slabs are linked on the depot's full list. Only walks look for them there
+/// (the exact ownership check of hardened [`SlabBox::from_raw`](crate::SlabBox::from_raw)
+/// and [`SlabCache::scan`]), so builds without hardening checks keep full slabs on no
+/// list and count them in [`Depot::unlisted_full`]: a slab that fills, or gets its first
+/// slot back, then writes no neighbour's header. In a burst of frees across many slabs
+/// (S2 of `docs/BENCHMARKS.md`), each neighbour is a cold cache line: 1.5 ns per freed
+/// object in order, 2 to 4 shuffled.
+pub(crate) const LIST_FULL: bool = debug::CHECKS;
+
 fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
     match list {
         ListId::Partial => &mut d.partial,
@@ -239,9 +252,18 @@ fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
 /// # Safety
 /// `h` is a live header of this depot, on no list; the lock is held.
 unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
+    let hp = h.as_ptr();
+    if list == ListId::Full && !LIST_FULL {
+        // SAFETY: as below: a live header on no list, its state guarded by the lock.
+        let st = unsafe { &mut (*hp).state };
+        st.list = list;
+        st.prev = ptr::null_mut();
+        st.next = ptr::null_mut();
+        d.unlisted_full += 1;
+        return;
+    }
     let head = head_of(d, list);
     let old = *head;
-    let hp = h.as_ptr();
     {
         // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
         // the lock is held and `SlabState` is only accessed under it, so nothing else
@@ -272,6 +294,11 @@ unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
         let st = unsafe { &(*hp).state };
         (st.prev, st.next, st.list)
     };
+    if list == ListId::Full && !LIST_FULL {
+        // On no list (see `link`): its links are null, and no neighbour refers to it.
+        d.unlisted_full -= 1;
+        return;
+    }
     if prev.is_null() {
         *head_of(d, list) = next;
     } else {
@@ -413,7 +440,7 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     let d = unsafe { &mut *control.depot.get() };
     let master = d.master;
     debug_assert!(
-        d.partial.is_null() && d.full.is_null(),
+        d.partial.is_null() && d.full.is_null() && d.unlisted_full == 0,
         "destroying a cache in use"
     );
     let mut cur = d.empty;
@@ -722,6 +749,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             partial: ptr::null_mut(),
             full: ptr::null_mut(),
             empty: ptr::null_mut(),
+            unlisted_full: 0,
             master: h,
             hook_allocs: 1,
             hook_frees: 0,
@@ -887,7 +915,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 
     /// Runs `f` on the locked depot (allocating the master if needed).
-    fn with_depot<R>(&self, f: impl FnOnce(&mut Depot) -> R) -> Result<R, SlabError> {
+    pub(crate) fn with_depot<R>(&self, f: impl FnOnce(&mut Depot) -> R) -> Result<R, SlabError> {
         let ctrl = self.control()?;
         // SAFETY: alive: this handle counts in `handles`.
         let mut g = unsafe { DepotGuard::lock(ctrl) };

@@ -18,7 +18,8 @@ use crate::sync::Ordering;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ScanReport {
-    /// Slabs walked, master included.
+    /// Slabs, master included: every one walked, except that builds without hardening
+    /// checks keep full slabs (which hold no free slot) on no list, and count them.
     pub slabs: usize,
     /// Slots handed out of slabs (to users and magazines).
     pub in_use_slots: usize,
@@ -224,6 +225,20 @@ impl Scan<'_> {
                 cur = hd.next;
             }
         }
+        // Without hardening checks, full slabs are on no list (`cache::LIST_FULL`): they
+        // hold no free slot, so counting them is all there is to check.
+        if d.unlisted_full > 0 {
+            // SAFETY: the master lives as long as the depot; the lock is held, so nothing
+            // writes its state while this copy is read.
+            let master_full = unsafe { (*d.master.as_ptr()).state.list } == ListId::Full;
+            let m = usize::from(master_full);
+            if m > d.unlisted_full {
+                return self.fail("unlisted full slab count is wrong", self.ctrl.addr().get());
+            }
+            self.report.slabs += d.unlisted_full;
+            self.report.in_use_slots +=
+                (d.unlisted_full - m) * self.class.slave_slots + m * self.class.master_slots;
+        }
         if self.report.slabs != d.slabs || self.report.in_use_slots != d.in_use {
             return self.fail(
                 "slab or slot totals disagree with the depot",
@@ -275,6 +290,11 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// invariants: header magic, list membership and back links, per-slab counts, free lists
     /// (links inside their slab, no cycles, lengths), totals against the depot, and, with
     /// hardening checks, that every free slot is still poisoned and marked free.
+    ///
+    /// Without hardening checks (release builds without the `debug-checks` feature), full
+    /// slabs are on no list, which saves every slab that fills or starts emptying two cold
+    /// header writes; they hold no free slot, and the scan counts them instead of walking
+    /// them.
     ///
     /// ```
     /// # slab_core::slab_hooks!(global);

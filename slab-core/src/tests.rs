@@ -61,6 +61,59 @@ fn objects_find_their_slab_header_by_masking_their_address() {
 }
 
 #[test]
+fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
+    // Without hardening checks full slabs are on no list (`cache::LIST_FULL`); with them
+    // they are on the full list. Either way `scan` accounts for every slab and slot, and a
+    // slab that gets a slot back is found again for the next allocation.
+    let _t = Tracker::new();
+    let cache: SlabCache<[u64; 4], SpinLock, 512> = SlabCache::new();
+    let per_slave = SlabCache::<[u64; 4], SpinLock, 512>::CLASS.slave_slots;
+    let mut boxes: Vec<_> = (0..per_slave * 6)
+        .map(|i| cache.alloc([i as u64; 4]))
+        .collect();
+    while cache.stats().capacity > cache.stats().in_use {
+        boxes.push(cache.alloc([0; 4])); // every slab full
+    }
+    let full_slabs = |cache: &SlabCache<[u64; 4], SpinLock, 512>| {
+        cache
+            .with_depot(|d| {
+                let mut listed = 0;
+                let mut cur = d.full;
+                while !cur.is_null() {
+                    listed += 1;
+                    // SAFETY: a slab on the full list, read under the lock.
+                    cur = unsafe { (*cur).state.next };
+                }
+                (listed, d.unlisted_full)
+            })
+            .unwrap()
+    };
+    let (listed, unlisted) = full_slabs(&cache);
+    assert_eq!(listed + unlisted, cache.stats().slabs);
+    let listing = crate::cache::LIST_FULL;
+    assert_eq!((listed > 0, unlisted > 0), (listing, !listing));
+    let report = cache.scan().unwrap();
+    assert_eq!(report.slabs, cache.stats().slabs);
+    assert_eq!(report.in_use_slots, boxes.len());
+    // A slot from a full slab in the middle comes back: that slab leaves "full" and is the
+    // only one with room, so the next allocation takes exactly that slot.
+    let hole = boxes.swap_remove(per_slave * 2 + 1);
+    let addr = SlabBox::as_ptr(&hole).addr();
+    drop(hole);
+    let (listed2, unlisted2) = full_slabs(&cache);
+    assert_eq!(listed2 + unlisted2, listed + unlisted - 1);
+    cache.scan().unwrap();
+    let again = cache.alloc([7; 4]);
+    assert_eq!(SlabBox::as_ptr(&again).addr(), addr);
+    boxes.push(again);
+    assert_eq!(cache.scan().unwrap().in_use_slots, boxes.len());
+    drop(boxes);
+    let report = cache.scan().unwrap();
+    assert_eq!(report.in_use_slots, 0);
+    assert_eq!(full_slabs(&cache), (0, 0));
+}
+
+#[test]
 fn freed_slots_are_reused_before_new_slabs() {
     let t = Tracker::new();
     let cache: SlabCache<[u64; 4]> = SlabCache::new();

@@ -351,6 +351,8 @@ def main():
     w("```")
     w("")
     w("Written by `benches/report.py`; the harness is the `slab-bench` crate in `benches/` (issue 5).")
+    w("`cargo run -p slab-bench --release --bin s2-phases` splits S2 (64 B) into its alloc and free phases")
+    w("for mimalloc and ours, to see where the S2 time goes.")
     w("")
     w("| | |")
     w("|---|---|")

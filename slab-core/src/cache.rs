@@ -254,7 +254,9 @@ fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
 unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
     let hp = h.as_ptr();
     if list == ListId::Full && !LIST_FULL {
-        // SAFETY: as below: a live header on no list, its state guarded by the lock.
+        // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
+        // the lock is held and guards `SlabState`, and `h` is on no list, so no other
+        // reference to its state exists.
         let st = unsafe { &mut (*hp).state };
         st.list = list;
         st.prev = ptr::null_mut();

@@ -464,7 +464,8 @@ pub(crate) unsafe fn pop_batch(
 fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max: u32) {
     #[cfg(target_arch = "x86_64")]
     {
-        let listed = st.bump - st.in_use;
+        // Saturating: a corrupted header is reported by the walk, not here.
+        let listed = st.bump.saturating_sub(st.in_use);
         if st.free.is_null() || listed.min(max) < 16 {
             return;
         }

@@ -346,6 +346,18 @@ pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
         unsafe { unlink(d, h) };
         // SAFETY: `h` is live and, just unlinked, on no list; the lock is held.
         unsafe { link(d, h, want) };
+        if want == ListId::Empty && !debug::CHECKS {
+            // Every slot is free, so the free list says nothing the bump index does not:
+            // forget it, and the slab serves its slots in address order again, as a new
+            // one does (one sequential sweep the prefetcher follows, instead of a walk of
+            // links in the order the slots came back). With hardening checks the list
+            // stays, so each slot's poison is still checked when it is reused.
+            // SAFETY: `h` is live and the lock is held (as above); no other reference to
+            // its state is alive here.
+            let st = unsafe { &mut (*h.as_ptr()).state };
+            st.free = ptr::null_mut();
+            st.bump = 0;
+        }
         if !master {
             if want == ListId::Empty {
                 d.empty_slaves += 1;

@@ -25,7 +25,9 @@ pub struct ScanReport {
     pub in_use_slots: usize,
     /// Free slots on slab free lists.
     pub free_listed: usize,
-    /// Slots never handed out yet.
+    /// Slots never handed out yet (without hardening checks: not since their slab was
+    /// last empty, as an empty slab forgets its free list and starts again from its first
+    /// slot).
     pub never_used: usize,
     /// Slots in magazines parked in the depot.
     pub parked: usize,

@@ -114,6 +114,59 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
 }
 
 #[test]
+fn an_emptied_slab_is_handed_out_in_address_order_again() {
+    // Without hardening checks a slab whose last slot comes back forgets its free list
+    // (`cache::relist`), so a kept empty slab serves its slots in address order, as a new
+    // one would, instead of in the order they were freed. With checks the free list stays,
+    // so each reused slot's poison is checked.
+    let _t = Tracker::new();
+    type C = SlabCache<[u64; 4], SpinLock, 512>;
+    let cache: C = SlabCache::new();
+    let class = C::CLASS;
+    let mut master: Vec<_> = (0..class.master_slots)
+        .map(|i| cache.alloc([i as u64; 4]))
+        .collect();
+    let slave: Vec<_> = (0..class.slave_slots)
+        .map(|i| cache.alloc([i as u64; 4]))
+        .collect();
+    assert_eq!(cache.stats().slabs, 2, "the master and one full slave");
+    let mut addrs: Vec<usize> = slave.iter().map(|b| SlabBox::as_ptr(b).addr()).collect();
+    addrs.sort_unstable();
+    // Free the slave's slots in a scrambled order (odd positions first, then even ones
+    // backwards), emptying it; it is kept (`DEFAULT_KEEP_EMPTY`).
+    let mut slave: Vec<_> = slave.into_iter().map(Some).collect();
+    let order: Vec<usize> = (1..slave.len())
+        .step_by(2)
+        .chain((0..slave.len()).step_by(2).rev())
+        .collect();
+    let mut freed = Vec::new();
+    for &i in &order {
+        let b = slave[i].take().unwrap();
+        freed.push(SlabBox::as_ptr(&b).addr());
+        drop(b);
+    }
+    let s = cache.stats();
+    assert_eq!((s.slabs, s.empty_slabs), (2, 1));
+    // The master is full, so the next allocations come from the kept slave.
+    let again: Vec<usize> = (0..class.slave_slots)
+        .map(|i| {
+            let b = cache.alloc([i as u64; 4]);
+            let a = SlabBox::as_ptr(&b).addr();
+            master.push(b);
+            a
+        })
+        .collect();
+    if crate::debug::CHECKS {
+        freed.reverse();
+        assert_eq!(again, freed, "with checks, the free list is reused (LIFO)");
+    } else {
+        assert_eq!(again, addrs, "without checks, address order");
+    }
+    assert_eq!(cache.stats().hook_allocs, 2, "no new slab");
+    assert_eq!(cache.scan().unwrap().in_use_slots, master.len());
+}
+
+#[test]
 fn freed_slots_are_reused_before_new_slabs() {
     let t = Tracker::new();
     let cache: SlabCache<[u64; 4]> = SlabCache::new();

@@ -253,19 +253,14 @@ fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
 /// `h` is a live header of this depot, on no list; the lock is held.
 unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
     let hp = h.as_ptr();
-    if list == ListId::Full && !LIST_FULL {
-        // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
-        // the lock is held and guards `SlabState`, and `h` is on no list, so no other
-        // reference to its state exists.
-        let st = unsafe { &mut (*hp).state };
-        st.list = list;
-        st.prev = ptr::null_mut();
-        st.next = ptr::null_mut();
+    // A full slab is on no list without `LIST_FULL`: no head and no neighbour.
+    let listed = list != ListId::Full || LIST_FULL;
+    let old = if listed {
+        *head_of(d, list)
+    } else {
         d.unlisted_full += 1;
-        return;
-    }
-    let head = head_of(d, list);
-    let old = *head;
+        ptr::null_mut()
+    };
     {
         // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
         // the lock is held and `SlabState` is only accessed under it, so nothing else
@@ -276,13 +271,16 @@ unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
         st.prev = ptr::null_mut();
         st.next = old;
     }
+    if !listed {
+        return;
+    }
     if let Some(old) = NonNull::new(old) {
         // SAFETY: `old` is the head of one of this depot's lists, so a live header; the
         // lock is held, which guards its `state`. The reference to `h`'s state above has
         // ended, and `old != h`, so this single write aliases nothing.
         unsafe { (*old.as_ptr()).state.prev = hp };
     }
-    *head = hp;
+    *head_of(d, list) = hp;
 }
 
 /// # Safety

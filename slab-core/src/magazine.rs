@@ -895,26 +895,35 @@ unsafe fn take_full<L: LockTrait>(
         d.update_peak();
         chain
     };
-    loop {
-        {
-            // SAFETY: live by contract.
-            let mut g = unsafe { DepotGuard::lock(ctrl) };
-            let d = g.depot();
-            if let Some(chain) = d.unpark() {
-                return Ok(adopt_chain(d, chain));
-            }
-            // SAFETY: lock held; `class` is this depot's geometry.
-            let chain = unsafe { pop_chain(d, class, rounds) };
-            if chain.count > 0 {
-                return Ok(adopt_chain(d, chain));
-            }
-        }
-        let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+    {
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
-        // SAFETY: lock held; `block` is fresh from the hook.
-        unsafe { adopt(g.depot(), block, class, ctrl.cast()) };
+        let d = g.depot();
+        if let Some(chain) = d.unpark() {
+            return Ok(adopt_chain(d, chain));
+        }
+        // SAFETY: lock held; `class` is this depot's geometry.
+        let chain = unsafe { pop_chain(d, class, rounds) };
+        if chain.count > 0 {
+            return Ok(adopt_chain(d, chain));
+        }
     }
+    // Call the hook without the lock, then adopt the slab and take the magazine from the
+    // depot in the same critical section (another thread may have parked one meanwhile:
+    // that one goes first, and the new slab stays listed).
+    let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+    // SAFETY: live by contract.
+    let mut g = unsafe { DepotGuard::lock(ctrl) };
+    let d = g.depot();
+    // SAFETY: lock held; `block` is fresh from the hook.
+    unsafe { adopt(d, block, class, ctrl.cast()) };
+    if let Some(chain) = d.unpark() {
+        return Ok(adopt_chain(d, chain));
+    }
+    // SAFETY: lock held; `class` is this depot's geometry.
+    let chain = unsafe { pop_chain(d, class, rounds) };
+    debug_assert!(chain.count > 0, "a freshly adopted slab has free slots");
+    Ok(adopt_chain(d, chain))
 }
 
 /// Takes up to `rounds` free slots out of the slabs as one chain, a slab at a time (each

@@ -7,7 +7,9 @@
 //!
 //! Prints the median of 15 rounds of each phase in ns per object. Every implementation
 //! runs in this one process, one after the other, on the same permutation. N is
-//! `SLAB_BENCH_S2_N` (default 1 000 000).
+//! `SLAB_BENCH_S2_N` (default 1 000 000). `SLAB_BENCH_KEEP_EMPTY=n` sets
+//! [`keep_empty(n)`](slab_core::SlabCache::keep_empty) on both of our caches (default 2),
+//! to measure what retaining empty slabs instead of returning them to the hook saves.
 
 use slab_bench::{Cached64, Imp, Mi, OURS_SLAB_64, Obj, Obj64, OursMacro, OursRuntime};
 use std::hint::black_box;
@@ -55,6 +57,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_default();
     let only = args.next().unwrap_or_default();
+    if let Ok(k) = std::env::var("SLAB_BENCH_KEEP_EMPTY") {
+        let k = k.parse().expect("SLAB_BENCH_KEEP_EMPTY is a slab count");
+        Cached64::slab_cache().keep_empty(k);
+        slab_bench::OURS_64.keep_empty(k);
+    }
     let in_order: Vec<usize> = (0..n).collect();
     let mut shuffled = in_order.clone();
     let mut x = 0x9E37_79B9_7F4A_7C15_u64; // xorshift64, Fisher-Yates

@@ -1051,9 +1051,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// The default keeps alloc/free at a slab boundary off the hooks. A workload that
     /// frees a whole burst and allocates it again can keep its peak instead, with
     /// `keep_empty(usize::MAX)`, and hand it back with [`shrink`](Self::shrink) when it
-    /// chooses: the next burst then takes no hook call and no new slab header. (In
-    /// `docs/BENCHMARKS.md`'s S2, one million 64-byte objects, that saves about a quarter
-    /// of the time per pair in order and a seventh shuffled; `s2-phases` measures it.)
+    /// chooses: the next burst then takes no hook call and no new slab header
+    /// (`SLAB_BENCH_KEEP_EMPTY` in the `s2-phases` benchmark measures the difference).
+    /// Memory is then held at the peak; with the default, it goes back to the hooks.
     ///
     /// ```
     /// use slab_core::SlabCache;

@@ -899,12 +899,8 @@ unsafe fn take_full<L: LockTrait>(
         // SAFETY: live by contract.
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
-        if let Some(chain) = d.unpark() {
-            return Ok(adopt_chain(d, chain));
-        }
         // SAFETY: lock held; `class` is this depot's geometry.
-        let chain = unsafe { pop_chain(d, class, rounds) };
-        if chain.count > 0 {
+        if let Some(chain) = unsafe { take_chain(d, class, rounds) } {
             return Ok(adopt_chain(d, chain));
         }
     }
@@ -917,13 +913,24 @@ unsafe fn take_full<L: LockTrait>(
     let d = g.depot();
     // SAFETY: lock held; `block` is fresh from the hook.
     unsafe { adopt(d, block, class, ctrl.cast()) };
-    if let Some(chain) = d.unpark() {
-        return Ok(adopt_chain(d, chain));
-    }
     // SAFETY: lock held; `class` is this depot's geometry.
-    let chain = unsafe { pop_chain(d, class, rounds) };
-    debug_assert!(chain.count > 0, "a freshly adopted slab has free slots");
+    let chain =
+        unsafe { take_chain(d, class, rounds) }.expect("a freshly adopted slab has free slots");
     Ok(adopt_chain(d, chain))
+}
+
+/// Takes a parked magazine, else builds one of up to `rounds` slots from the slabs; `None`
+/// if the depot holds no free slot.
+///
+/// # Safety
+/// The lock is held (`d` is its depot); `class` is its geometry.
+unsafe fn take_chain(d: &mut Depot, class: &Class, rounds: u32) -> Option<Chain> {
+    if let Some(chain) = d.unpark() {
+        return Some(chain);
+    }
+    // SAFETY: forwarded.
+    let chain = unsafe { pop_chain(d, class, rounds) };
+    (chain.count > 0).then_some(chain)
 }
 
 /// Takes up to `rounds` free slots out of the slabs as one chain, a slab at a time (each

@@ -11,7 +11,9 @@
 //! [`keep_empty(n)`](slab_core::SlabCache::keep_empty) on both of our caches (default 2),
 //! to measure what retaining empty slabs instead of returning them to the hook saves.
 
-use slab_bench::{Cached64, Imp, Mi, OURS_SLAB_64, Obj, Obj64, OursMacro, OursRuntime};
+use slab_bench::{
+    Cached64, Imp, Mi, OURS_SLAB_64, Obj, Obj64, OursMacro, OursRuntime, in_order, shuffled,
+};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -62,16 +64,7 @@ fn main() {
         Cached64::slab_cache().keep_empty(k);
         slab_bench::OURS_64.keep_empty(k);
     }
-    let in_order: Vec<usize> = (0..n).collect();
-    let mut shuffled = in_order.clone();
-    let mut x = 0x9E37_79B9_7F4A_7C15_u64; // xorshift64, Fisher-Yates
-    for i in (1..n).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        shuffled.swap(i, (x % (i as u64 + 1)) as usize);
-    }
-    for (order_name, order) in [("in-order", &in_order), ("shuffled", &shuffled)] {
+    for (order_name, order) in [("in-order", in_order(n)), ("shuffled", shuffled(n))] {
         if !only.is_empty() && only != order_name {
             continue;
         }

@@ -199,21 +199,22 @@ impl<T, C: Pool> SlabBox<T, C> {
                 align_of::<T>()
             );
         }
-        let base = crate::slab::header_of(slot, class.slab_size).cast::<u8>();
+        let h = crate::slab::header_of(slot, &class);
+        let base = crate::slab::base_of(h, &class);
         if C::__owns(base) == Some(false) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which does not belong to the \
                  cache of `{name}` (another cache, another type, or foreign memory)"
             );
         }
-        if !class.is_slot_offset(slot.addr().get() - base.addr().get()) {
+        if !class.is_slot_offset(crate::slab::offset_in(h, slot.addr().get(), &class)) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which is not the start of a slot \
                  (an interior pointer, or not a pointer from `into_raw`)"
             );
         }
         if debug::CHECKS {
-            crate::cache::check_header(base.cast(), name);
+            crate::cache::check_header(h, name);
             // SAFETY: `slot` starts a slot of a live slab (magic checked above).
             let state = unsafe { debug::state(slot, &class) };
             debug::check_live(state, slot, name, "passed to `from_raw`");

@@ -190,6 +190,21 @@ pub(crate) const fn class_with<T, L>(slab_size: usize, checks: bool) -> Result<C
     )
 }
 
+/// The address of the header of the slab holding `p`, a slot of a
+/// `SlabCache<T, L, SIZE>` (nothing is read). Not public API: for tests that plant header
+/// corruption.
+pub fn header_address<T, L: LockTrait, const SIZE: usize>(p: *const T) -> *mut u8
+where
+    SlabSize<SIZE>: ValidSlabSize,
+{
+    let Some(p) = NonNull::new(p.cast_mut().cast::<u8>()) else {
+        return ptr::null_mut();
+    };
+    slab::header_of(p, &SlabCache::<T, L, SIZE>::CLASS)
+        .cast()
+        .as_ptr()
+}
+
 /// Guard for the depot of one control block: locks on creation, unlocks on drop.
 pub(crate) struct DepotGuard<'a, L: LockTrait> {
     ctrl: &'a Control<L>,
@@ -346,7 +361,7 @@ pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
         unsafe { link(d, h, want) };
         if want == ListId::Empty && !debug::CHECKS {
             // Every slot is free, so the free list says nothing the bump index does not:
-            // forget it, and the slab serves its slots in address order again, as a new
+            // forget it, and the slab serves its slots in slot order again, as a new
             // one does (one sequential sweep the prefetcher follows, instead of a walk of
             // links in the order the slots came back). With hardening checks the list
             // stays, so each slot's poison is still checked when it is reused.
@@ -420,9 +435,10 @@ unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
 /// # Safety
 /// `h` was retired (or is a master being destroyed) and nothing references it.
 pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
-    debug::asan_unpoison_slab(h.cast(), class);
-    // SAFETY: the block came from `hooks::alloc_slab` with `class.layout()`.
-    unsafe { hooks::free_slab(h.cast(), class.layout()) }
+    let base = slab::base_of(h, class);
+    debug::asan_unpoison_slab(base, class);
+    // SAFETY: the block at `base` came from `hooks::alloc_slab` with `class.layout()`.
+    unsafe { hooks::free_slab(base, class.layout()) }
 }
 
 /// Panics if a slab header's magic is gone (hardening).
@@ -494,7 +510,7 @@ pub(crate) unsafe fn return_slot(
     slot: NonNull<u8>,
     class: &Class,
 ) -> Option<NonNull<SlabHeader>> {
-    let h = slab::header_of(slot, class.slab_size);
+    let h = slab::header_of(slot, class);
     if debug::CHECKS {
         check_header(h, d.name);
     }
@@ -544,7 +560,7 @@ pub(crate) unsafe fn settle(
 /// `slot` was handed out by the depot of a live cache of geometry `class` and lock `L`,
 /// holds no value, and is not used again.
 pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, name: &str) {
-    let h = slab::header_of(slot, class.slab_size);
+    let h = slab::header_of(slot, class);
     if debug::CHECKS {
         check_header(h, name);
     }
@@ -734,15 +750,20 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     fn init_master(&self) -> Result<NonNull<Control<L>>, SlabError> {
         let class = Self::CLASS;
         let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
-        // SAFETY: `control_offset + size_of::<Control<L>>() <= master_first < SIZE`, so the
-        // control block lies inside the fresh block, aligned (the offset is rounded to its
-        // alignment and the block is `SIZE`-aligned).
-        let ctrl = unsafe { block.add(class.control_offset) }.cast::<Control<L>>();
+        // The control block and the counters lie before `master_first` in the unrotated
+        // layout, which the colour rotation never cuts (`slab::Colours`): they are
+        // contiguous from the header.
+        let header = slab::header_of(block, &class).cast::<u8>();
+        // SAFETY: `control_offset + size_of::<Control<L>>() <= master_first`, and the
+        // unrotated layout up to `master_first` lies inside the block after the header, so
+        // the control block does; aligned (the offset is rounded to its alignment, and the
+        // header's colour offset is a multiple of it).
+        let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L>>();
         // SAFETY: `block` is a fresh, exclusively owned slab-sized block.
         let h = unsafe { slab::init(block, &class, ctrl.cast(), true) };
-        // SAFETY: the counters end at or before `master_first < SIZE` (`Class::new`): in
-        // bounds of the fresh block, 4-aligned (offset and stride are multiples of 4).
-        let counters = unsafe { block.add(class.counters_offset) }.cast::<AtomicU32>();
+        // SAFETY: the counters end at or before `master_first` (`Class::new`): in bounds
+        // of the fresh block (above), 4-aligned (offsets and stride are multiples of 4).
+        let counters = unsafe { header.add(class.counters_offset) }.cast::<AtomicU32>();
         for i in 0..HANDLE_COUNTERS {
             // SAFETY: counter `i` lies in bounds of the block (above).
             let c = unsafe { counters.byte_add(i * class.counters_stride) };
@@ -915,7 +936,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         }
         [d.partial, d.full, d.empty].into_iter().any(|mut cur| {
             while !cur.is_null() {
-                if cur.cast::<u8>() == base.as_ptr() {
+                // A header lies inside its slab: masking finds the slab's base.
+                if cur.addr() & !(SIZE - 1) == base.addr().get() {
                     return true;
                 }
                 // SAFETY: `cur` is on one of this depot's lists, so a live header; the lock

@@ -253,7 +253,11 @@ fn key(slot: *mut u8) -> usize {
 /// Whether `p` is null or the start of a slot of some slab of geometry `class` (by
 /// address arithmetic only: nothing is read).
 pub(crate) fn plausible_slot(p: *mut u8, class: &Class) -> bool {
-    p.is_null() || class.is_slot_offset(p.addr() & (class.slab_size - 1))
+    let Some(slot) = NonNull::new(p) else {
+        return true;
+    };
+    let h = crate::slab::header_of(slot, class);
+    class.is_slot_offset(crate::slab::offset_in(h, p.addr(), class))
 }
 
 /// Panics: a decoded link is not a slot.

@@ -138,6 +138,7 @@ pub mod __private {
     };
     pub use core;
 
+    pub use crate::cache::header_address;
     pub use crate::magazine::ThreadCache;
     pub use core::mem::ManuallyDrop;
     #[cfg(feature = "std")]

@@ -359,7 +359,7 @@ unsafe fn chain_to_slabs(
         // SAFETY: `slot` is a free slot of this depot on `chain`, which the caller gives to
         // us; its link is read before `slab::push` reuses the word for the slab's list.
         cur = unsafe { next_of(slot, class, d.name) };
-        let h = crate::slab::header_of(slot, class.slab_size);
+        let h = crate::slab::header_of(slot, class);
         if debug::CHECKS {
             crate::cache::check_header(h, d.name);
         }
@@ -633,7 +633,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let ctrl = match NonNull::new(self.ctrl.get().cast_mut()) {
             Some(ctrl) => ctrl,
             None => {
-                let h = crate::slab::header_of(slot, SIZE);
+                let h = crate::slab::header_of(slot, &class);
                 // SAFETY: the slot is outstanding, so `h` is the live header of its slab;
                 // `master` is written once at init, and is read through the raw pointer
                 // (no reference to the header, whose state another thread may be writing
@@ -1132,7 +1132,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let name = core::any::type_name::<T>();
         // SAFETY: a slot of a live slab of this cache type, whose value is gone; ours now.
         unsafe { debug::on_release(slot, &class, name) };
-        let h = crate::slab::header_of(slot, SIZE);
+        let h = crate::slab::header_of(slot, &class);
         if debug::CHECKS {
             crate::cache::check_header(h, name);
         }

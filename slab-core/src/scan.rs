@@ -149,8 +149,10 @@ impl Scan<'_> {
         let mut free = 0usize;
         let mut cur = hd.free;
         while let Some(slot) = NonNull::new(cur) {
-            if slot.addr().get() & !(self.class.slab_size - 1) != at
-                || !self.class.is_slot_offset(slot.addr().get() - at)
+            if slab::header_of(slot, &self.class) != h
+                || !self
+                    .class
+                    .is_slot_offset(slab::offset_in(h, slot.addr().get(), &self.class))
             {
                 return self.fail("free list link points outside its slab", slot.addr().get());
             }
@@ -182,7 +184,7 @@ impl Scan<'_> {
         if !debug::plausible_slot(slot.as_ptr(), &self.class) {
             return false;
         }
-        let h = slab::header_of(slot, self.class.slab_size);
+        let h = slab::header_of(slot, &self.class);
         // SAFETY: `slot` was reached through a parked chain of this cache, so unless a link
         // is corrupted it is a slot of one of this cache's slabs and `h` is that slab's
         // mapped base (with hardening checks, `try_read_link` has already rejected a link

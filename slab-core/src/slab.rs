@@ -1,4 +1,5 @@
-//! One slab: a `SIZE`-byte block aligned to `SIZE`, a header at offset 0, then slots.
+//! One slab: a `SIZE`-byte block aligned to `SIZE`: a header, then slots, rotated by the
+//! slab's colour (see [`Colours`]).
 //!
 //! Free slots form a singly linked list threaded through the slots themselves (the link
 //! is stored unaligned, so byte buffers need no padding beyond pointer size); slots that
@@ -9,10 +10,12 @@
 //! exclusive access the caller (`cache`) guarantees by holding the master's lock.
 //!
 //! # Invariants
-//! - A live slab's header stores `MAGIC ^ base_address`; the value is cleared when the
+//! - A live slab's header stores `MAGIC ^ header_address`; the value is cleared when the
 //!   slab goes back to the free hook. Any object address masked with `!(SIZE - 1)` finds
-//!   its header.
-//! - `first + capacity * stride <= SIZE`; slot `i` is at `first + i * stride`.
+//!   its slab's base, and the base's colour offset its header ([`header_of`]).
+//! - `first + capacity * stride <= SIZE`; slot `i` is at `first + i * stride` in the
+//!   unrotated layout, which starts at the header and wraps around the end of the block
+//!   ([`at_offset`]); no slot straddles the wrap.
 //! - Every slot index is in exactly one of: handed out (`in_use` counts them), on the
 //!   free list, or at or above `bump` (never used).
 
@@ -20,7 +23,7 @@ use core::ptr::{self, NonNull};
 
 use crate::debug;
 
-/// The header magic of a live slab (XORed with its base address).
+/// The header magic of a live slab (XORed with the header's address).
 pub(crate) const MAGIC: usize = 0x5ab1_c0de_u32 as usize;
 
 /// Which list of the depot a slab is on.
@@ -35,7 +38,7 @@ pub(crate) enum ListId {
     Empty = 2,
 }
 
-/// The header at offset 0 of every slab.
+/// The header of every slab, at the slab's colour offset ([`Colours`]).
 ///
 /// # Aliasing
 /// `magic` and `master` are read without the depot lock: a free reads `master` to find
@@ -47,7 +50,7 @@ pub(crate) enum ListId {
 /// holding the lock may take a `&mut SlabState`.
 #[repr(C)]
 pub(crate) struct SlabHeader {
-    /// `MAGIC ^ base address` while the slab is live, 0 once it is released.
+    /// `MAGIC ^ header address` while the slab is live, 0 once it is released.
     pub(crate) magic: usize,
     /// The cache's control block, inside the master slab. Written once, by [`init`].
     pub(crate) master: NonNull<u8>,
@@ -72,7 +75,7 @@ pub(crate) struct SlabState {
     pub(crate) bump: u32,
     /// Number of slots in this slab.
     pub(crate) capacity: u32,
-    /// Offset of slot 0 from the slab base.
+    /// Offset of slot 0 from the header, in the unrotated layout ([`at_offset`]).
     pub(crate) first: u32,
     pub(crate) list: ListId,
     /// Whether this slab is the master (holds the control block).
@@ -105,7 +108,30 @@ pub struct Class {
     pub(crate) master_slots: usize,
     pub(crate) slave_first: usize,
     pub(crate) slave_slots: usize,
+    /// Header colouring (see [`Colours`]).
+    pub(crate) colours: Colours,
 }
+
+/// Where in its slab the header of a slab lies: `first + i * step` bytes from the base for
+/// colour `i < count`, the colour taken from the slab's address (see [`header_of`]).
+///
+/// Slabs are aligned to their size, so a header at offset 0 of every slab would put all
+/// headers in the same few cache sets (every 4 KiB slab's header in one L1 set, every
+/// 128 KiB slab's in one L2 set), and a workload that frees objects of many slabs would
+/// miss on every header. A slab's contents are therefore *rotated* by its colour: the
+/// unrotated layout (header, control block, slots) starts at the header and wraps around
+/// the end of the block to its base. The cut falls only where the unrotated layout has a
+/// slot boundary or unused space, so no slot, header or control block is ever split, and
+/// every offset is a multiple of the slot, header and control block alignments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Colours {
+    pub(crate) first: usize,
+    pub(crate) step: usize,
+    pub(crate) count: usize,
+}
+
+/// Slab index bits that pick a colour: consecutive slabs take consecutive colours.
+const COLOUR_BITS: u32 = 6;
 
 /// Handle-magazine counters in a master slab (handles of one cache that can hold a
 /// magazine at once).
@@ -114,6 +140,19 @@ pub(crate) const HANDLE_COUNTERS: usize = 8;
 const COUNTER: usize = size_of::<crate::sync::AtomicU32>();
 /// The spacing of the counters when the master has room: one cache line each.
 const PADDED: usize = if COUNTER > 64 { COUNTER } else { 64 };
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+const fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
 
 const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
@@ -231,7 +270,7 @@ impl Class {
                 master_first = wide_first;
             }
         }
-        Ok(Class {
+        let mut class = Class {
             slab_size,
             obj_size,
             stride,
@@ -243,7 +282,79 @@ impl Class {
             master_slots: (slab_size - master_first) / stride,
             slave_first,
             slave_slots: (slab_size - slave_first) / stride,
-        })
+            colours: Colours {
+                first: 0,
+                step: 64,
+                count: 1,
+            },
+        };
+        class.colours = class.colours(control_align, obj_align);
+        Ok(class)
+    }
+
+    /// The header colours of this geometry: the arithmetic progression of header offsets
+    /// (with the most members) at which the rotated layout cuts no slot and keeps every
+    /// alignment, preferring offsets on a cache line.
+    const fn colours(&self, control_align: usize, obj_align: usize) -> Colours {
+        let master_end = self.master_first + self.master_slots * self.stride;
+        let slave_end = self.slave_first + self.slave_slots * self.stride;
+        let used_end = if master_end > slave_end {
+            master_end
+        } else {
+            slave_end
+        };
+        let on_lattice = self.master_first >= self.slave_first
+            && (self.master_first - self.slave_first).is_multiple_of(self.stride);
+        // Coarse: header on a cache line. Fine: the least alignment that is still sound.
+        let coarse = max(64, max(obj_align, control_align));
+        let fine = max(align_of::<SlabHeader>(), max(obj_align, control_align));
+        let mut best = Colours {
+            first: 0,
+            step: coarse,
+            count: 1,
+        };
+        // Cuts in the unused tail: the rotation moves nothing but that space.
+        let tail = (self.slab_size - used_end) / coarse + 1;
+        if tail > best.count {
+            best.count = tail;
+        }
+        // Cuts at slot boundaries `slave_first + k * stride`, for slaves and a master on
+        // the same lattice alike (at or after `master_first`, so the master's control
+        // block is never cut). The offset is `slab_size - cut`, a multiple of `align` when
+        // `k` is a multiple of `align / gcd(stride, align)` (`slab_size` and `slave_first`
+        // are multiples of it already). `k = 0` cuts at the header's end, so it starts at
+        // 1; the fine alignment counts only if it gives twice the colours.
+        if on_lattice {
+            let k0 = (self.master_first - self.slave_first) / self.stride;
+            let mut pass = 0;
+            while pass < 2 {
+                let align = if pass == 0 { coarse } else { fine };
+                pass += 1;
+                if !self.slave_first.is_multiple_of(align) {
+                    continue;
+                }
+                let period = align / gcd(self.stride, align);
+                let lo = max(k0, 1).div_ceil(period);
+                let hi = self.slave_slots / period;
+                if hi < lo {
+                    continue;
+                }
+                let count = hi - lo + 1;
+                let wanted = if align == coarse {
+                    best.count + 1
+                } else {
+                    2 * best.count
+                };
+                if count >= wanted {
+                    best = Colours {
+                        first: self.slab_size - self.slave_first - hi * period * self.stride,
+                        step: period * self.stride,
+                        count,
+                    };
+                }
+            }
+        }
+        best
     }
 
     /// End of the bytes poisoned in a free slot (the object, at least a link wide).
@@ -277,18 +388,57 @@ impl Class {
     }
 }
 
-/// Finds the header of the slab holding `slot` by masking its address.
+/// Finds the header of the slab holding `p` (any address inside the slab): masks the
+/// address to the slab's base and adds the base's colour offset ([`Colours`]).
 ///
-/// The result keeps `slot`'s provenance (strict provenance: no integer-to-pointer cast).
+/// The result keeps `p`'s provenance (strict provenance: no integer-to-pointer cast).
 #[inline(always)]
-pub(crate) fn header_of(slot: NonNull<u8>, slab_size: usize) -> NonNull<SlabHeader> {
-    // The mask keeps the high bits of a non-null, slot-aligned address inside a slab
-    // whose base is aligned to `slab_size` and non-null, so the result is non-null.
-    slot.map_addr(|a| core::num::NonZeroUsize::new(a.get() & !(slab_size - 1)).unwrap_or(a))
-        .cast()
+pub(crate) fn header_of(p: NonNull<u8>, class: &Class) -> NonNull<SlabHeader> {
+    let mask = class.slab_size - 1;
+    let c = &class.colours;
+    p.map_addr(|a| {
+        let base = a.get() & !mask;
+        let index = (base >> class.slab_size.trailing_zeros()) & ((1 << COLOUR_BITS) - 1);
+        let offset = c.first + ((index * c.count) >> COLOUR_BITS) * c.step;
+        // A slab's base is aligned to `slab_size` and non-null, so it is at least
+        // `slab_size`, and the header lies inside the slab: the sum is non-zero.
+        core::num::NonZeroUsize::new(base + offset).unwrap_or(a)
+    })
+    .cast()
 }
 
-/// Writes a fresh header into `base` and returns it.
+/// The base address of the slab whose header is `h` (the block the hooks handed out).
+#[inline(always)]
+pub(crate) fn base_of(h: NonNull<SlabHeader>, class: &Class) -> NonNull<u8> {
+    let mask = class.slab_size - 1;
+    // A slab's base is non-null (see `header_of`).
+    h.cast::<u8>()
+        .map_addr(|a| core::num::NonZeroUsize::new(a.get() & !mask).unwrap_or(a))
+}
+
+/// The address `offset` bytes into the unrotated layout of the slab whose header is `h`:
+/// `h + offset`, wrapped around the end of the slab to its base.
+///
+/// The result keeps `h`'s provenance, which covers the whole slab; `offset < slab_size`.
+#[inline(always)]
+pub(crate) fn at_offset(h: NonNull<SlabHeader>, offset: usize, class: &Class) -> NonNull<u8> {
+    let mask = class.slab_size - 1;
+    h.cast::<u8>().map_addr(|a| {
+        let wrapped = (a.get() & !mask) | (a.get().wrapping_add(offset) & mask);
+        // Non-null: the base part is non-null (see `header_of`).
+        core::num::NonZeroUsize::new(wrapped).unwrap_or(a)
+    })
+}
+
+/// The offset of `p` in the unrotated layout of the slab whose header is `h` (the
+/// inverse of [`at_offset`]; nothing is read).
+#[inline(always)]
+pub(crate) fn offset_in(h: NonNull<SlabHeader>, p: usize, class: &Class) -> usize {
+    p.wrapping_sub(h.addr().get()) & (class.slab_size - 1)
+}
+
+/// Writes a fresh header into the slab at `base` (at its colour offset, see
+/// [`header_of`]) and returns it.
 ///
 /// # Safety
 /// `base` is a block of `class.slab_size` bytes, aligned to that size, owned exclusively
@@ -304,14 +454,16 @@ pub(crate) unsafe fn init(
     } else {
         (class.slave_first, class.slave_slots)
     };
-    let h = base.cast::<SlabHeader>();
+    let h = header_of(base, class);
     // SAFETY:
-    // - `base` is valid for writes of `slab_size >= MIN_SLAB_SIZE` bytes, more than a
-    //   header, and aligned to `slab_size`, a multiple of the header's alignment;
+    // - `h` lies at a colour offset `c` of the block with `c + size_of::<SlabHeader>() <=
+    //   slab_size` (the cut of the rotated layout is past the header, see `Colours`), so
+    //   it is valid for writes of a header; `c` is a multiple of the header's alignment
+    //   and so is the block's base;
     // - `first` and `capacity` fit `u32` because `slab_size <= MAX_SLAB_SIZE = 2^30`.
     unsafe {
         h.write(SlabHeader {
-            magic: MAGIC ^ base.addr().get(),
+            magic: MAGIC ^ h.addr().get(),
             master,
             state: SlabState {
                 free: ptr::null_mut(),
@@ -357,7 +509,9 @@ unsafe fn take_free(
     // first word holds the (possibly null, encoded) next link written by `push`; the lock
     // makes the list, and so the slot, ours.
     let next = unsafe { debug::read_link(slot, class, name) };
-    if debug::CHECKS && !(next.is_null() || next.addr() & !(class.slab_size - 1) == h.addr().get())
+    if debug::CHECKS
+        && !(next.is_null()
+            || next.addr() & !(class.slab_size - 1) == base_of(h, class).addr().get())
     {
         debug::corrupted_link(slot.as_ptr(), name);
     }
@@ -385,11 +539,9 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
         let index = st.bump as usize;
         st.bump += 1;
         st.in_use += 1;
-        let offset = st.first as usize + index * class.stride;
-        // SAFETY: `index < capacity` and `first + capacity * stride <= slab_size` (the
-        // header invariant), so `offset < slab_size` stays inside the slab's block, which
-        // `h` (its base) points to the start of.
-        let slot = unsafe { h.cast::<u8>().add(offset) };
+        // `index < capacity` and `first + capacity * stride <= slab_size` (the header
+        // invariant), so the slot lies inside the slab's block.
+        let slot = at_offset(h, st.first as usize + index * class.stride, class);
         // SAFETY: `slot` starts slot `index` of this live slab; it was at or above `bump`,
         // so it was never handed out and nothing else refers to it: it is ours now.
         unsafe { debug::on_fresh(slot, class) };
@@ -413,7 +565,8 @@ pub(crate) unsafe fn pop_batch(
     head: &mut *mut u8,
 ) -> u32 {
     // SAFETY: as in `pop`: a live header, its state guarded by the lock the caller holds;
-    // the slots written below lie past the header (`first >= size_of::<SlabHeader>()`), so
+    // the slots written below lie past the header in the unrotated layout (`first >=
+    // size_of::<SlabHeader>()`), so
     // they never overlap `st`.
     let st = unsafe { &mut (*h.as_ptr()).state };
     prefetch_free_list(h, st, class, max);
@@ -430,16 +583,14 @@ pub(crate) unsafe fn pop_batch(
     }
     let fresh = (max - taken).min(st.capacity - st.bump);
     if fresh > 0 {
+        // `bump + fresh <= capacity` and `first + capacity * stride <= slab_size` (the
+        // header invariant), so slots `bump..bump + fresh` lie inside the slab.
         let offset = st.first as usize + st.bump as usize * class.stride;
-        // SAFETY: `bump + fresh <= capacity` and `first + capacity * stride <= slab_size`
-        // (the header invariant), so slots `bump..bump + fresh` lie inside the slab.
-        let base = unsafe { h.cast::<u8>().add(offset) };
+        let slot_at = |i: usize| at_offset(h, offset + i * class.stride, class);
         for i in 0..fresh as usize {
-            // SAFETY: slot `bump + i`, inside the slab (above).
-            let slot = unsafe { base.add(i * class.stride) };
+            let slot = slot_at(i);
             let next = if i + 1 < fresh as usize {
-                // SAFETY: slot `bump + i + 1`, inside the slab (above).
-                unsafe { base.add((i + 1) * class.stride) }.as_ptr()
+                slot_at(i + 1).as_ptr()
             } else {
                 *head
             };
@@ -448,7 +599,7 @@ pub(crate) unsafe fn pop_batch(
             // SAFETY: as above.
             unsafe { debug::write_link(slot, next, class) };
         }
-        *head = base.as_ptr();
+        *head = slot_at(0).as_ptr();
         st.bump += fresh;
         taken += fresh;
     }
@@ -469,9 +620,8 @@ fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max
         if st.free.is_null() || listed.min(max) < 16 {
             return;
         }
-        let base = h.as_ptr().cast::<u8>().wrapping_add(st.first as usize);
         for i in 0..st.bump as usize {
-            let p = base.wrapping_add(i * class.stride);
+            let p = at_offset(h, st.first as usize + i * class.stride, class).as_ptr();
             // SAFETY: a prefetch is a hint: it never faults and changes no memory.
             unsafe {
                 core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
@@ -580,6 +730,118 @@ mod tests {
         assert_eq!(c.counters_stride, 64, "room for a cache line per counter");
         assert!(c.is_slot_offset(c.slave_first + 3 * c.stride));
         assert!(!c.is_slot_offset(c.slave_first + 3 * c.stride + 1));
+    }
+
+    /// The header offset of colour `i` (as `header_of` computes it for slab index `i`).
+    fn colour_offset(c: &Class, i: usize) -> usize {
+        let k = &c.colours;
+        k.first + ((i * k.count) >> COLOUR_BITS) * k.step
+    }
+
+    /// Checks every colour of a geometry: in the rotated layout of a master and of a
+    /// slave, the header, the master's control block and counters, and every slot lie
+    /// inside the block without wrapping, aligned, and pairwise disjoint; `offset_in`
+    /// inverts the rotation and `is_slot_offset` accepts exactly the slot starts.
+    fn check_colours(c: &Class, obj_align: usize, control_align: usize) {
+        let size = c.slab_size;
+        let control_end = c.counters_offset + HANDLE_COUNTERS * c.counters_stride;
+        for i in 0..1 << COLOUR_BITS {
+            let off = colour_offset(c, i);
+            assert_eq!(off % align_of::<SlabHeader>(), 0, "{c:?}");
+            assert_eq!(off % obj_align, 0, "{c:?}");
+            assert_eq!(off % control_align, 0, "{c:?}");
+            for master in [false, true] {
+                let mut used = std::vec![false; size];
+                let mut mark = |from: usize, len: usize| {
+                    let at = (off + from) % size;
+                    assert!(
+                        at + len <= size,
+                        "{from}+{len} wraps at colour {off}: {c:?}"
+                    );
+                    for b in &mut used[at..at + len] {
+                        assert!(
+                            !*b,
+                            "overlap at {at} (colour {off}, master {master}): {c:?}"
+                        );
+                        *b = true;
+                    }
+                    at
+                };
+                if master {
+                    mark(0, control_end);
+                } else {
+                    mark(0, size_of::<SlabHeader>());
+                }
+                let (first, slots) = if master {
+                    (c.master_first, c.master_slots)
+                } else {
+                    (c.slave_first, c.slave_slots)
+                };
+                for k in 0..slots {
+                    let at = mark(first + k * c.stride, c.stride);
+                    assert_eq!(at % obj_align, 0, "{c:?}");
+                    assert_eq!((at + size - off) % size, first + k * c.stride);
+                    assert!(c.is_slot_offset(first + k * c.stride));
+                }
+            }
+        }
+    }
+
+    // Pure arithmetic on the geometry (no unsafe code), and too slow for Miri's interpreter.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn every_colour_keeps_slots_whole_aligned_and_apart() {
+        let cases = [
+            (64, 8, 4096),
+            (64, 8, 16384),
+            (1500, 1, 131_072),
+            (1500, 1, 65536),
+            (24, 64, 4096),
+            (1, 1, 512),
+            (1930, 2, 4096),
+            (100, 4, 512),
+            (8, 1024, 4096),
+            (3000, 8, 8192),
+        ];
+        for (size, align, slab) in cases {
+            for checks in [false, true] {
+                let c = Class::new(size, align, slab, 128, 8, 16, checks).unwrap();
+                check_colours(&c, align, 8);
+            }
+        }
+    }
+
+    #[test]
+    fn common_geometries_get_many_colours() {
+        // 64-byte objects: a header on each of many cache lines.
+        let c = Class::new(64, 8, 16384, 128, 8, 16, false).unwrap();
+        assert!(c.colours.count >= 64, "{c:?}");
+        assert_eq!(c.colours.step % 64, 0);
+        // 1500-byte packets: no slot boundary is on a cache line often, so the header
+        // moves by whole slots, 8-aligned.
+        let c = Class::new(1500, 1, 131_072, 128, 8, 16, false).unwrap();
+        assert!(c.colours.count >= 32, "{c:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 200,
+            ..Default::default()
+        })]
+        #[test]
+        #[cfg_attr(miri, ignore)]
+        fn any_geometry_colours_soundly(
+            size in 1usize..3000,
+            align_log in 0u32..8,
+            slab_log in 9u32..16,
+            control_align_log in 2u32..5,
+            checks: bool,
+        ) {
+            let (align, control_align) = (1 << align_log, 1 << control_align_log);
+            if let Ok(c) = Class::new(size, align, 1 << slab_log, 128, control_align, 16, checks) {
+                check_colours(&c, align, control_align);
+            }
+        }
     }
 
     #[test]

@@ -107,10 +107,7 @@ mod checked {
     fn a_slab_whose_header_magic_is_gone_is_reported_on_free() {
         let cache: SlabCache<[u8; 32], SpinLock, 4096> = SlabCache::new();
         let b = cache.alloc([0; 32]);
-        let header = SlabBox::as_ptr(&b)
-            .cast::<u8>()
-            .cast_mut()
-            .map_addr(|a| a & !4095);
+        let header = slab_core::__private::header_address::<_, SpinLock, 4096>(SlabBox::as_ptr(&b));
         common::leak_on_purpose(header); // a slab with a broken header is never released
         // SAFETY: planted bug: overwrite the slab header's first word (the magic).
         unsafe { header.cast::<usize>().write(0) };

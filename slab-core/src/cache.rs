@@ -361,7 +361,7 @@ pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
         unsafe { link(d, h, want) };
         if want == ListId::Empty && !debug::CHECKS {
             // Every slot is free, so the free list says nothing the bump index does not:
-            // forget it, and the slab serves its slots in slot order again, as a new
+            // forget it, and the slab serves its slots in address order again, as a new
             // one does (one sequential sweep the prefetcher follows, instead of a walk of
             // links in the order the slots came back). With hardening checks the list
             // stays, so each slot's poison is still checked when it is reused.

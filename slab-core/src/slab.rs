@@ -17,7 +17,7 @@
 //!   unrotated layout, which starts at the header and wraps around the end of the block
 //!   ([`at_offset`]); no slot straddles the wrap.
 //! - Every slot index is in exactly one of: handed out (`in_use` counts them), on the
-//!   free list, or at or above `bump` (never used).
+//!   free list, or at or above `bump` in bump order (never used; see `SlabState::rot`).
 
 use core::ptr::{self, NonNull};
 
@@ -71,8 +71,13 @@ pub(crate) struct SlabState {
     pub(crate) prev: *mut SlabHeader,
     /// Slots handed out of this slab (to boxes, raw pointers or magazines).
     pub(crate) in_use: u32,
-    /// Slots at or above this index have never been handed out.
+    /// Slots at or above this index (in bump order, see `rot`) have never been handed out.
     pub(crate) bump: u32,
+    /// The slot index that bump index 0 names: bump index `b` is slot `(b + rot) %
+    /// capacity`. The slots that the colour rotation wrapped to the start of the block come
+    /// first, so fresh slots are handed out in address order (hardware prefetchers follow
+    /// ascending addresses; a wrap in the middle of a slab restarts them).
+    pub(crate) rot: u32,
     /// Number of slots in this slab.
     pub(crate) capacity: u32,
     /// Offset of slot 0 from the header, in the unrotated layout ([`at_offset`]).
@@ -388,6 +393,31 @@ impl Class {
     }
 }
 
+/// The first slot (by index) that the colour rotation of the slab at `base` with header `h`
+/// wrapped to the start of the block, or 0 if none was.
+fn first_wrapped(
+    base: NonNull<u8>,
+    h: NonNull<SlabHeader>,
+    first: usize,
+    capacity: usize,
+    class: &Class,
+) -> usize {
+    // The unrotated offset that lands on the block's base.
+    let cut = class.slab_size - (h.addr().get() - base.addr().get());
+    let k = cut.saturating_sub(first).div_ceil(class.stride);
+    if k >= capacity { 0 } else { k }
+}
+
+/// The address of the slot with bump index `b` (`b < capacity`) of slab `h`.
+#[inline(always)]
+fn bump_slot(h: NonNull<SlabHeader>, st: &SlabState, b: usize, class: &Class) -> NonNull<u8> {
+    let mut i = b + st.rot as usize;
+    if i >= st.capacity as usize {
+        i -= st.capacity as usize;
+    }
+    at_offset(h, st.first as usize + i * class.stride, class)
+}
+
 /// Finds the header of the slab holding `p` (any address inside the slab): masks the
 /// address to the slab's base and adds the base's colour offset ([`Colours`]).
 ///
@@ -471,6 +501,7 @@ pub(crate) unsafe fn init(
                 prev: ptr::null_mut(),
                 in_use: 0,
                 bump: 0,
+                rot: first_wrapped(base, h, first, capacity, class) as u32,
                 capacity: capacity as u32,
                 first: first as u32,
                 list: ListId::Empty,
@@ -541,7 +572,7 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
         st.in_use += 1;
         // `index < capacity` and `first + capacity * stride <= slab_size` (the header
         // invariant), so the slot lies inside the slab's block.
-        let slot = at_offset(h, st.first as usize + index * class.stride, class);
+        let slot = bump_slot(h, st, index, class);
         // SAFETY: `slot` starts slot `index` of this live slab; it was at or above `bump`,
         // so it was never handed out and nothing else refers to it: it is ours now.
         unsafe { debug::on_fresh(slot, class) };
@@ -585,8 +616,8 @@ pub(crate) unsafe fn pop_batch(
     if fresh > 0 {
         // `bump + fresh <= capacity` and `first + capacity * stride <= slab_size` (the
         // header invariant), so slots `bump..bump + fresh` lie inside the slab.
-        let offset = st.first as usize + st.bump as usize * class.stride;
-        let slot_at = |i: usize| at_offset(h, offset + i * class.stride, class);
+        let bump = st.bump as usize;
+        let slot_at = |i: usize| bump_slot(h, st, bump + i, class);
         for i in 0..fresh as usize {
             let slot = slot_at(i);
             let next = if i + 1 < fresh as usize {
@@ -621,7 +652,7 @@ fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max
             return;
         }
         for i in 0..st.bump as usize {
-            let p = at_offset(h, st.first as usize + i * class.stride, class).as_ptr();
+            let p = bump_slot(h, st, i, class).as_ptr();
             // SAFETY: a prefetch is a hint: it never faults and changes no memory.
             unsafe {
                 core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())

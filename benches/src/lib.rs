@@ -482,8 +482,8 @@ impl<T> Imp<T> for Floor<T> {
 // ---------------------------------------------------------------------------------------
 // Ours: a runtime SlabCache.
 
-/// Slab size of the runtime cache of 64-byte objects.
-pub const OURS_SLAB_64: usize = 4096;
+/// Slab size of the runtime cache of 64-byte objects (the size `#[slab_cached]` picks for them).
+pub const OURS_SLAB_64: usize = 16384;
 /// Slab size of the runtime cache of packets (the size `#[slab_cached]` picks for them).
 pub const OURS_SLAB_PACKET: usize = 131_072;
 

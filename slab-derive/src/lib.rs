@@ -71,8 +71,8 @@ mod valid;
 /// | `lock = SpinLock` | `slab_core::SpinLock` | the lock of the cache's depot: any path to a type implementing `slab_core::LockTrait` that is `Send + Sync` (`SpinLock`, `TicketLock`, your own) |
 /// | `crate = path` | `slab_core` | where slab-core is, for a renamed dependency: `crate = my_slab` or `crate = "my_slab"` |
 ///
-/// Without `size`, slab-core picks the smallest power of two from 4096 up whose slabs
-/// hold at least 8 values and waste at most 1/64 of their bytes (4096 for 64-byte values,
+/// Without `size`, slab-core picks the smallest power of two from 16384 up whose slabs
+/// hold at least 8 values and waste at most 1/64 of their bytes (16384 for 64-byte values,
 /// 131072 for a 1500-byte packet), or failing that the smallest size that holds two.
 ///
 /// `lock = SpinLock` resolves like any type in the module, so `use slab_core::SpinLock;`

@@ -18,7 +18,7 @@ fn main() {
     let a: Boxed<Small> = Small::new_boxed(Small { id: 7 });
     assert_eq!(a.id, 7);
     let stats = Small::slab_cache().stats();
-    assert_eq!((stats.in_use, stats.slab_size), (1, 4096));
+    assert_eq!((stats.in_use, stats.slab_size), (1, 16384));
     drop(a);
     assert_eq!(Small::slab_cache().stats().in_use, 0);
 
@@ -27,5 +27,5 @@ fn main() {
     assert_eq!(Packet::slab_cache().stats().slab_size, 65536);
 
     // The cache type is `SlabCache<T, SpinLock, SIZE>`.
-    let _: &'static SlabCache<Small, SpinLock, 4096> = <Small as SlabCached>::slab_cache();
+    let _: &'static SlabCache<Small, SpinLock, 16384> = <Small as SlabCached>::slab_cache();
 }

@@ -597,8 +597,7 @@ pub(crate) unsafe fn pop_batch(
 ) -> u32 {
     // SAFETY: as in `pop`: a live header, its state guarded by the lock the caller holds;
     // the slots written below lie past the header in the unrotated layout (`first >=
-    // size_of::<SlabHeader>()`), so
-    // they never overlap `st`.
+    // size_of::<SlabHeader>()`), so they never overlap `st`.
     let st = unsafe { &mut (*h.as_ptr()).state };
     prefetch_free_list(h, st, class, max);
     let mut taken = 0;

@@ -312,10 +312,10 @@ const fn smallest_valid<T, L>(mut from: usize) -> usize {
 pub(crate) const AUTO_MIN_SLAB: usize = 16384;
 
 /// The slab size `#[slab_cached]` uses when `size` is not given: the smallest power of two
-/// from `AUTO_MIN_SLAB` (16384) up whose slabs hold at least 8 objects and waste at most 1/64 of
-/// their bytes (16384 for 64-byte objects, 131072 for a 1500-byte packet: 87 per slab,
-/// about 1507 bytes each); failing that, the smallest size that holds two. Untouched slab
-/// pages are not resident, so a large slab costs little until it fills.
+/// from `AUTO_MIN_SLAB` (16384) up whose slabs hold at least 8 objects and waste at most
+/// 1/64 of their bytes (16384 for 64-byte objects, 131072 for a 1500-byte packet: 87 per
+/// slab, about 1507 bytes each); failing that, the smallest size that holds two. Untouched
+/// slab pages are not resident, so a large slab costs little until it fills.
 #[doc(hidden)]
 pub const fn auto_slab_size<T, L>() -> usize {
     let mut s = AUTO_MIN_SLAB;
@@ -542,7 +542,7 @@ mod tests {
     fn auto_size_starts_at_16_kib_and_wastes_little_on_packets() {
         assert_eq!(auto_slab_size::<[u64; 8], SpinLock>(), AUTO_MIN_SLAB);
         assert_eq!(auto_slab_size::<u8, SpinLock>(), AUTO_MIN_SLAB);
-        // Larger objects still get the smallest size that wastes at most 1/64.
+        // Mid-sized objects too: 16 KiB already wastes at most 1/64 of the slab on them.
         assert_eq!(auto_slab_size::<[u8; 256], SpinLock>(), AUTO_MIN_SLAB);
         assert_eq!(auto_slab_size::<[u8; 1500], SpinLock>(), 131_072);
         let big = auto_slab_size::<[u8; 100_000], SpinLock>();

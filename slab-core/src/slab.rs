@@ -138,6 +138,15 @@ pub(crate) struct Colours {
 /// Slab index bits that pick a colour: consecutive slabs take consecutive colours.
 const COLOUR_BITS: u32 = 6;
 
+impl Colours {
+    /// The header offset of the slab whose index (its address over the slab size) ends in
+    /// `index`, `index < 1 << COLOUR_BITS`: the 64 indices spread evenly over the colours.
+    #[inline(always)]
+    const fn offset(&self, index: usize) -> usize {
+        self.first + ((index * self.count) >> COLOUR_BITS) * self.step
+    }
+}
+
 /// Handle-magazine counters in a master slab (handles of one cache that can hold a
 /// magazine at once).
 pub(crate) const HANDLE_COUNTERS: usize = 8;
@@ -303,11 +312,7 @@ impl Class {
     const fn colours(&self, control_align: usize, obj_align: usize) -> Colours {
         let master_end = self.master_first + self.master_slots * self.stride;
         let slave_end = self.slave_first + self.slave_slots * self.stride;
-        let used_end = if master_end > slave_end {
-            master_end
-        } else {
-            slave_end
-        };
+        let used_end = max(master_end, slave_end);
         let on_lattice = self.master_first >= self.slave_first
             && (self.master_first - self.slave_first).is_multiple_of(self.stride);
         // Coarse: header on a cache line. Fine: the least alignment that is still sound.
@@ -425,11 +430,10 @@ fn bump_slot(h: NonNull<SlabHeader>, st: &SlabState, b: usize, class: &Class) ->
 #[inline(always)]
 pub(crate) fn header_of(p: NonNull<u8>, class: &Class) -> NonNull<SlabHeader> {
     let mask = class.slab_size - 1;
-    let c = &class.colours;
     p.map_addr(|a| {
         let base = a.get() & !mask;
         let index = (base >> class.slab_size.trailing_zeros()) & ((1 << COLOUR_BITS) - 1);
-        let offset = c.first + ((index * c.count) >> COLOUR_BITS) * c.step;
+        let offset = class.colours.offset(index);
         // A slab's base is aligned to `slab_size` and non-null, so it is at least
         // `slab_size`, and the header lies inside the slab: the sum is non-zero.
         core::num::NonZeroUsize::new(base + offset).unwrap_or(a)
@@ -762,12 +766,6 @@ mod tests {
         assert!(!c.is_slot_offset(c.slave_first + 3 * c.stride + 1));
     }
 
-    /// The header offset of colour `i` (as `header_of` computes it for slab index `i`).
-    fn colour_offset(c: &Class, i: usize) -> usize {
-        let k = &c.colours;
-        k.first + ((i * k.count) >> COLOUR_BITS) * k.step
-    }
-
     /// Checks every colour of a geometry: in the rotated layout of a master and of a
     /// slave, the header, the master's control block and counters, and every slot lie
     /// inside the block without wrapping, aligned, and pairwise disjoint; `offset_in`
@@ -776,7 +774,7 @@ mod tests {
         let size = c.slab_size;
         let control_end = c.counters_offset + HANDLE_COUNTERS * c.counters_stride;
         for i in 0..1 << COLOUR_BITS {
-            let off = colour_offset(c, i);
+            let off = c.colours.offset(i);
             assert_eq!(off % align_of::<SlabHeader>(), 0, "{c:?}");
             assert_eq!(off % obj_align, 0, "{c:?}");
             assert_eq!(off % control_align, 0, "{c:?}");

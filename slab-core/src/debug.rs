@@ -6,7 +6,11 @@
 //! - **Canary**: when a slot has room (see `Class::canary`), a word after the object holds
 //!   `LIVE ^ address` while the slot is handed out and `FREE ^ address` while it is free.
 //!   Freeing a free slot is a double free; a word that is neither was overwritten by a write
-//!   past the end of the object (into its neighbour's red zone).
+//!   past the end of the object (into its neighbour's red zone). The state is decided from
+//!   the canary alone: the canary lies past the object, so it is the allocator's in every
+//!   state, while the slot's first word belongs to the value whenever the slot is live (it
+//!   may be padding or an unused enum payload, which must never be read; I7 of
+//!   `IMPLEMENTATION.md`).
 //! - **Poison**: freed object bytes are filled with [`POISON`]; a slot handed out again must
 //!   still hold it, or something wrote to it after it was freed.
 //! - **Encoded links**: free-list links are stored XORed with a key derived from the slot's
@@ -48,7 +52,8 @@ fn canary_ptr(slot: NonNull<u8>, class: &Class) -> NonNull<usize> {
     unsafe { slot.add(class.canary) }.cast()
 }
 
-/// Reads the canary of a slot.
+/// Reads the canary of a slot. Reads nothing but the canary word, which lies past the
+/// object and so is never a byte of the user's value.
 ///
 /// # Safety
 /// `slot` is a slot of a live slab of geometry `class`.
@@ -56,74 +61,74 @@ pub(crate) unsafe fn state(slot: NonNull<u8>, class: &Class) -> SlotState {
     if class.canary == 0 {
         return SlotState::Unknown;
     }
-    // SAFETY: the canary word lies inside the slot (see `canary_ptr`), which is inside a
-    // live slab and so readable; the read is unaligned, and every bit pattern is a `usize`.
+    // SAFETY: the canary word lies inside the slot past the object (`canary_ptr`), inside
+    // a live slab (contract), so it is readable; the allocator initialised it when the slot
+    // was first handed out or made free (`on_fresh`, `set_state`), and no value's bytes lie
+    // there, so it is initialised in every state; the read is unaligned and every bit
+    // pattern is a `usize`.
     let c = unsafe { canary_ptr(slot, class).read_unaligned() };
-    // SAFETY: the slot's first word (slots are at least a pointer wide), readable as above.
-    let link = unsafe { slot.cast::<usize>().read_unaligned() };
     let a = slot.addr().get();
     if c == LIVE ^ a {
         SlotState::Live
-    } else if c == FREE ^ a ^ link {
+    } else if c == FREE ^ a {
         SlotState::Free
     } else {
         SlotState::Smashed
     }
 }
 
-/// Sets the canary: live, or free (then it checksums the slot's link word).
+/// Sets the canary: live, or free.
 ///
 /// # Safety
 /// As [`state`], and the caller owns the slot.
 unsafe fn set_state(slot: NonNull<u8>, class: &Class, live: bool) {
     if class.canary != 0 {
-        let v = if live {
-            LIVE ^ slot.addr().get()
-        } else {
-            // SAFETY: the first word of the slot, owned by the caller.
-            FREE ^ slot.addr().get() ^ unsafe { slot.cast::<usize>().read_unaligned() }
-        };
-        // SAFETY: inside the slot, owned by the caller.
+        let v = if live { LIVE } else { FREE } ^ slot.addr().get();
+        // SAFETY: the canary word lies inside the slot (`canary_ptr`), which the caller
+        // owns, and past the object, so the write touches no byte of a value.
         unsafe { canary_ptr(slot, class).write_unaligned(v) };
     }
 }
 
-/// Stores the free-list link of a free slot (encoded, and checksummed in the canary).
+/// Stores the free-list link of a free slot (encoded with a key of the slot's address) and,
+/// with hardening checks, marks the slot free in its canary.
 ///
 /// # Safety
 /// `slot` is a free slot of geometry `class` owned by the caller, holding no value.
 #[inline(always)]
 pub(crate) unsafe fn write_link(slot: NonNull<u8>, next: *mut u8, class: &Class) {
-    // SAFETY: slots are at least a pointer wide; owned by the caller.
+    // SAFETY: slots are at least a pointer wide (I5), and the slot is free and owned by
+    // the caller, so its first word is the allocator's link word, not a value's byte.
     unsafe {
         slot.cast::<*mut u8>()
             .write_unaligned(encode(slot.as_ptr(), next))
     };
     if CHECKS {
-        // SAFETY: as above.
+        // SAFETY: a slot of a live slab of geometry `class`, owned by the caller.
         unsafe { set_state(slot, class, false) };
     }
 }
 
-/// Reads the free-list link of a free slot, or `None` if the link or its checksum was
-/// overwritten (hardening checks only; `Some` otherwise).
+/// Reads the free-list link of a free slot, or `None` if the slot is not marked free or
+/// its link does not decode to a slot (hardening checks only; `Some` otherwise).
 ///
 /// # Safety
 /// `slot` is a free slot of geometry `class` on a list the caller owns.
 #[inline(always)]
 pub(crate) unsafe fn try_read_link(slot: NonNull<u8>, class: &Class) -> Option<*mut u8> {
-    // SAFETY: a free slot holds its successor's encoded address in its first word.
+    // The canary first: a slot that is not marked free may hold a value, whose first word
+    // must not be read (I7).
+    // SAFETY: `slot` is a slot of a live slab of geometry `class` (this function's
+    // contract), which is what `state` needs.
+    if CHECKS && !matches!(unsafe { state(slot, class) }, SlotState::Free | SlotState::Unknown) {
+        return None;
+    }
+    // SAFETY: a free slot (contract) holds its successor's encoded address in its first
+    // word, written by `write_link` (I5).
     let stored = unsafe { slot.cast::<*mut u8>().read_unaligned() };
     let next = decode(slot.as_ptr(), stored);
-    if CHECKS {
-        // SAFETY: forwarded.
-        let intact = matches!(
-            unsafe { state(slot, class) },
-            SlotState::Free | SlotState::Unknown
-        );
-        if !intact || !plausible_slot(next, class) {
-            return None;
-        }
+    if CHECKS && !plausible_slot(next, class) {
+        return None;
     }
     Some(next)
 }
@@ -134,7 +139,8 @@ pub(crate) unsafe fn try_read_link(slot: NonNull<u8>, class: &Class) -> Option<*
 /// As [`try_read_link`].
 #[inline(always)]
 pub(crate) unsafe fn read_link(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
-    // SAFETY: forwarded.
+    // SAFETY: this function's contract is `try_read_link`'s: a free slot of geometry
+    // `class` on a list the caller owns.
     match unsafe { try_read_link(slot, class) } {
         Some(next) => next,
         None => corrupted_link(slot.as_ptr(), name),
@@ -165,7 +171,7 @@ pub(crate) unsafe fn on_handout(slot: NonNull<u8>, class: &Class, name: &str) {
     if !CHECKS {
         return;
     }
-    // SAFETY: forwarded.
+    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract).
     match unsafe { state(slot, class) } {
         SlotState::Free | SlotState::Unknown => {}
         SlotState::Live => panic!(
@@ -203,7 +209,7 @@ pub(crate) unsafe fn on_release(slot: NonNull<u8>, class: &Class, name: &str) {
     if !CHECKS {
         return;
     }
-    // SAFETY: forwarded.
+    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract).
     check_live(unsafe { state(slot, class) }, slot, name, "freed");
     // SAFETY: `poison_end() <= stride`, so the bytes lie inside the slot, which holds no
     // value any more and is ours until it is pushed.

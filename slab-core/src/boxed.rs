@@ -20,8 +20,29 @@ use crate::debug;
 use crate::lock::LockTrait;
 
 pub(crate) mod sealed {
-    pub trait Sealed {}
-    impl<T, L: crate::LockTrait, const SIZE: usize> Sealed for crate::SlabCache<T, L, SIZE> {}
+    use core::ptr::NonNull;
+
+    /// What a box needs of its pool. In a private module: code outside this crate can
+    /// neither implement it nor name its items.
+    ///
+    /// # Safety
+    /// `release` accepts exactly the slots that the implementing pool's cache hands out,
+    /// and `CLASS` is that cache's geometry.
+    pub unsafe trait Sealed {
+        /// The geometry of the pool's slabs.
+        const CLASS: crate::slab::Class;
+
+        /// Whether the slab at `slab` belongs to this pool's cache, if the pool type names
+        /// a single cache (hardening; reads nothing at `slab`).
+        fn owns(slab: NonNull<u8>) -> Option<bool>;
+
+        /// Returns a slot to its cache.
+        ///
+        /// # Safety
+        /// `slot` was handed out by a cache of this type, its value has been dropped or
+        /// moved out, and nothing uses it afterwards (I2).
+        unsafe fn release(slot: NonNull<u8>);
+    }
 }
 
 /// The cache a [`SlabBox`] returns its slot to, named as a type.
@@ -30,29 +51,11 @@ pub(crate) mod sealed {
 /// cache's slab through its lock) and by [`TypePool<T>`](crate::TypePool) for
 /// `#[slab_cached]` types (slots go to the thread's magazine). Sealed: the crate alone
 /// implements it.
-///
-/// # Safety
-/// `release` must accept exactly the slots that the implementing cache hands out.
-pub unsafe trait Pool: sealed::Sealed {
+pub trait Pool: sealed::Sealed {
     /// The lock of the cache; a box crosses threads only if this is `Sync`.
     type Lock: LockTrait;
     /// The slab size of the cache.
     const SLAB_SIZE: usize;
-    #[doc(hidden)]
-    const __CLASS: crate::slab::Class;
-
-    /// Whether the slab at `slab` belongs to this pool's cache, if the pool type names a
-    /// single cache (hardening; reads nothing at `slab`).
-    #[doc(hidden)]
-    fn __owns(slab: NonNull<u8>) -> Option<bool>;
-
-    /// Returns a slot to its cache.
-    ///
-    /// # Safety
-    /// `slot` was handed out by a cache of this type, its value has been dropped or moved
-    /// out, and nothing uses it afterwards.
-    #[doc(hidden)]
-    unsafe fn release(slot: NonNull<u8>);
 }
 
 /// An owning pointer to a `T` in a slab, like `Box<T>`; `C` names the cache the slot
@@ -135,8 +138,8 @@ impl<T, C: Pool> SlabBox<T, C> {
     #[inline]
     unsafe fn release_slot(ptr: NonNull<T>) {
         // SAFETY: `ptr` is a slot of a live slab of `C`'s cache (the box's invariant), so of
-        // geometry `C::__CLASS`; the caller gives it up.
-        unsafe { debug::on_release(ptr.cast(), &C::__CLASS, core::any::type_name::<T>()) };
+        // geometry `C::CLASS`; the caller gives it up.
+        unsafe { debug::on_release(ptr.cast(), &C::CLASS, core::any::type_name::<T>()) };
         // SAFETY: a slot handed out by a cache of type `C` (the box's invariant) whose value
         // is gone (contract), not used after this.
         unsafe { C::release(ptr.cast()) };
@@ -190,7 +193,7 @@ impl<T, C: Pool> SlabBox<T, C> {
         let Some(ptr) = NonNull::new(ptr) else {
             panic!("slab_core: `from_raw` of a `{name}` got a null pointer")
         };
-        let class = C::__CLASS;
+        let class = C::CLASS;
         let slot = ptr.cast::<u8>();
         if ptr.addr().get() % align_of::<T>() != 0 {
             panic!(
@@ -201,7 +204,7 @@ impl<T, C: Pool> SlabBox<T, C> {
         }
         let h = crate::slab::header_of(slot, &class);
         let base = crate::slab::base_of(h, &class);
-        if C::__owns(base) == Some(false) {
+        if C::owns(base) == Some(false) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which does not belong to the \
                  cache of `{name}` (another cache, another type, or foreign memory)"

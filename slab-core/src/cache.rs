@@ -1160,21 +1160,28 @@ impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SI
     }
 }
 
+impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
+    type Lock = L;
+    const SLAB_SIZE: usize = SIZE;
+}
+
 // SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
 // depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
 // cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it).
-unsafe impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
-    type Lock = L;
-    const SLAB_SIZE: usize = SIZE;
-    const __CLASS: Class = Self::CLASS;
+unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
+    for SlabCache<T, L, SIZE>
+{
+    const CLASS: Class = Self::CLASS;
 
-    fn __owns(_slab: NonNull<u8>) -> Option<bool> {
+    fn owns(_slab: NonNull<u8>) -> Option<bool> {
         None // a type names many runtime caches; which one is unknown here
     }
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
-        // SAFETY: forwarded from `Pool::release`'s contract.
+        // SAFETY: `slot` was handed out by a cache of this type and holds no value
+        // (`release`'s contract), so it belongs to the depot of a live cache (the slot
+        // keeps it alive, I4) of geometry `Self::CLASS` and lock `L`.
         unsafe { depot_free::<L>(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }

@@ -88,8 +88,7 @@ pub use error::{AllocError, SlabError};
 #[cfg(feature = "alloc")]
 pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
-pub use lock::{LockTrait, NoLock, SpinLock, TicketLock, YieldRelax};
-pub use magazine::ThreadCache;
+pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
 pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
@@ -132,7 +131,7 @@ pub mod __private {
     pub use crate::__slab_cached_impl as slab_cached_impl;
     pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
-        ConstMsg, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
+        ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
         assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed, new_uninit_boxed,
         try_new_boxed, try_new_uninit_boxed,
     };

@@ -116,7 +116,7 @@ unsafe impl LockTrait for SpinLock {
 /// Relax strategy of [`TicketLock`]: yield the time slice in `std` builds (a FIFO lock
 /// whose next owner is preempted would otherwise make every waiter spin a whole slice),
 /// a `spin_loop` hint otherwise.
-pub struct YieldRelax;
+pub(crate) struct YieldRelax;
 
 impl spin::RelaxStrategy for YieldRelax {
     #[inline]

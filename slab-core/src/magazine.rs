@@ -470,7 +470,10 @@ std::thread_local! {
 /// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE>`).
 ///
 /// Lives in a `thread_local!` that `#[slab_cached]` generates; the owning thread alone
-/// touches `mags`.
+/// touches `mags`. Not public API: `pub` only because that `thread_local!` is expanded in
+/// the user's crate, and the only thing it can do there is [`new_tls`](Self::new_tls),
+/// which is `unsafe`; every other method is private to this crate.
+#[doc(hidden)]
 #[repr(C)]
 pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     node: MagNode,
@@ -486,12 +489,6 @@ pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
     /// Its link in this thread's exit list (for `tls` caches).
     exit_link: ExitLink,
     _marker: Marker<T, L>,
-}
-
-impl<T, L: LockTrait, const SIZE: usize> Default for ThreadCache<T, L, SIZE> {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// The value of an empty `ThreadCache` (one body for the `const` and the loom constructor).
@@ -521,15 +518,14 @@ macro_rules! empty_thread_cache {
 impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
 
-    /// Empty magazines, registered on first use and given back when dropped.
-    #[cfg(not(loom))]
-    pub const fn new() -> Self {
-        empty_thread_cache!(false)
-    }
-
-    /// Empty magazines (under loom, whose atomics cannot be built in `const`).
+    /// Empty magazines (under loom, whose atomics cannot be built in `const`), for the loom
+    /// models in `tests/loom.rs`.
+    ///
+    /// # Safety
+    /// The cache is used with one `static` (or leaked) `SlabCache` only, and does not move
+    /// from its first use until it is dropped (its address is registered with the depot).
     #[cfg(loom)]
-    pub fn new() -> Self {
+    pub unsafe fn new() -> Self {
         empty_thread_cache!(false)
     }
 
@@ -539,9 +535,13 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// Such a cache joins the thread's exit list before it first registers with a depot,
     /// and the list gives its magazines back when the thread ends; if the thread is
     /// already ending, it never registers and works on the depot path.
+    ///
+    /// # Safety
+    /// The value is the initialiser of the one `thread_local!` that `__magazines()` of an
+    /// `unsafe impl SlabCached` returns, inside `ManuallyDrop`: it is never moved out, used
+    /// for that type's `static` cache alone, and dropped never (I10).
     #[cfg(all(feature = "std", not(loom)))]
-    #[doc(hidden)]
-    pub const fn new_tls() -> Self {
+    pub const unsafe fn new_tls() -> Self {
         empty_thread_cache!(true)
     }
 
@@ -562,8 +562,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// `cache` is never dropped (a `static`, or leaked), and `self` does not move from the
     /// first call on (it registers its address with the cache) until it is dropped.
     #[inline]
-    #[doc(hidden)]
-    pub unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+    pub(crate) unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
             Some(slot) => Ok(slot),
             // SAFETY: forwarded from this function's contract.
@@ -574,8 +573,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// Takes a free slot from the loaded magazine, if it holds one (the whole fast path:
     /// no call, so a caller can build a large value straight into the slot).
     #[inline(always)]
-    #[doc(hidden)]
-    pub fn pop_loaded(&self) -> Option<NonNull<u8>> {
+    pub(crate) fn pop_loaded(&self) -> Option<NonNull<u8>> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
         let slot = self.mags.pop(&class, core::any::type_name::<T>())?;
         Pair::settle_pop(&self.node.held);
@@ -609,8 +607,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// `slot` was handed out by this type's cache, holds no value and is not used again.
     #[inline]
-    #[doc(hidden)]
-    pub unsafe fn push(&self, slot: NonNull<u8>) {
+    pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
         if self.mags.has_room(Self::ROUNDS, &self.node.held) && !self.ctrl.get().is_null() {
             // SAFETY: the caller gives us the free, empty slot of this cache (contract);
             // there is room; `held` is our count.
@@ -732,8 +729,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
 impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// Gives both magazines back to the depot (parked, or returned to their slabs); the
     /// thread stays registered.
-    #[doc(hidden)]
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
             return;
         };

@@ -1,6 +1,6 @@
 //! Per-type caches: what `#[slab_cached]` plugs into.
 //!
-//! The attribute emits an `impl SlabCached for T` (through `__private::slab_cached_impl!`,
+//! The attribute emits an `unsafe impl SlabCached for T` (through `__private::slab_cached_impl!`,
 //! so the runtime shape lives here and not in generated code), compile-time layout checks
 //! whose messages are formatted at compile time, and inherent constructors that forward
 //! to the functions at the bottom of this file. This module talks to `cache` and `boxed`.
@@ -15,71 +15,112 @@ use crate::error::{AllocError, SlabError};
 use crate::lock::LockTrait;
 use crate::magazine::ThreadCache;
 use crate::slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+use sealed::Sealed as _;
 
-mod sealed {
-    pub trait Sealed<T> {}
-    impl<T, L: crate::LockTrait, const SIZE: usize> Sealed<T> for crate::SlabCache<T, L, SIZE> {}
+pub(crate) mod sealed {
+    use core::ptr::NonNull;
+
+    use crate::error::SlabError;
+
+    /// What `typed` needs of a `#[slab_cached]` type's cache. In a private module, so code
+    /// outside this crate can neither implement it nor name (and so call) its methods: the
+    /// thread-local entry points below trust their arguments.
+    pub trait Sealed<T> {
+        /// The per-thread magazines of this cache.
+        type Magazines: 'static;
+
+        /// One slot from the depot (the locked path; no magazine).
+        fn raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError>;
+
+        /// One slot from `mags`, refilling it from this cache's depot.
+        ///
+        /// # Safety
+        /// `mags` is the thread-local magazines of the `SlabCached` type whose
+        /// `slab_cache()` is `self` (I10).
+        unsafe fn pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError>;
+
+        /// One slot from the loaded magazine, if it holds one.
+        ///
+        /// # Safety
+        /// As [`pop_local`](Self::pop_local): `mags` belongs to this cache's type.
+        unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>>;
+
+        /// Gives a free slot to `mags`.
+        ///
+        /// # Safety
+        /// `mags` belongs to this cache's type (as above); `slot` was handed out by this
+        /// cache, holds no value and is not used again (I2).
+        unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>);
+
+        /// Whether the slab at `slab` belongs to this cache (reads nothing at `slab`).
+        fn owns(&'static self, slab: NonNull<u8>) -> bool;
+
+        /// Gives both magazines of `mags` back to the depot.
+        fn flush_local(mags: &Self::Magazines);
+
+        /// The hardening checks of a slot leaving the pool.
+        ///
+        /// # Safety
+        /// `slot` is a free slot of this cache, now owned by the caller (I2).
+        unsafe fn handout(slot: NonNull<u8>);
+    }
 }
 
-/// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`] (sealed).
-pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {
-    /// The per-thread magazines of this cache: a [`ThreadCache<T, L, SIZE>`] made with
-    /// `new_tls`, in `ManuallyDrop` (the thread's exit list gives it back).
-    type Magazines: 'static;
-
-    #[doc(hidden)]
-    fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError>;
-    #[doc(hidden)]
-    fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError>;
-    #[doc(hidden)]
-    fn __pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>>;
-    /// # Safety
-    /// As [`Pool::release`], for a slot of this cache.
-    #[doc(hidden)]
-    unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>);
-    #[doc(hidden)]
-    fn __owns(&'static self, slab: NonNull<u8>) -> bool;
-    #[doc(hidden)]
-    fn __flush_local(mags: &Self::Magazines);
-    #[doc(hidden)]
-    fn __handout(slot: NonNull<u8>);
-}
+/// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`].
+///
+/// Public because it bounds [`SlabCached::Cache`]; sealed, and its working methods live in
+/// a supertrait that code outside this crate cannot name, so it gives safe code nothing to
+/// call.
+pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {}
 
 impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
     for SlabCache<T, L, SIZE>
 {
-    type Magazines = core::mem::ManuallyDrop<ThreadCache<T, L, SIZE>>;
+}
+
+/// The per-thread magazines of a `SlabCache<T, L, SIZE>` in a `#[slab_cached]` type's
+/// `thread_local!`. Not public API.
+#[doc(hidden)]
+pub type Magazines<T, L, const SIZE: usize> = core::mem::ManuallyDrop<ThreadCache<T, L, SIZE>>;
+
+impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> sealed::Sealed<T>
+    for SlabCache<T, L, SIZE>
+{
+    type Magazines = Magazines<T, L, SIZE>;
 
     #[inline]
-    fn __raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError> {
-        self.raw_alloc()
+    fn raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError> {
+        SlabCache::raw_alloc(self)
     }
     #[inline]
-    fn __pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError> {
-        // SAFETY: `self` is `&'static`, so the cache is never dropped; `mags` is this
-        // thread's thread-local, which does not move until the thread exits.
+    unsafe fn pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError> {
+        // SAFETY: `self` is `&'static`, so the cache is never dropped; `mags` is the
+        // thread-local of this cache's type (contract), made by `new_tls` in a
+        // `thread_local!`, which does not move until the thread exits (I10).
         unsafe { mags.pop(self) }
     }
     #[inline(always)]
-    fn __pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>> {
+    unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>> {
         mags.pop_loaded()
     }
     #[inline]
-    unsafe fn __push_local(mags: &Self::Magazines, slot: NonNull<u8>) {
-        // SAFETY: forwarded from the caller.
+    unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>) {
+        // SAFETY: `slot` is a free slot of this cache, given up by the caller, and `mags`
+        // serves this cache (contract, I2 and I10): what `ThreadCache::push` needs.
         unsafe { mags.push(slot) }
     }
-    fn __owns(&'static self, slab: NonNull<u8>) -> bool {
+    fn owns(&'static self, slab: NonNull<u8>) -> bool {
         // Exact (a walk of the slab lists) with hardening checks; O(1) by address range
         // otherwise.
         self.owns_slab(slab, crate::debug::CHECKS)
     }
-    fn __flush_local(mags: &Self::Magazines) {
+    fn flush_local(mags: &Self::Magazines) {
         mags.flush();
     }
     #[inline]
-    fn __handout(slot: NonNull<u8>) {
-        // SAFETY: `typed_slot` calls this on a free slot of this cache that it now owns.
+    unsafe fn handout(slot: NonNull<u8>) {
+        // SAFETY: a free slot of this cache, of geometry `Self::CLASS`, now owned by the
+        // caller (contract).
         unsafe { crate::debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }
@@ -97,7 +138,19 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
 /// assert_eq!(npc.hp, 30);
 /// assert_eq!(Npc::slab_cache().stats().in_use, 1);
 /// ```
-pub trait SlabCached: Sized + 'static {
+///
+/// # Safety
+/// Write `#[slab_cached]` instead of an impl: the attribute emits the one implementation
+/// this crate trusts, and safe code cannot implement the trait by hand. An `unsafe impl`
+/// written by hand promises what that one does (I10 of `IMPLEMENTATION.md`):
+/// - `slab_cache()` returns a reference to the same `static` on every call;
+/// - `__magazines()` returns the same `thread_local!`, initialised with
+///   `ManuallyDrop::new(ThreadCache::new_tls())` in a `const` block, used for this type
+///   alone.
+///
+/// The allocation paths trust both: boxes of `T` free into this thread's magazines, and
+/// those refill from and flush to `slab_cache()`'s depot.
+pub unsafe trait SlabCached: Sized + 'static {
     /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
     type Cache: CacheOf<Self>;
     /// The type's `static` cache (allocates nothing before first use).
@@ -105,38 +158,44 @@ pub trait SlabCached: Sized + 'static {
     /// This thread's magazines for the type (`std` builds).
     #[cfg(feature = "std")]
     #[doc(hidden)]
-    fn __magazines() -> &'static std::thread::LocalKey<<Self::Cache as CacheOf<Self>>::Magazines>;
+    fn __magazines()
+    -> &'static std::thread::LocalKey<<Self::Cache as sealed::Sealed<Self>>::Magazines>;
 }
 
 /// The pool of a `#[slab_cached]` type: its boxes free into the calling thread's
 /// magazine (in `std` builds), else into the type's `static` cache.
 pub struct TypePool<T>(PhantomData<fn() -> T>);
 
-impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {}
+/// Public because [`Boxed<T>`] names it; it has no value and no method of its own.
+impl<T: SlabCached> Pool for TypePool<T> {
+    type Lock = <T::Cache as Pool>::Lock;
+    const SLAB_SIZE: usize = <T::Cache as Pool>::SLAB_SIZE;
+}
 
 // SAFETY: boxes typed `SlabBox<_, TypePool<T>>` are made only from slots of `T::slab_cache()`
 // (by the functions below, or `from_raw`, whose contract demands it); `release` gives the
 // slot to this thread's magazine of that same cache type, or to its depot.
-unsafe impl<T: SlabCached> Pool for TypePool<T> {
-    type Lock = <T::Cache as Pool>::Lock;
-    const SLAB_SIZE: usize = <T::Cache as Pool>::SLAB_SIZE;
-    const __CLASS: crate::slab::Class = <T::Cache as Pool>::__CLASS;
+unsafe impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {
+    const CLASS: crate::slab::Class = <T::Cache as crate::boxed::sealed::Sealed>::CLASS;
 
-    fn __owns(slab: NonNull<u8>) -> Option<bool> {
-        Some(T::slab_cache().__owns(slab))
+    fn owns(slab: NonNull<u8>) -> Option<bool> {
+        Some(T::slab_cache().owns(slab))
     }
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
         // The magazines' thread-local has no drop glue, so it is never gone; once the
-        // thread's exit list has run, `__push_local` itself takes the depot path.
-        // SAFETY: forwarded: a free slot of `T`'s cache.
+        // thread's exit list has run, `push_local` itself takes the depot path.
+        // SAFETY: `slot` is a free slot of `T::slab_cache()` that the caller gives up
+        // (`release`'s contract), and `T::__magazines()` are the magazines of that cache's
+        // type (`SlabCached`'s contract, I10).
         #[cfg(feature = "std")]
-        T::__magazines().with(|m| unsafe { T::Cache::__push_local(m, slot) });
-        // SAFETY: forwarded.
+        T::__magazines().with(|m| unsafe { T::Cache::push_local(m, slot) });
+        // SAFETY: `slot` is a free slot of `T::slab_cache()`, whose pool type is
+        // `T::Cache` (contract).
         #[cfg(not(feature = "std"))]
         unsafe {
-            <T::Cache as Pool>::release(slot)
+            <T::Cache as crate::boxed::sealed::Sealed>::release(slot)
         }
     }
 }
@@ -154,8 +213,10 @@ pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
 #[inline(always)]
 fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     #[cfg(feature = "std")]
-    if let Some(slot) = T::__magazines().with(|m| T::Cache::__pop_loaded(m)) {
-        T::Cache::__handout(slot);
+    // SAFETY: `T::__magazines()` are the magazines of `T::Cache`'s type (I10).
+    if let Some(slot) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
+        // SAFETY: a free slot of `T`'s cache, just taken from our magazine, so ours.
+        unsafe { T::Cache::handout(slot) };
         return Ok(slot);
     }
     typed_slot_slow::<T>()
@@ -168,12 +229,15 @@ fn typed_slot_slow<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     let cache = T::slab_cache();
     #[cfg(feature = "std")]
     {
-        let slot = T::__magazines().with(|m| cache.__pop_local(m))?;
-        T::Cache::__handout(slot);
+        // SAFETY: `T::__magazines()` are the magazines of the type whose cache is
+        // `T::slab_cache()` (I10).
+        let slot = T::__magazines().with(|m| unsafe { cache.pop_local(m) })?;
+        // SAFETY: a free slot of `T`'s cache, just taken for us, so ours.
+        unsafe { T::Cache::handout(slot) };
         Ok(slot)
     }
     #[cfg(not(feature = "std"))]
-    cache.__raw_alloc()
+    cache.raw_alloc()
 }
 
 impl<T: SlabCached> SlabBox<T, TypePool<T>> {
@@ -229,7 +293,7 @@ impl<T: SlabCached> SlabBox<T, TypePool<T>> {
 /// ```
 pub fn flush_thread_cache<T: SlabCached>() {
     #[cfg(feature = "std")]
-    T::__magazines().with(|m| T::Cache::__flush_local(m));
+    T::__magazines().with(|m| T::Cache::flush_local(m));
 }
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).
@@ -488,8 +552,10 @@ macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
         const _: () = {
             type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
-            type __SlabMagazines = <__SlabCache as $crate::CacheOf<$ty>>::Magazines;
-            impl $crate::SlabCached for $ty {
+            type __SlabMagazines = $crate::__private::Magazines<$ty, $lock, { $size }>;
+            // SAFETY: `slab_cache` returns one `static` and `__magazines` one
+            // `thread_local!` made by `new_tls`, for this type alone (I10).
+            unsafe impl $crate::SlabCached for $ty {
                 type Cache = __SlabCache;
                 #[inline]
                 fn slab_cache() -> &'static __SlabCache {
@@ -501,7 +567,9 @@ macro_rules! __slab_cached_impl {
                     $crate::__private::thread_local! {
                         static __SLAB_MAGAZINES: __SlabMagazines = const {
                             $crate::__private::ManuallyDrop::new(
-                                $crate::__private::ThreadCache::new_tls(),
+                                // SAFETY: the one `thread_local!` of this type's
+                                // magazines, never moved, serving its `static` cache (I10).
+                                unsafe { $crate::__private::ThreadCache::new_tls() },
                             )
                         };
                     }
@@ -521,7 +589,8 @@ macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
         const _: () = {
             type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
-            impl $crate::SlabCached for $ty {
+            // SAFETY: `slab_cache` returns one `static` (I10).
+            unsafe impl $crate::SlabCached for $ty {
                 type Cache = __SlabCache;
                 #[inline]
                 fn slab_cache() -> &'static __SlabCache {

@@ -81,7 +81,7 @@ mod valid;
 /// # What it generates
 /// The item itself, unchanged (derives and other attributes before or after the
 /// attribute keep working), and in a `const _: () = { .. };` block next to it:
-/// - `impl slab_core::SlabCached for T`, whose `slab_cache()` holds one hidden `static`
+/// - `unsafe impl slab_core::SlabCached for T` (the one implementation slab-core trusts), whose `slab_cache()` holds one hidden `static`
 ///   `SlabCache<T, L, SIZE>`. Nothing is allocated before the first box.
 /// - Inherent functions, with the visibility of the type:
 ///   - `T::new_boxed(value: T) -> Boxed<T>`: allocates like `Box::new`, panicking when
@@ -151,7 +151,7 @@ pub fn slab_cached(
 ///     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 /// }
 ///
-/// slab_core::slab_hooks!(my_alloc, my_free);
+/// slab_core::slab_hooks!(unsafe my_alloc, my_free);
 /// # fn main() {
 /// #     let cache: slab_core::SlabCache<u64> = slab_core::SlabCache::new();
 /// #     assert_eq!(*cache.alloc(7), 7);

@@ -41,7 +41,7 @@ unsafe fn hook_free(p: NonNull<u8>, layout: Layout) {
     // SAFETY: allocated by `hook_alloc` with this layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
-slab_core::slab_hooks!(hook_alloc, hook_free);
+slab_core::slab_hooks!(unsafe hook_alloc, hook_free);
 
 /// A test-and-set lock on loom's atomics.
 struct LoomLock(AtomicBool);

@@ -1,4 +1,4 @@
-//! `slab_hooks!(my_alloc, my_free)` and `slab_hooks!(global)`: define the two link-time
+//! `slab_hooks!(unsafe my_alloc, my_free)` and `slab_hooks!(global)`: define the two link-time
 //! symbols through which slab-core takes and returns slab memory.
 //!
 //! The user's functions are first bound to `AllocHook`/`FreeHook` variables spanned at
@@ -21,11 +21,18 @@ const ALLOC_SYMBOL: &str = "slab_core_0_1__alloc_hook__define_it_once_with_slab_
 /// Must equal `slab_core::__private::FREE_SYMBOL`.
 const FREE_SYMBOL: &str = "slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro";
 
-const USAGE: &str = "`slab_hooks!` takes two functions, `slab_hooks!(my_alloc, my_free)`, or the \
-                     one word `global` for Rust's global allocator: `slab_hooks!(global)`";
+const USAGE: &str = "`slab_hooks!` takes two functions after the word `unsafe`, \
+                     `slab_hooks!(unsafe my_alloc, my_free)`, or the one word `global` for Rust's \
+                     global allocator: `slab_hooks!(global)`";
 
-/// The macro input: hook expressions and an optional `crate = path`.
+/// Why a user's hooks need the user's `unsafe`.
+const PROMISE: &str = "every block the allocation hook returns must be `layout.size()` bytes \
+                       aligned to `layout.align()`, used by nothing else until the free hook \
+                       gets it back: a promise only you can make";
+
+/// The macro input: the user's `unsafe`, hook expressions and an optional `crate = path`.
 struct Input {
+    unsafety: Option<Token![unsafe]>,
     hooks: Vec<Expr>,
     krate: Option<Path>,
     errors: Errors,
@@ -34,6 +41,7 @@ struct Input {
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut parsed = Input {
+            unsafety: input.parse()?,
             hooks: Vec::new(),
             krate: None,
             errors: Errors::default(),
@@ -67,6 +75,8 @@ impl Parse for Input {
 
 /// The hooks, as expressions to type-check, and the spans to report them at.
 struct Hooks {
+    /// The user's `unsafe` token (the library's own for `global`).
+    unsafety: Token![unsafe],
     alloc: TokenStream,
     alloc_span: Span,
     free: TokenStream,
@@ -77,25 +87,47 @@ fn hooks(input: &Input) -> syn::Result<Hooks> {
     match input.hooks.as_slice() {
         [Expr::Path(p)] if p.qself.is_none() && p.path.is_ident("global") => {
             let span = p.span();
+            if let Some(u) = input.unsafety {
+                return Err(syn::Error::new(
+                    u.span,
+                    "`slab_hooks!(global)` needs no `unsafe`: slab-core wrote those hooks and \
+                     makes their promise itself; remove `unsafe`",
+                ));
+            }
             Ok(Hooks {
+                unsafety: Token![unsafe](Span::call_site()),
                 alloc: quote_spanned!(span=> _slab_core::__private::global::alloc),
                 alloc_span: span,
                 free: quote_spanned!(span=> _slab_core::__private::global::free),
                 free_span: span,
             })
         }
-        [alloc, free] => Ok(Hooks {
-            alloc: alloc.to_token_stream(),
-            alloc_span: alloc.span(),
-            free: free.to_token_stream(),
-            free_span: free.span(),
-        }),
+        [alloc, free] => {
+            let Some(unsafety) = input.unsafety else {
+                return Err(syn::Error::new_spanned(
+                    alloc,
+                    format_args!(
+                        "your own slab hooks need your `unsafe`: {PROMISE}; write \
+                         `slab_hooks!(unsafe {}, {})`",
+                        alloc.to_token_stream(),
+                        free.to_token_stream()
+                    ),
+                ));
+            };
+            Ok(Hooks {
+                unsafety,
+                alloc: alloc.to_token_stream(),
+                alloc_span: alloc.span(),
+                free: free.to_token_stream(),
+                free_span: free.span(),
+            })
+        }
         [] => Err(syn::Error::new(Span::call_site(), USAGE)),
         [one] => Err(syn::Error::new_spanned(
             one,
             format_args!(
                 "{USAGE}; with one function, add the free function: \
-                 `slab_hooks!({}, my_free)`",
+                 `slab_hooks!(unsafe {}, my_free)`",
                 one.to_token_stream()
             ),
         )),
@@ -121,6 +153,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let hooks = hooks?;
     let krate = crate_decl(input.krate.as_ref());
     let Hooks {
+        unsafety,
         alloc,
         alloc_span,
         free,
@@ -128,17 +161,18 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     } = hooks;
     let alloc_check = quote_spanned!(alloc_span=> let __hook: _slab_core::AllocHook = #alloc;);
     let free_check = quote_spanned!(free_span=> let __hook: _slab_core::FreeHook = #free;);
+    let u = unsafety.span;
+    let call_alloc = quote_spanned!(u=> #unsafety { __hook(layout) });
+    let call_free = quote_spanned!(u=> #unsafety { __hook(ptr, layout) });
+    // The calls into the hooks sit in functions of their own, outside the `allow` that the
+    // exported symbols need, in blocks opened by the user's `unsafe`: that token is where
+    // the user vouches for the hooks, and where `deny(unsafe_code)` points.
     Ok(quote! {
         const _: () = {
             #krate
 
-            #[allow(
-                unsafe_code,
-                reason = "exporting a symbol is unsafe; its signature is the one slab-core \
-                          declares, and the user's function is checked against `AllocHook`"
-            )]
-            #[unsafe(export_name = #ALLOC_SYMBOL)]
-            unsafe extern "Rust" fn __slab_core_alloc_hook(
+            #[inline(always)]
+            fn __slab_core_call_alloc(
                 layout: _slab_core::__private::core::alloc::Layout,
             ) -> _slab_core::__private::core::option::Option<
                 _slab_core::__private::core::ptr::NonNull<u8>,
@@ -146,7 +180,32 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 #alloc_check
                 // SAFETY: slab-core calls the hook with a valid slab layout, the contract of
                 // `AllocHook` that the user's function promises to honour.
-                unsafe { __hook(layout) }
+                #call_alloc
+            }
+
+            #[inline(always)]
+            fn __slab_core_call_free(
+                ptr: _slab_core::__private::core::ptr::NonNull<u8>,
+                layout: _slab_core::__private::core::alloc::Layout,
+            ) {
+                #free_check
+                // SAFETY: slab-core returns each block once, with the layout it was
+                // allocated with: the contract of `FreeHook`.
+                #call_free
+            }
+
+            #[allow(
+                unsafe_code,
+                reason = "exporting a symbol is unsafe; its signature is the one slab-core \
+                          declares, and the user's function is checked against `AllocHook`"
+            )]
+            #[unsafe(export_name = #ALLOC_SYMBOL)]
+            extern "Rust" fn __slab_core_alloc_hook(
+                layout: _slab_core::__private::core::alloc::Layout,
+            ) -> _slab_core::__private::core::option::Option<
+                _slab_core::__private::core::ptr::NonNull<u8>,
+            > {
+                __slab_core_call_alloc(layout)
             }
 
             #[allow(
@@ -155,14 +214,11 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                           declares, and the user's function is checked against `FreeHook`"
             )]
             #[unsafe(export_name = #FREE_SYMBOL)]
-            unsafe extern "Rust" fn __slab_core_free_hook(
+            extern "Rust" fn __slab_core_free_hook(
                 ptr: _slab_core::__private::core::ptr::NonNull<u8>,
                 layout: _slab_core::__private::core::alloc::Layout,
             ) {
-                #free_check
-                // SAFETY: slab-core returns each block once, with the layout it was
-                // allocated with: the contract of `FreeHook`.
-                unsafe { __hook(ptr, layout) }
+                __slab_core_call_free(ptr, layout)
             }
         };
     })

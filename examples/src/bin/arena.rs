@@ -129,7 +129,7 @@ unsafe fn arena_free(ptr: NonNull<u8>, layout: Layout) {
 }
 
 // This binary's slab memory comes from the arena, not the heap.
-slab_core::slab_hooks!(arena_alloc, arena_free);
+slab_core::slab_hooks!(unsafe arena_alloc, arena_free);
 
 /// A DMA buffer: 2 KiB of data with a tag, in 16 KiB slabs (7 per slab).
 #[slab_cached(size = 16384)]

@@ -50,7 +50,7 @@ unsafe fn counting_free(ptr: NonNull<u8>, layout: Layout) {
     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
-slab_core::slab_hooks!(counting_alloc, counting_free);
+slab_core::slab_hooks!(unsafe counting_alloc, counting_free);
 
 /// A limit order, in 16 KiB slabs.
 #[derive(Debug)]

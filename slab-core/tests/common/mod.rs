@@ -242,7 +242,7 @@ pub unsafe fn counting_free(ptr: NonNull<u8>, layout: Layout) {
     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
-slab_core::slab_hooks!(counting_alloc, counting_free);
+slab_core::slab_hooks!(unsafe counting_alloc, counting_free);
 
 /// Scales iteration counts down under Miri.
 pub const fn scaled(n: usize) -> usize {

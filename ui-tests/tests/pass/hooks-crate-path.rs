@@ -2,7 +2,7 @@
 extern crate slab_core as slab;
 
 slab::slab_hooks!(
-    |layout| {
+    unsafe |layout| {
         // SAFETY: slab layouts are never zero-sized.
         core::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })
     },

@@ -27,7 +27,7 @@ unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
-slab_core::slab_hooks!(memory::alloc, free);
+slab_core::slab_hooks!(unsafe memory::alloc, free);
 
 #[slab_cached]
 struct Item(u64);

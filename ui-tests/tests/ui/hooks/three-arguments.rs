@@ -7,6 +7,6 @@ unsafe fn my_alloc(_layout: Layout) -> Option<NonNull<u8>> {
 
 unsafe fn my_free(_ptr: NonNull<u8>, _layout: Layout) {}
 
-slab_core::slab_hooks!(my_alloc, my_free, my_free);
+slab_core::slab_hooks!(unsafe my_alloc, my_free, my_free);
 
 fn main() {}

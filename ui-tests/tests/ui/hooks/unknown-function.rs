@@ -3,7 +3,7 @@ use core::ptr::NonNull;
 
 unsafe fn my_free(_ptr: NonNull<u8>, _layout: Layout) {}
 
-slab_core::slab_hooks!(my_aloc, my_free);
+slab_core::slab_hooks!(unsafe my_aloc, my_free);
 
 fn main() {
     let _ = Layout::new::<u8>();

@@ -8,6 +8,6 @@ fn my_alloc(size: usize) -> *mut u8 {
 
 unsafe fn my_free(_ptr: NonNull<u8>, _layout: Layout) {}
 
-slab_core::slab_hooks!(my_alloc, my_free);
+slab_core::slab_hooks!(unsafe my_alloc, my_free);
 
 fn main() {}

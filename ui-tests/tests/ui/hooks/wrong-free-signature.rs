@@ -7,6 +7,6 @@ unsafe fn my_alloc(_layout: Layout) -> Option<NonNull<u8>> {
 
 unsafe fn my_free(_ptr: *mut u8) {}
 
-slab_core::slab_hooks!(my_alloc, my_free);
+slab_core::slab_hooks!(unsafe my_alloc, my_free);
 
 fn main() {}

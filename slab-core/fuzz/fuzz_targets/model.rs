@@ -27,7 +27,7 @@ unsafe fn hook_free(p: std::ptr::NonNull<u8>, layout: std::alloc::Layout) {
     // SAFETY: allocated by `hook_alloc` with this layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
-slab_core::slab_hooks!(hook_alloc, hook_free);
+slab_core::slab_hooks!(unsafe hook_alloc, hook_free);
 
 struct Big([u64; 300]);
 

@@ -274,12 +274,50 @@ impl<T, C: Pool> SlabBox<MaybeUninit<T>, C> {
 impl<T, C: Pool> Drop for SlabBox<T, C> {
     #[inline]
     fn drop(&mut self) {
+        // SAFETY: the box owns its slot (I2), and the guard is dropped only after the value
+        // is gone: below, or while `T::drop` unwinds.
+        let slot = unsafe { SlotGuard::<T, C>::new(self.ptr) };
         // SAFETY: the box owns an initialised, aligned `T` (boxes of `MaybeUninit<T>` drop
-        // a `MaybeUninit`, which is a no-op) and drops it exactly once, here.
+        // a `MaybeUninit`, which is a no-op) and drops it exactly once, here (I3).
         unsafe { self.ptr.drop_in_place() };
-        // SAFETY: the value was dropped above and the box is going away, so the bare slot
-        // is not used again; it goes back to the cache type it came from.
-        unsafe { Self::release_slot(self.ptr) };
+        drop(slot);
+    }
+}
+
+/// Gives a slot back to its cache when dropped. Armed across a value's destructor, it
+/// returns the slot even if `T::drop` panics, as `Box` frees its memory when the
+/// destructor unwinds (the value counts as dropped: it is never dropped again).
+pub(crate) struct SlotGuard<T, C: Pool> {
+    ptr: NonNull<T>,
+    _marker: PhantomData<fn() -> C>,
+}
+
+impl<T, C: Pool> SlotGuard<T, C> {
+    /// # Safety
+    /// `ptr` is a slot handed out by a cache of type `C`, owned by the caller, whose value
+    /// is dropped or moved out before the guard is dropped (or [`disarm`](Self::disarm)ed),
+    /// and which is not used after that.
+    #[inline(always)]
+    pub(crate) unsafe fn new(ptr: NonNull<T>) -> Self {
+        SlotGuard {
+            ptr,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Keeps the slot: the caller returns it another way.
+    #[inline(always)]
+    pub(crate) fn disarm(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl<T, C: Pool> Drop for SlotGuard<T, C> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: the slot's value is gone and the slot is not used again (the guard's
+        // contract); it goes back to the cache type it came from.
+        unsafe { SlabBox::<T, C>::release_slot(self.ptr) };
     }
 }
 

@@ -156,6 +156,24 @@ impl Depot {
             .map(|(&head, &count)| Chain { head, count })
     }
 
+    /// Whether a slab based at `base` is on one of the lists (every slab is, when
+    /// [`LIST_FULL`]; else the full ones are not). A walk: O(slabs), for hardening only.
+    pub(crate) fn holds_slab(&self, base: usize, slab_size: usize) -> bool {
+        [self.partial, self.full, self.empty].into_iter().any(|mut cur| {
+            while !cur.is_null() {
+                // A header lies inside its slab: masking finds the slab's base (I1).
+                if cur.addr() & !(slab_size - 1) == base {
+                    return true;
+                }
+                // SAFETY: `cur` is on one of this depot's lists, so a live header; the
+                // caller holds the lock (`&Depot` is only reached through the guard), so
+                // its `state` is not written concurrently. The read is a copy.
+                cur = unsafe { (*cur).state.next };
+            }
+            false
+        })
+    }
+
     pub(crate) fn update_peak(&mut self) {
         let live = self.live_objects();
         if live > self.peak {
@@ -401,7 +419,16 @@ pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8
 /// The lock is held; `block` is a slab-sized, slab-aligned block from the hook that nothing
 /// else uses; `ctrl` is this depot's control block.
 pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
-    // SAFETY: forwarded from the contract.
+    if debug::CHECKS && d.holds_slab(block.addr().get(), class.slab_size) {
+        panic!(
+            "slab_core: the allocation hook returned {block:p}, which is already a live slab of \
+             the `{}` cache: the hook handed one block out twice, breaking the promise of its \
+             `unsafe` in `slab_hooks!`",
+            d.name
+        );
+    }
+    // SAFETY: `block` is a slab-sized, slab-aligned block from the hook that nothing else
+    // uses (contract, I6), and `ctrl` is this depot's control block: what `init` needs.
     let h = unsafe { slab::init(block, class, ctrl, false) };
     // SAFETY: `h` is live and on no list yet.
     unsafe { link(d, h, ListId::Empty) };
@@ -453,7 +480,9 @@ pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
     }
 }
 
-/// Frees every slab of a cache whose last handle and last slot are gone.
+/// Frees every slab of a cache whose last handle and last slot are gone: the slaves, then
+/// the master (a free hook that panics does not strand the others, see
+/// [`free_retired`](magazine::free_retired)).
 ///
 /// # Safety
 /// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
@@ -471,18 +500,23 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
         d.partial.is_null() && d.full.is_null() && d.unlisted_full == 0,
         "destroying a cache in use"
     );
+    // The master goes on the chain first, so it is freed last.
+    let mut chain = ptr::null_mut();
+    // SAFETY: the master header is live and reachable only by us; it is taken off the
+    // empty list's walk below (skipped), so its `next` link is ours to reuse.
+    unsafe { magazine::link_retired(&mut chain, master) };
     let mut cur = d.empty;
     while let Some(h) = NonNull::new(cur) {
         // SAFETY: `h` is on the empty list, so a live header of this cache; no one else can
-        // reach the cache, so no one else touches it. The read is a copy.
+        // reach the cache, so no one else touches it. The read is a copy, taken before
+        // `link_retired` reuses the link.
         cur = unsafe { (*h.as_ptr()).state.next };
         if h != master {
             // SAFETY: `h` is a live slave header that only we can reach; clearing the magic
             // marks it dead before its memory goes back.
             unsafe { (*h.as_ptr()).magic = 0 };
-            // SAFETY: `h` heads a slab from the hook with `class.layout()`; it was taken
-            // off the walk (its `next` was read above) and nothing references it any more.
-            unsafe { free_block(h, class) };
+            // SAFETY: `h` is off the walk (its `next` was read above), reachable only by us.
+            unsafe { magazine::link_retired(&mut chain, h) };
         }
     }
     // SAFETY: `ctrl` is in bounds of the master slab (contract), so projecting to `lock`
@@ -494,9 +528,40 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     unsafe { ptr::drop_in_place(lock) };
     // SAFETY: `master` is the live master header, reachable by nobody else now.
     unsafe { (*master.as_ptr()).magic = 0 };
-    // SAFETY: the master slab came from the hook with `class.layout()`; its control block
-    // was just dropped and nothing references the slab any more.
-    unsafe { free_block(master, class) };
+    // SAFETY: every slab on the chain came from the hook with `class.layout()`, is dead
+    // (magic cleared) and unreachable; the master's control block was dropped above.
+    unsafe { magazine::free_retired(chain, class) };
+}
+
+/// Destroys a cache when dropped, if armed: the last step of a free or a handle's drop,
+/// which must happen even if freeing a retired slab before it panics in the hook.
+pub(crate) struct DestroyOnDrop<'c, L: LockTrait> {
+    ctrl: Option<NonNull<Control<L>>>,
+    class: &'c Class,
+}
+
+impl<'c, L: LockTrait> DestroyOnDrop<'c, L> {
+    /// # Safety
+    /// If `destroy_now`, `ctrl` is the control block of a cache with no handle and no slot
+    /// left, its lock released, that nothing else can reach.
+    #[inline]
+    pub(crate) unsafe fn new(destroy_now: bool, ctrl: NonNull<Control<L>>, class: &'c Class) -> Self {
+        DestroyOnDrop {
+            ctrl: destroy_now.then_some(ctrl),
+            class,
+        }
+    }
+}
+
+impl<L: LockTrait> Drop for DestroyOnDrop<'_, L> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(ctrl) = self.ctrl.take() {
+            // SAFETY: armed only for a cache with no handle and no slot left, its lock
+            // released, unreachable by anyone else (`new`'s contract).
+            unsafe { destroy(ctrl, self.class) };
+        }
+    }
 }
 
 /// Puts a slot back into its slab under the lock; if that leaves one empty slave too many,
@@ -577,13 +642,11 @@ pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, 
         retired = unsafe { return_slot(d, slot, class) };
         destroy_now = d.in_use == 0 && d.handles == 0;
     }
+    // SAFETY: armed only when no handle and no slot is left; the lock is released.
+    let _destroy = unsafe { DestroyOnDrop::new(destroy_now, ctrl, class) };
     if let Some(h) = retired {
         // SAFETY: retired under the lock, unreachable from the depot now.
         unsafe { free_block(h, class) };
-    }
-    if destroy_now {
-        // SAFETY: no handle and no slot is left, and the lock is released.
-        unsafe { destroy(ctrl, class) };
     }
 }
 
@@ -606,7 +669,7 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
         }
     }
     // Call the hook without the lock, then adopt the slab.
-    let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+    let block = hooks::alloc_slab(class.layout())?;
     // SAFETY: alive by contract.
     let mut g = unsafe { DepotGuard::lock(ctrl) };
     let d = g.depot();
@@ -616,6 +679,48 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
     let slot = unsafe { pop_slot(d, class) }.expect("a freshly adopted slab has free slots");
     d.update_peak();
     Ok(slot)
+}
+
+/// Blocks fresh from the allocation hook, not yet adopted, linked through their first
+/// word. Dropping the list (an error, or a panic in the hook) gives every block back.
+struct Blocks {
+    head: *mut u8,
+    layout: core::alloc::Layout,
+}
+
+impl Blocks {
+    fn new(layout: core::alloc::Layout) -> Self {
+        Blocks {
+            head: ptr::null_mut(),
+            layout,
+        }
+    }
+
+    fn push(&mut self, block: NonNull<u8>) {
+        // SAFETY: `block` is fresh from the hook with `self.layout` (at least 512 bytes,
+        // aligned to its size), so its first word is writable and ours; no slab lives in
+        // it yet.
+        unsafe { block.cast::<*mut u8>().write(self.head) };
+        self.head = block.as_ptr();
+    }
+
+    fn pop(&mut self) -> Option<NonNull<u8>> {
+        let block = NonNull::new(self.head)?;
+        // SAFETY: every block on the list had its first word set by `push`, and nothing
+        // else writes a listed block.
+        self.head = unsafe { block.cast::<*mut u8>().read() };
+        Some(block)
+    }
+}
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        while let Some(block) = self.pop() {
+            // SAFETY: the block came from the hook with `self.layout`, was never adopted,
+            // and is off the list now, so nothing uses it (I6).
+            unsafe { hooks::free_slab(block, self.layout) };
+        }
+    }
 }
 
 /// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
@@ -749,7 +854,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[cold]
     fn init_master(&self) -> Result<NonNull<Control<L>>, SlabError> {
         let class = Self::CLASS;
-        let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+        let block = hooks::alloc_slab(class.layout())?;
         // The control block and the counters lie before `master_first` in the unrotated
         // layout, which the colour rotation never cuts (`slab::Colours`): they are
         // contiguous from the header.
@@ -931,21 +1036,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         if a < d.lo || a > d.hi {
             return false;
         }
-        if !exact {
-            return true;
-        }
-        [d.partial, d.full, d.empty].into_iter().any(|mut cur| {
-            while !cur.is_null() {
-                // A header lies inside its slab: masking finds the slab's base.
-                if cur.addr() & !(SIZE - 1) == base.addr().get() {
-                    return true;
-                }
-                // SAFETY: `cur` is on one of this depot's lists, so a live header; the lock
-                // is held, so its `state` is not written concurrently. The read is a copy.
-                cur = unsafe { (*cur).state.next };
-            }
-            false
-        })
+        !exact || d.holds_slab(a, SIZE)
     }
 
     /// Runs `f` on the locked depot (allocating the master if needed).
@@ -996,33 +1087,53 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Grows the cache so that the next `n` allocations need no hook call (unless other
     /// threads take the slots first, or frees release slabs in between).
     ///
+    /// All or nothing: the slabs are taken from the hook first, and if the hook runs out
+    /// midway every one of them goes back before the error is returned, so a failed
+    /// `reserve` leaves the cache as it found it.
+    ///
     /// ```
-    /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// use slab_core::{SlabCache, SlabError};
+    /// slab_core::slab_hooks!(global);
     /// let cache: SlabCache<u64> = SlabCache::new();
     /// cache.reserve(10_000).unwrap();
     /// let calls = cache.stats().hook_allocs;
     /// let boxes: Vec<_> = (0..10_000).map(|i| cache.alloc(i)).collect();
     /// assert_eq!(cache.stats().hook_allocs, calls);
+    /// // An impossible request fails at once, without calling the hook.
+    /// assert_eq!(cache.reserve(usize::MAX), Err(SlabError::CapacityOverflow));
+    /// assert_eq!(cache.stats().hook_allocs, calls);
     /// # drop(boxes);
     /// ```
     ///
     /// # Errors
-    /// [`SlabError::OutOfMemory`] if the hook fails; slabs added before that stay.
+    /// - [`SlabError::CapacityOverflow`] if the slabs for `n` objects would take more than
+    ///   `isize::MAX` bytes; no hook is called.
+    /// - [`SlabError::OutOfMemory`] or [`SlabError::AlignmentMismatch`] if the hook fails;
+    ///   the slabs taken before that are given back.
     pub fn reserve(&self, n: usize) -> Result<(), SlabError> {
         let class = Self::CLASS;
         let ctrl = self.control()?;
-        loop {
-            let missing = self.with_depot(|d| n.saturating_sub(d.capacity - d.in_use))?;
-            if missing == 0 {
-                return Ok(());
-            }
-            let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
-            self.with_depot(|d| {
-                // SAFETY: lock held by `with_depot`; `block` is fresh from the hook.
-                unsafe { adopt(d, block, &class, ctrl.cast()) }
-            })?;
+        let missing = self.with_depot(|d| n.saturating_sub(d.capacity - d.in_use))?;
+        if missing == 0 {
+            return Ok(());
         }
+        let slabs = missing.div_ceil(class.slave_slots);
+        if slabs.checked_mul(SIZE).is_none_or(|bytes| bytes > isize::MAX as usize) {
+            return Err(SlabError::CapacityOverflow);
+        }
+        // Take every slab before adopting any: on failure (or a panicking hook) the guard
+        // gives back what was taken.
+        let mut taken = Blocks::new(class.layout());
+        for _ in 0..slabs {
+            taken.push(hooks::alloc_slab(class.layout())?);
+        }
+        self.with_depot(|d| {
+            while let Some(block) = taken.pop() {
+                // SAFETY: lock held by `with_depot`; `block` is fresh from the hook, with
+                // this cache's layout, and off the guard's list, so nothing else uses it.
+                unsafe { adopt(d, block, &class, ctrl.cast()) };
+            }
+        })
     }
 
     /// Returns every empty slave slab to the free hook and says how many went back.
@@ -1145,12 +1256,10 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
             }
             d.handles == 0 && d.in_use == 0
         };
+        // SAFETY: armed only when no handle and no slot is left; the lock is released.
+        let _destroy = unsafe { DestroyOnDrop::new(destroy_now, ctrl, &class) };
         // SAFETY: retired under the lock, which is released now.
         unsafe { magazine::free_retired(retired, &class) };
-        if destroy_now {
-            // SAFETY: no handle and no slot left; the lock is released.
-            unsafe { destroy(ctrl, &class) };
-        }
     }
 }
 

@@ -3,18 +3,21 @@
 
 use core::fmt;
 
-/// Why a slab operation failed (the seed crate's variants, kept for the low-level API).
+/// Why an allocation or a reservation failed. Every variant is produced; each says what to
+/// change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SlabError {
     /// The allocation hook returned `None`: no memory for a new slab.
     OutOfMemory,
-    /// A block or pointer is not aligned as the cache requires.
+    /// The allocation hook returned a block that is not aligned to the slab size, which
+    /// the hook contract requires (an object finds its slab header by masking its address
+    /// with the slab size). The block went straight back to the free hook.
     AlignmentMismatch,
-    /// A pointer does not belong to a live slab of this cache.
-    InvalidPointer,
-    /// An internal invariant is broken (corrupted header or free list).
-    FatalError,
+    /// A [`reserve`](crate::SlabCache::reserve) for more objects than the address space
+    /// can hold (its slabs would need more than `isize::MAX` bytes), refused before any
+    /// hook call, like `Vec::try_reserve`.
+    CapacityOverflow,
 }
 
 impl fmt::Display for SlabError {
@@ -22,10 +25,13 @@ impl fmt::Display for SlabError {
         f.write_str(match self {
             Self::OutOfMemory => "out of memory: the slab allocation hook returned no block",
             Self::AlignmentMismatch => {
-                "a block or pointer is not aligned as the slab cache requires"
+                "the slab allocation hook returned a block that is not aligned to the slab \
+                 size; slab hooks must honour `layout.align()`"
             }
-            Self::InvalidPointer => "the pointer does not belong to a live slab of this cache",
-            Self::FatalError => "slab cache metadata is corrupted",
+            Self::CapacityOverflow => {
+                "capacity overflow: the requested number of objects needs more than \
+                 `isize::MAX` bytes of slabs"
+            }
         })
     }
 }

@@ -11,6 +11,8 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
+use crate::error::SlabError;
+
 /// The signature of the allocation hook: returns a block of `layout.size()` bytes aligned
 /// to `layout.align()` (both are the slab size), or `None` when memory is exhausted.
 ///
@@ -44,26 +46,24 @@ unsafe extern "Rust" {
 
 /// Takes one slab of `size` bytes aligned to `size` from the application's hook.
 ///
-/// Returns `None` when the hook reports exhaustion. A hook that returns a misaligned
-/// block breaks the masking invariant, so it is rejected here (and handed back).
-pub(crate) fn alloc_slab(layout: Layout) -> Option<NonNull<u8>> {
+/// A hook that reports exhaustion gives [`SlabError::OutOfMemory`]. A hook that returns a
+/// misaligned block would break the masking invariant (I1), so the block goes straight
+/// back to the free hook and the caller gets [`SlabError::AlignmentMismatch`].
+pub(crate) fn alloc_slab(layout: Layout) -> Result<NonNull<u8>, SlabError> {
     // SAFETY:
     // - the symbol is defined by `slab_hooks!`, which checks the user function against
     //   `AllocHook` (the signature declared above) before forwarding to it;
     // - `layout` has a non-zero, power-of-two size equal to its alignment, which is the
     //   documented contract of the hook.
-    let block = unsafe { slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro(layout) }?;
+    let block = unsafe { slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro(layout) }
+        .ok_or(SlabError::OutOfMemory)?;
     if block.addr().get() & (layout.align() - 1) != 0 {
         // SAFETY: `block` came from the allocation hook with this `layout` and is not used
         // anywhere else; returning it is the hook's contract.
         unsafe { free_slab(block, layout) };
-        panic!(
-            "slab_core: the allocation hook returned {block:p}, which is not aligned to {} bytes; \
-             slab hooks must honour `layout.align()`",
-            layout.align()
-        );
+        return Err(SlabError::AlignmentMismatch);
     }
-    Some(block)
+    Ok(block)
 }
 
 /// Returns one slab to the application's free hook.
@@ -72,8 +72,9 @@ pub(crate) fn alloc_slab(layout: Layout) -> Option<NonNull<u8>> {
 /// `block` was returned by [`alloc_slab`] with this same `layout`, and nothing uses it
 /// any more.
 pub(crate) unsafe fn free_slab(block: NonNull<u8>, layout: Layout) {
-    // SAFETY: forwarded from this function's contract; the symbol is type-checked by
-    // `slab_hooks!` against `FreeHook`.
+    // SAFETY: `block` came from the allocation hook with this `layout` and nothing uses it
+    // any more (this function's contract), which is what the free hook asks (I6); the
+    // symbol is type-checked by `slab_hooks!` against `FreeHook`.
     unsafe { slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro(block, layout) }
 }
 

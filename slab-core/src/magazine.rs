@@ -32,7 +32,7 @@ use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr::{self, NonNull};
 
-use crate::boxed::SlabBox;
+use crate::boxed::{SlabBox, SlotGuard};
 use crate::cache::{
     Control, Depot, DepotGuard, Marker, SlabCache, adopt, alloc_failed, depot_alloc, depot_free,
     free_block, relist,
@@ -393,20 +393,45 @@ pub(crate) unsafe fn link_retired(retired: &mut *mut SlabHeader, h: NonNull<Slab
 
 /// Frees the slabs collected by [`link_retired`] and says how many.
 ///
+/// A free hook that panics does not strand the rest: they still go back while the panic
+/// unwinds (a second panic in the hook then aborts, as in `Vec`'s drop). The slab whose
+/// hook call panicked counts as given back: the hook had it.
+///
 /// # Safety
 /// Every slab on the list was retired and is unreachable; the lock is released.
-pub(crate) unsafe fn free_retired(mut retired: *mut SlabHeader, class: &Class) -> usize {
-    let mut count = 0;
-    while let Some(h) = NonNull::new(retired) {
-        // SAFETY: `h` was retired (contract): still mapped, off every list and reachable
-        // only through this chain, which we own. The read is a copy.
-        retired = unsafe { (*h.as_ptr()).state.next };
-        // SAFETY: `h` heads a retired slab from the hook with `class.layout()`; its link
-        // was read above and nothing references it any more.
-        unsafe { free_block(h, class) };
-        count += 1;
+pub(crate) unsafe fn free_retired(retired: *mut SlabHeader, class: &Class) -> usize {
+    /// The rest of the list; its `Drop` frees whatever a panic left on it.
+    struct Rest<'c> {
+        head: *mut SlabHeader,
+        class: &'c Class,
+        count: usize,
     }
-    count
+    impl Rest<'_> {
+        fn free_all(&mut self) {
+            while let Some(h) = NonNull::new(self.head) {
+                // SAFETY: `h` was retired (`free_retired`'s contract): still mapped, off
+                // every list and reachable only through this chain, which we own. The read
+                // is a copy, taken before the slab goes back.
+                self.head = unsafe { (*h.as_ptr()).state.next };
+                self.count += 1;
+                // SAFETY: `h` heads a retired slab from the hook with `class.layout()`;
+                // it is off the chain now and nothing references it any more (I6).
+                unsafe { free_block(h, self.class) };
+            }
+        }
+    }
+    impl Drop for Rest<'_> {
+        fn drop(&mut self) {
+            self.free_all(); // empty unless a free hook panicked
+        }
+    }
+    let mut rest = Rest {
+        head: retired,
+        class,
+        count: 0,
+    };
+    rest.free_all();
+    rest.count
 }
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
@@ -903,7 +928,7 @@ unsafe fn take_full<L: LockTrait>(
     // Call the hook without the lock, then adopt the slab and take the magazine from the
     // depot in the same critical section (another thread may have parked one meanwhile:
     // that one goes first, and the new slab stays listed).
-    let block = hooks::alloc_slab(class.layout()).ok_or(SlabError::OutOfMemory)?;
+    let block = hooks::alloc_slab(class.layout())?;
     // SAFETY: live by contract.
     let mut g = unsafe { DepotGuard::lock(ctrl) };
     let d = g.depot();
@@ -1118,12 +1143,18 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn free(&mut self, b: SlabBox<T, Self>) {
         let value = SlabBox::into_raw(b);
-        // SAFETY: the box owned an initialised `T` at `value` (into_raw gave up the box
-        // without dropping it), dropped exactly once here; like a box's drop, a panic in
-        // `T::drop` leaks the slot.
-        unsafe { ptr::drop_in_place(value) };
         // SAFETY: `into_raw` returns the box's non-null slot pointer.
-        let slot = unsafe { NonNull::new_unchecked(value) }.cast::<u8>();
+        let value = unsafe { NonNull::new_unchecked(value) };
+        // SAFETY: the box owned this slot of a cache of this type (I2); the guard is
+        // dropped only while `T::drop` unwinds, after the value is gone, and disarmed
+        // otherwise.
+        let guard = unsafe { SlotGuard::<T, Self>::new(value) };
+        // SAFETY: the box owned an initialised `T` at `value` (into_raw gave up the box
+        // without dropping it), dropped exactly once here (I3). If `T::drop` panics, the
+        // guard returns the slot through the depot, like a box's drop.
+        unsafe { value.drop_in_place() };
+        guard.disarm();
+        let slot = value.cast::<u8>();
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
         // SAFETY: a slot of a live slab of this cache type, whose value is gone; ours now.

@@ -339,15 +339,30 @@ fn alloc_panics_with_the_type_name_when_memory_is_gone() {
 }
 
 #[test]
-fn reserve_reports_out_of_memory_and_keeps_what_it_got() {
+fn reserve_that_fails_midway_gives_back_every_slab_it_took() {
     let t = Tracker::new();
     let cache: SlabCache<u64, SpinLock, 512> = SlabCache::new();
+    // Call 1 is the master, 2 a slave the reservation takes, 3 fails.
     common::fail_on_call(3);
     assert_eq!(cache.reserve(1000), Err(SlabError::OutOfMemory));
-    assert_eq!(cache.stats().slabs, 2);
-    assert_eq!(t.live_blocks(), 2);
+    let s = cache.stats();
+    assert_eq!((s.slabs, s.hook_allocs), (1, 1), "only the master stays");
+    assert_eq!(t.live_blocks(), 1);
     drop(cache);
     assert_eq!(t.live_blocks(), 0);
+}
+
+#[test]
+fn an_impossible_reserve_fails_at_once_without_calling_the_hook() {
+    let t = Tracker::new();
+    let cache: SlabCache<u64, SpinLock, 512> = SlabCache::new();
+    cache.reserve(1).unwrap();
+    let before = t.live_blocks();
+    for n in [usize::MAX, usize::MAX / 2, isize::MAX as usize / 8 + 1] {
+        assert_eq!(cache.reserve(n), Err(SlabError::CapacityOverflow), "{n}");
+    }
+    assert_eq!(t.live_blocks(), before);
+    assert_eq!(cache.stats().hook_allocs, before);
 }
 
 #[test]

@@ -407,7 +407,9 @@ pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8
     let h = NonNull::new(d.partial).or(NonNull::new(d.empty))?;
     // SAFETY: `h` is a live header on one of our lists; the lock is held.
     let slot = unsafe { slab::pop(h, class, d.name) }?;
-    // SAFETY: as above.
+    // SAFETY: `h` is a live header on the list its `list` field names (lists are
+    // consistent whenever the lock is free, and `pop` does not touch them); the lock is
+    // held (I8).
     unsafe { relist(d, h) };
     d.in_use += 1;
     Some(slot)
@@ -445,7 +447,8 @@ pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctr
 /// # Safety
 /// The lock is held; `h` is an empty slave on the empty list.
 unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
-    // SAFETY: forwarded.
+    // SAFETY: `h` is a live header on the empty list, which its `list` field names, and
+    // the lock is held (this function's contract): what `unlink` needs.
     unsafe { unlink(d, h) };
     d.empty_slaves -= 1;
     d.slabs -= 1;

@@ -140,10 +140,12 @@ pub mod global {
     /// `ptr` was returned by [`alloc`](self::alloc()) with the same `layout`.
     pub unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
-            // SAFETY: forwarded: `ptr` came from `pages::alloc` with `layout`.
+            // SAFETY: `ptr` came from `alloc` with this `layout` (contract), which for a
+            // slab layout up to `MAX_BATCHED` is `pages::alloc`.
             return unsafe { pages::free(ptr, layout) };
         }
-        // SAFETY: forwarded from the caller: `ptr` came from `alloc::alloc` with `layout`.
+        // SAFETY: `ptr` came from `alloc` with this `layout` (contract), which for any
+        // other layout is `alloc::alloc::alloc`.
         unsafe { alloc::alloc::dealloc(ptr.as_ptr(), layout) }
     }
 }

@@ -86,7 +86,8 @@ impl Chain {
 /// `slot` is a free slot of geometry `class` on a chain owned by the caller.
 #[inline(always)]
 unsafe fn next_of(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
-    // SAFETY: forwarded: a free slot on a chain the caller owns holds its link.
+    // SAFETY: `slot` is a free slot of geometry `class` on a chain the caller owns (this
+    // function's contract), so its first word is its link (I5): `read_link`'s contract.
     unsafe { debug::read_link(slot, class, name) }
 }
 
@@ -96,7 +97,8 @@ unsafe fn next_of(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
 /// `slot` is a free slot of geometry `class` owned by the caller, holding no value.
 #[inline(always)]
 unsafe fn set_next(slot: NonNull<u8>, next: *mut u8, class: &Class) {
-    // SAFETY: forwarded: the slot is free, holds no value and is the caller's.
+    // SAFETY: `slot` is free, holds no value and is the caller's (this function's
+    // contract), so its first word is the allocator's to write (I5).
     unsafe { debug::write_link(slot, next, class) }
 }
 
@@ -212,7 +214,8 @@ impl Pair {
             self.swap(held);
             return Ok(());
         }
-        // SAFETY: forwarded.
+        // SAFETY: `ctrl` is a live control block of geometry `class`, and `held` this
+        // holder's registered count there (`refill`'s contract): what `take_full` needs.
         let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
         // `take_full` may call the allocation hook, and a hook that allocates or frees
         // this type on this thread re-enters this pair: what it left in either magazine
@@ -224,8 +227,9 @@ impl Pair {
             self.previous.set(chain.head);
             self.previous_n.set(chain.count);
         } else {
-            // SAFETY: forwarded; the chain's slots are free slots of that cache, entered
-            // in `held` by `take_full`, now the depot's.
+            // SAFETY: `ctrl` is live and `held` registered there (`refill`'s contract);
+            // the chain's slots are free slots of that cache, entered in `held` by
+            // `take_full`, given to the depot now (I2, I8).
             unsafe { park_full::<L>(ctrl, class, chain, held) };
         }
         Ok(())
@@ -252,8 +256,9 @@ impl Pair {
             head: self.previous.replace(self.loaded.replace(ptr::null_mut())),
             count: self.previous_n.replace(loaded_n),
         };
-        // SAFETY: forwarded; the chain's slots are free slots of that cache, now the
-        // depot's.
+        // SAFETY: `ctrl` is live and `held` registered there (`make_room`'s contract);
+        // the chain's slots are this holder's free slots of that cache, given to the
+        // depot now (I2, I8).
         unsafe { park_full::<L>(ctrl, class, full, held) };
     }
 
@@ -325,7 +330,8 @@ pub(crate) unsafe fn thread_held(d: &Depot) -> usize {
 /// The lock is held; `class` is the depot's geometry.
 pub(crate) unsafe fn drain_depot(d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
     while let Some(chain) = d.unpark() {
-        // SAFETY: forwarded; the chain's slots are free slots of this depot.
+        // SAFETY: the lock is held and `class` is the depot's geometry (contract); a
+        // parked chain holds free slots of this depot, now ours (I2).
         unsafe { chain_to_slabs(d, chain, class, retired) };
     }
 }
@@ -590,7 +596,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     pub(crate) unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
             Some(slot) => Ok(slot),
-            // SAFETY: forwarded from this function's contract.
+            // SAFETY: `cache` is never dropped and `self` does not move (this function's
+            // contract, I10), which is `pop_slow`'s contract.
             None => unsafe { self.pop_slow(cache) },
         }
     }
@@ -623,7 +630,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             self.mags
                 .refill::<L>(ctrl, &class, Self::ROUNDS, &self.node.held)
         }?;
-        // SAFETY: forwarded from this function's contract.
+        // SAFETY: `cache` is never dropped and `self` does not move (this function's
+        // contract, I10), which is `pop`'s contract.
         unsafe { self.pop(cache) }
     }
 
@@ -642,7 +650,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             };
             return;
         }
-        // SAFETY: forwarded.
+        // SAFETY: `slot` was handed out by this type's cache, holds no value and is not
+        // used again (this function's contract, I2): `push_slow`'s contract.
         unsafe { self.push_slow(slot) }
     }
 
@@ -665,7 +674,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                 // the slot's cache, or, if the thread is ending, give the slot straight back.
                 // SAFETY: live control block (the slot keeps it).
                 if !unsafe { self.register_ctrl(ctrl) } {
-                    // SAFETY: forwarded: a free slot of this cache, given up by the caller.
+                    // SAFETY: a slot handed out by the live cache whose control block is
+                    // `ctrl`, holding no value, given up by the caller (I2, I4).
                     unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
                     return;
                 }
@@ -677,7 +687,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // our registered node there, and the magazines hold its free slots.
             unsafe { self.mags.make_room::<L>(ctrl, &class, &self.node.held) };
         }
-        // SAFETY: forwarded; there is room now.
+        // SAFETY: `slot` is still the caller's free slot of this cache (I2); there is
+        // room now, so `push` takes it into the loaded magazine.
         unsafe { self.push(slot) }
     }
 
@@ -717,7 +728,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         // SAFETY: registry links are read and written only under the lock, which we hold,
         // and nothing holds a reference into the `UnsafeCell`.
         unsafe { *self.node.next.get() = d.threads };
-        // SAFETY: as above.
+        // SAFETY: registry links are read and written only under the lock, which we hold
+        // (I8), and nothing holds a reference into the `UnsafeCell`.
         unsafe { *self.node.prev.get() = ptr::null() };
         if let Some(head) = NonNull::new(d.threads.cast_mut()) {
             // SAFETY: `head` is a registered node: alive until it unregisters, which takes
@@ -777,7 +789,9 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// The lock of this cache's depot `d` is held; `class` is its geometry.
     unsafe fn give_back(&self, d: &mut Depot, class: &Class, retired: &mut *mut SlabHeader) {
         let chains = self.mags.take_all(&self.node.held);
-        // SAFETY: forwarded: the lock is held and the chains are this thread's free slots.
+        // SAFETY: the lock of `d` is held and `class` is its geometry (this function's
+        // contract); the chains are this thread's free slots of that depot (I2), and
+        // `held` is our registered count (I8).
         unsafe { return_chains(d, chains, &self.node.held, class, retired) };
     }
 }
@@ -809,7 +823,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // Unlink our node from the registry.
             // SAFETY: registry links are accessed only under the lock, which we hold.
             let prev = unsafe { *self.node.prev.get() };
-            // SAFETY: as above.
+            // SAFETY: registry links are accessed only under the lock, which we hold (I8).
             let next = unsafe { *self.node.next.get() };
             if let Some(prev) = NonNull::new(prev.cast_mut()) {
                 // SAFETY: `prev` is our neighbour in the registry, so a registered node:
@@ -866,7 +880,8 @@ unsafe fn park_or_return(
     retired: &mut *mut SlabHeader,
 ) {
     if let Err(chain) = d.park(chain) {
-        // SAFETY: forwarded.
+        // SAFETY: the lock is held and `chain` holds free slots of this depot (this
+        // function's contract, I2): what `chain_to_slabs` needs.
         unsafe { chain_to_slabs(d, chain, class, retired) };
     }
 }
@@ -891,7 +906,8 @@ unsafe fn park_full<L: LockTrait>(
             "a parked magazine was counted"
         );
         add_owned(held, chain.count.wrapping_neg());
-        // SAFETY: lock held; forwarded.
+        // SAFETY: the lock is held; the chain holds free slots of this depot, given up by
+        // the caller (contract, I2) and no longer in its count.
         unsafe { park_or_return(g.depot(), chain, class, &mut retired) };
     }
     // SAFETY: released the lock; these slabs were retired under it.
@@ -949,7 +965,8 @@ unsafe fn take_chain(d: &mut Depot, class: &Class, rounds: u32) -> Option<Chain>
     if let Some(chain) = d.unpark() {
         return Some(chain);
     }
-    // SAFETY: forwarded.
+    // SAFETY: the lock of `d` is held and `class` is its geometry (this function's
+    // contract).
     let chain = unsafe { pop_chain(d, class, rounds) };
     (chain.count > 0).then_some(chain)
 }
@@ -1177,7 +1194,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { self.mag_push(slot) };
             return;
         }
-        // SAFETY: as above: a free slot of the cache whose control block is `master`.
+        // SAFETY: the slot was handed out by the cache whose control block is `master`
+        // (read from its live header), its value is gone, and we own it (I2, I4).
         unsafe { self.free_slow(slot, master) };
     }
 
@@ -1296,7 +1314,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let name = core::any::type_name::<T>();
         let ours = master.as_ptr() == self.ctrl.load(Ordering::Relaxed);
         if !ours || (self.mags.held.is_null() && !self.claim_counter(master)) {
-            // SAFETY: forwarded: the slot goes back to its own cache through its lock.
+            // SAFETY: a slot of the live cache whose control block is `master`, holding no
+            // value, given up by the caller (I2, I4): it goes back through its lock.
             unsafe { depot_free::<L>(slot, &class, name) };
             return;
         }
@@ -1307,7 +1326,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             // this handle's counter there, and the magazines hold its free slots.
             unsafe { self.mags.mags.make_room::<L>(master, &class, held) };
         }
-        // SAFETY: forwarded; claimed, and the loaded magazine has room now.
+        // SAFETY: a free slot of our master's cache holding no value, ours to chain (I2);
+        // a counter is claimed, and the loaded magazine has room now.
         unsafe { self.mag_push(slot) };
     }
 }

@@ -222,7 +222,7 @@ mod tests {
         let last = slabs.pop().unwrap();
         // SAFETY: from `alloc` with this layout, not used again.
         unsafe { free(last, layout) };
-        // SAFETY: as above.
+        // SAFETY: `layout` is a slab layout no larger than `MAX_BATCHED`.
         let again = unsafe { alloc(layout) }.unwrap();
         assert_eq!(again, last, "a freed slab is reused first");
         slabs.push(again);

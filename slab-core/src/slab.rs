@@ -630,7 +630,8 @@ pub(crate) unsafe fn pop_batch(
             };
             // SAFETY: a never-used slot at or above `bump`: nothing refers to it, ours now.
             unsafe { debug::on_fresh(slot, class) };
-            // SAFETY: as above.
+            // SAFETY: the same never-used slot, ours and holding no value, so its first
+            // word is the allocator's link word (I5).
             unsafe { debug::write_link(slot, next, class) };
         }
         *head = slot_at(0).as_ptr();

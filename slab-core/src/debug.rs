@@ -118,10 +118,13 @@ pub(crate) unsafe fn write_link(slot: NonNull<u8>, next: *mut u8, class: &Class)
 pub(crate) unsafe fn try_read_link(slot: NonNull<u8>, class: &Class) -> Option<*mut u8> {
     // The canary first: a slot that is not marked free may hold a value, whose first word
     // must not be read (I7).
-    // SAFETY: `slot` is a slot of a live slab of geometry `class` (this function's
-    // contract), which is what `state` needs.
-    if CHECKS && !matches!(unsafe { state(slot, class) }, SlotState::Free | SlotState::Unknown) {
-        return None;
+    if CHECKS {
+        // SAFETY: `slot` is a slot of a live slab of geometry `class` (this function's
+        // contract), which is what `state` needs.
+        let state = unsafe { state(slot, class) };
+        if !matches!(state, SlotState::Free | SlotState::Unknown) {
+            return None;
+        }
     }
     // SAFETY: a free slot (contract) holds its successor's encoded address in its first
     // word, written by `write_link` (I5).

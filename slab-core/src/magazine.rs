@@ -593,7 +593,10 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// `cache` is never dropped (a `static`, or leaked), and `self` does not move from the
     /// first call on (it registers its address with the cache) until it is dropped.
     #[inline]
-    pub(crate) unsafe fn pop(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
+    pub(crate) unsafe fn pop(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+    ) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
             Some(slot) => Ok(slot),
             // SAFETY: `cache` is never dropped and `self` does not move (this function's

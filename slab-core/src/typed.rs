@@ -37,7 +37,10 @@ pub(crate) mod sealed {
         /// # Safety
         /// `mags` is the thread-local magazines of the `SlabCached` type whose
         /// `slab_cache()` is `self` (I10).
-        unsafe fn pop_local(&'static self, mags: &Self::Magazines) -> Result<NonNull<u8>, SlabError>;
+        unsafe fn pop_local(
+            &'static self,
+            mags: &Self::Magazines,
+        ) -> Result<NonNull<u8>, SlabError>;
 
         /// One slot from the loaded magazine, if it holds one.
         ///
@@ -48,7 +51,7 @@ pub(crate) mod sealed {
         /// Gives a free slot to `mags`.
         ///
         /// # Safety
-        /// `mags` belongs to this cache's type (as above); `slot` was handed out by this
+        /// `mags` is the thread-local magazines of the type whose `slab_cache()` is `self` (I10); `slot` was handed out by this
         /// cache, holds no value and is not used again (I2).
         unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>);
 

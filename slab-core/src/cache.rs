@@ -159,19 +159,21 @@ impl Depot {
     /// Whether a slab based at `base` is on one of the lists (every slab is, when
     /// [`LIST_FULL`]; else the full ones are not). A walk: O(slabs), for hardening only.
     pub(crate) fn holds_slab(&self, base: usize, slab_size: usize) -> bool {
-        [self.partial, self.full, self.empty].into_iter().any(|mut cur| {
-            while !cur.is_null() {
-                // A header lies inside its slab: masking finds the slab's base (I1).
-                if cur.addr() & !(slab_size - 1) == base {
-                    return true;
+        [self.partial, self.full, self.empty]
+            .into_iter()
+            .any(|mut cur| {
+                while !cur.is_null() {
+                    // A header lies inside its slab: masking finds the slab's base (I1).
+                    if cur.addr() & !(slab_size - 1) == base {
+                        return true;
+                    }
+                    // SAFETY: `cur` is on one of this depot's lists, so a live header; the
+                    // caller holds the lock (`&Depot` is only reached through the guard), so
+                    // its `state` is not written concurrently. The read is a copy.
+                    cur = unsafe { (*cur).state.next };
                 }
-                // SAFETY: `cur` is on one of this depot's lists, so a live header; the
-                // caller holds the lock (`&Depot` is only reached through the guard), so
-                // its `state` is not written concurrently. The read is a copy.
-                cur = unsafe { (*cur).state.next };
-            }
-            false
-        })
+                false
+            })
     }
 
     pub(crate) fn update_peak(&mut self) {
@@ -383,8 +385,8 @@ pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
             // one does (one sequential sweep the prefetcher follows, instead of a walk of
             // links in the order the slots came back). With hardening checks the list
             // stays, so each slot's poison is still checked when it is reused.
-            // SAFETY: `h` is live and the lock is held (as above); no other reference to
-            // its state is alive here.
+            // SAFETY: `h` is a live slab of this depot and the lock is held; no other
+            // reference to its state is alive here.
             let st = unsafe { &mut (*h.as_ptr()).state };
             st.free = ptr::null_mut();
             st.bump = 0;
@@ -483,8 +485,8 @@ pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
     }
 }
 
-/// Frees every slab of a cache whose last handle and last slot are gone: the slaves, then
-/// the master (a free hook that panics does not strand the others, see
+/// Frees every slab of a cache whose last handle and last slot are gone: the master, then
+/// the slaves (a free hook that panics does not strand the others, see
 /// [`free_retired`](magazine::free_retired)).
 ///
 /// # Safety
@@ -503,11 +505,8 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
         d.partial.is_null() && d.full.is_null() && d.unlisted_full == 0,
         "destroying a cache in use"
     );
-    // The master goes on the chain first, so it is freed last.
+    // Every empty slave onto the chain, walking the list before any link is reused.
     let mut chain = ptr::null_mut();
-    // SAFETY: the master header is live and reachable only by us; it is taken off the
-    // empty list's walk below (skipped), so its `next` link is ours to reuse.
-    unsafe { magazine::link_retired(&mut chain, master) };
     let mut cur = d.empty;
     while let Some(h) = NonNull::new(cur) {
         // SAFETY: `h` is on the empty list, so a live header of this cache; no one else can
@@ -522,6 +521,11 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
             unsafe { magazine::link_retired(&mut chain, h) };
         }
     }
+    // The master last onto the chain, so first to go back: the chain's links live in the
+    // slaves' headers, and nothing reads the depot (inside the master) after this.
+    // SAFETY: the master header is live and reachable only by us, and the walk above is
+    // done, so its `next` link is ours to reuse.
+    unsafe { magazine::link_retired(&mut chain, master) };
     // SAFETY: `ctrl` is in bounds of the master slab (contract), so projecting to `lock`
     // stays in bounds; no reference is created.
     let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
@@ -548,7 +552,11 @@ impl<'c, L: LockTrait> DestroyOnDrop<'c, L> {
     /// If `destroy_now`, `ctrl` is the control block of a cache with no handle and no slot
     /// left, its lock released, that nothing else can reach.
     #[inline]
-    pub(crate) unsafe fn new(destroy_now: bool, ctrl: NonNull<Control<L>>, class: &'c Class) -> Self {
+    pub(crate) unsafe fn new(
+        destroy_now: bool,
+        ctrl: NonNull<Control<L>>,
+        class: &'c Class,
+    ) -> Self {
         DestroyOnDrop {
             ctrl: destroy_now.then_some(ctrl),
             class,
@@ -1121,7 +1129,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             return Ok(());
         }
         let slabs = missing.div_ceil(class.slave_slots);
-        if slabs.checked_mul(SIZE).is_none_or(|bytes| bytes > isize::MAX as usize) {
+        if slabs
+            .checked_mul(SIZE)
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
+        {
             return Err(SlabError::CapacityOverflow);
         }
         // Take every slab before adopting any: on failure (or a panicking hook) the guard

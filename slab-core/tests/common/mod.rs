@@ -49,7 +49,31 @@ std::thread_local! {
     static RANDOM: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     /// Runs once, inside the next call of the allocation hook on this thread.
     static ON_NEXT_ALLOC: Cell<Option<fn()>> = const { Cell::new(None) };
+    /// Calls left before the free hook panics (per thread); `usize::MAX` = never.
+    static PANIC_FREE_IN: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// Allocation-hook calls left that return a block misaligned for its layout.
+    static MISALIGN: Cell<usize> = const { Cell::new(0) };
 }
+
+/// The free hook on this thread panics on its `k`-th call from now (k >= 1), *after* it
+/// has taken the block back: that block counts as given back, so the books are exact
+/// when `stats().slabs` equals the tracker's live blocks.
+pub fn panic_on_free(k: usize) {
+    PANIC_FREE_IN.with(|c| c.set(k));
+}
+
+/// The next `k` calls of the allocation hook on this thread return a block aligned to 8
+/// but not to the slab size (the hook contract broken); the free hook takes such a block
+/// back too.
+pub fn misalign_next(k: usize) {
+    MISALIGN.with(|c| c.set(k));
+}
+
+/// How far a misaligned block lies past the start of its allocation.
+const MISALIGN_BY: usize = 64;
+
+/// Misaligned blocks handed out: address -> (layout asked for, tag).
+static MISALIGNED: Mutex<BTreeMap<usize, (Layout, usize)>> = Mutex::new(BTreeMap::new());
 
 /// Runs `f` inside the next call of the allocation hook on this thread (a hook that
 /// re-enters the caches).
@@ -217,9 +241,22 @@ pub unsafe fn counting_alloc(layout: Layout) -> Option<NonNull<u8>> {
     if let Some(f) = ON_NEXT_ALLOC.with(Cell::take) {
         f();
     }
+    let tag = TAG.with(Cell::get);
+    if MISALIGN.with(|c| c.replace(c.get().saturating_sub(1))) > 0 {
+        let wide = Layout::from_size_align(layout.size() + layout.align(), layout.align()).unwrap();
+        // SAFETY: non-zero size.
+        let base = NonNull::new(unsafe { std::alloc::alloc(wide) })?;
+        // SAFETY: `MISALIGN_BY < layout.align()`, inside the wider allocation.
+        let p = unsafe { base.add(MISALIGN_BY) };
+        MISALIGNED
+            .lock()
+            .unwrap()
+            .insert(p.addr().get(), (layout, tag));
+        LIVE.lock().unwrap().insert(p.addr().get(), (layout, tag));
+        return Some(p);
+    }
     // SAFETY: non-zero size by the caller's contract.
     let p = NonNull::new(unsafe { std::alloc::alloc(layout) })?;
-    let tag = TAG.with(Cell::get);
     let old = LIVE.lock().unwrap().insert(p.addr().get(), (layout, tag));
     assert!(
         old.is_none(),
@@ -238,10 +275,38 @@ pub unsafe fn counting_free(ptr: NonNull<u8>, layout: Layout) {
         Some((l, _)) => assert_eq!(l, layout, "block freed with another layout"),
         None => panic!("free hook called on {ptr:p}, which is not a live block (double free?)"),
     }
-    // SAFETY: allocated by `counting_alloc` with this layout (checked above).
-    unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    if MISALIGNED
+        .lock()
+        .unwrap()
+        .remove(&ptr.addr().get())
+        .is_some()
+    {
+        let wide = Layout::from_size_align(layout.size() + layout.align(), layout.align()).unwrap();
+        // SAFETY: `ptr` is `MISALIGN_BY` bytes into an allocation made by `counting_alloc`
+        // (provenance kept), so stepping back stays inside it.
+        let base = unsafe { ptr.as_ptr().sub(MISALIGN_BY) };
+        // SAFETY: `base` is the start of that allocation, made with `wide`.
+        unsafe { std::alloc::dealloc(base, wide) }
+    } else {
+        // SAFETY: allocated by `counting_alloc` with this layout (checked above).
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+    let panic_now = PANIC_FREE_IN.with(|c| {
+        let left = c.get();
+        if left == usize::MAX {
+            return false;
+        }
+        c.set(if left == 1 { usize::MAX } else { left - 1 });
+        left == 1
+    });
+    if panic_now {
+        panic!("the free hook panics (planted), after taking {ptr:p} back");
+    }
 }
 
+// SAFETY: `counting_alloc` hands out blocks of the global allocator (or, on request, a
+// planted misaligned one, which slab-core must refuse), each once, and `counting_free`
+// takes each back once with its layout.
 slab_core::slab_hooks!(unsafe counting_alloc, counting_free);
 
 /// Scales iteration counts down under Miri.

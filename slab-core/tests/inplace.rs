@@ -29,14 +29,17 @@ fn a_64k_value_is_built_in_a_thread_with_a_32k_stack() {
             // SAFETY: `p` points to a slot valid for one `Frame` (in bounds and aligned), so
             // the projection to a field stays in bounds; no reference is created.
             let id_field = unsafe { &raw mut (*p).id };
-            // SAFETY: as above.
+            // SAFETY: `p` points to a slot valid for one `Frame`; the field projection stays
+            // in bounds and creates no reference.
             let len_field = unsafe { &raw mut (*p).len };
-            // SAFETY: as above.
+            // SAFETY: `p` points to a slot valid for one `Frame`; the field projection stays
+            // in bounds and creates no reference.
             let data_field = unsafe { &raw mut (*p).data };
             // SAFETY: `id_field` is a field of the slot: valid for writes and aligned for `u32`,
             // and nothing else refers to the slot.
             unsafe { id_field.write(7) };
-            // SAFETY: as above, for `usize`.
+            // SAFETY: `len_field` is a field of the slot: valid for writes and aligned for
+            // `usize`, and nothing else refers to the slot.
             unsafe { len_field.write(65536) };
             // SAFETY: `data_field` is 65536 bytes of the slot, valid for writes; `u8` needs no
             // alignment beyond 1.

@@ -41,6 +41,8 @@ unsafe fn hook_free(p: NonNull<u8>, layout: Layout) {
     // SAFETY: allocated by `hook_alloc` with this layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
 }
+// SAFETY: the hooks hand out blocks of the global allocator, each once, and take each
+// back once with its layout.
 slab_core::slab_hooks!(unsafe hook_alloc, hook_free);
 
 /// A test-and-set lock on loom's atomics.

@@ -172,6 +172,11 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             #krate
 
             #[inline(always)]
+            #[allow(
+                clippy::undocumented_unsafe_blocks,
+                reason = "the promise is the user's `unsafe` token; clippy does not \
+                          reliably see a comment above a macro call"
+            )]
             fn __slab_core_call_alloc(
                 layout: _slab_core::__private::core::alloc::Layout,
             ) -> _slab_core::__private::core::option::Option<
@@ -184,6 +189,11 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             }
 
             #[inline(always)]
+            #[allow(
+                clippy::undocumented_unsafe_blocks,
+                reason = "the promise is the user's `unsafe` token; clippy does not \
+                          reliably see a comment above a macro call"
+            )]
             fn __slab_core_call_free(
                 ptr: _slab_core::__private::core::ptr::NonNull<u8>,
                 layout: _slab_core::__private::core::alloc::Layout,

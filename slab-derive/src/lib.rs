@@ -147,10 +147,12 @@ pub fn slab_cached(
 /// /// # Safety
 /// /// `ptr` came from `my_alloc` with this `layout`.
 /// unsafe fn my_free(ptr: NonNull<u8>, layout: Layout) {
-///     // SAFETY: forwarded from the contract.
+///     // SAFETY: this function's contract: `ptr` came from `my_alloc` with `layout`.
 ///     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 /// }
 ///
+/// // SAFETY: `my_alloc` returns fresh global-allocator blocks of the layout asked for (size
+/// // and alignment are the slab size), each once; `my_free` takes each back once.
 /// slab_core::slab_hooks!(unsafe my_alloc, my_free);
 /// # fn main() {
 /// #     let cache: slab_core::SlabCache<u64> = slab_core::SlabCache::new();
@@ -159,7 +161,11 @@ pub fn slab_cached(
 /// ```
 ///
 /// # Forms
-/// - `slab_hooks!(my_alloc, my_free)`: any two expressions that coerce to
+/// - `slab_hooks!(unsafe my_alloc, my_free)`: your `unsafe` is your promise that the hooks
+///   keep the contract below (slab-core cannot check it; a hook that returns one block
+///   twice would hand one slot to two owners). Put a `// SAFETY:` comment above the call,
+///   as for any `unsafe` block; under `deny(unsafe_code)` the lint points at that token.
+///   The functions are any two expressions that coerce to
 ///   `slab_core::AllocHook` (`unsafe fn(Layout) -> Option<NonNull<u8>>`) and
 ///   `slab_core::FreeHook` (`unsafe fn(NonNull<u8>, Layout)`): `fn` or `unsafe fn` items,
 ///   paths into other modules, non-capturing closures. The allocation hook returns a
@@ -175,6 +181,8 @@ pub fn slab_cached(
 /// - A function with the wrong signature is a type error (`mismatched types`) at its
 ///   name, not a link error.
 /// - Another number of arguments is an error at the arguments.
+/// - Your own hooks without `unsafe` are an error that says what to write;
+///   `slab_hooks!(unsafe global)` is an error too (the library's hooks need no promise).
 /// - Calling the macro nowhere in a program, or twice, is a link error whose symbol name
 ///   (`slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro`) says what to do.
 ///

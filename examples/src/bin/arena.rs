@@ -129,6 +129,8 @@ unsafe fn arena_free(ptr: NonNull<u8>, layout: Layout) {
 }
 
 // This binary's slab memory comes from the arena, not the heap.
+// SAFETY: `arena_alloc` hands out each arena page once, aligned to the slab size, until
+// `arena_free` takes it back.
 slab_core::slab_hooks!(unsafe arena_alloc, arena_free);
 
 /// A DMA buffer: 2 KiB of data with a tag, in 16 KiB slabs (7 per slab).

@@ -46,10 +46,13 @@ unsafe fn counting_alloc(layout: Layout) -> Option<NonNull<u8>> {
 unsafe fn counting_free(ptr: NonNull<u8>, layout: Layout) {
     HELD[layout.size().trailing_zeros() as usize].fetch_sub(layout.size(), Ordering::Relaxed);
     HOOK_FREES.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: forwarded: `ptr` came from `std::alloc::alloc` with `layout`.
+    // SAFETY: the caller's contract: `ptr` came from `counting_alloc`, which made it with
+    // `std::alloc::alloc` and this `layout`.
     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
+// SAFETY: `counting_alloc` hands out blocks of the global allocator with the layout asked
+// for, each once; `counting_free` takes each back once with that layout.
 slab_core::slab_hooks!(unsafe counting_alloc, counting_free);
 
 /// A limit order, in 16 KiB slabs.

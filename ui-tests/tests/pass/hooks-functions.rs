@@ -23,10 +23,13 @@ mod memory {
 /// `ptr` came from `memory::alloc` with this `layout`.
 unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
     FREES.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: forwarded from the contract.
+    // SAFETY: this function's contract: `ptr` came from `memory::alloc`, a global-allocator
+    // block of this `layout`.
     unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
 }
 
+// SAFETY: blocks of the global allocator with the layout asked for, each handed out once
+// and freed once with that layout.
 slab_core::slab_hooks!(unsafe memory::alloc, free);
 
 #[slab_cached]

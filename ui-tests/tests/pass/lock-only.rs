@@ -28,7 +28,7 @@ mod locks {
             self.inner.lock();
         }
         unsafe fn unlock(&self) {
-            // SAFETY: forwarded from the caller.
+            // SAFETY: the caller holds this lock, so it holds `inner`, locked by `lock`.
             unsafe { self.inner.unlock() }
         }
     }

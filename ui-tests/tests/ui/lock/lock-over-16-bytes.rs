@@ -14,7 +14,7 @@ unsafe impl LockTrait for FatLock {
         self.inner.lock();
     }
     unsafe fn unlock(&self) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds this lock, so it holds `inner`, locked by `lock` above.
         unsafe { self.inner.unlock() }
     }
 }

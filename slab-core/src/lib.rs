@@ -125,6 +125,15 @@ pub(crate) const fn layout_message(e: LayoutError) -> &'static str {
     }
 }
 
+/// Not public API: the thread cache that the loom models (`tests/loom.rs`) drive by hand,
+/// because loom cannot model `std` thread-locals. Exists only under `--cfg loom`; every
+/// entry point is an `unsafe fn`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::magazine::ThreadCache;
+}
+
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
 #[doc(hidden)]
 pub mod __private {

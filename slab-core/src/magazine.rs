@@ -576,6 +576,30 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         empty_thread_cache!(true)
     }
 
+    /// [`pop`](Self::pop), for the loom models (`tests/loom.rs`), which drive a thread
+    /// cache by hand because loom cannot model `std` thread-locals.
+    ///
+    /// # Safety
+    /// As [`pop`](Self::pop).
+    #[cfg(loom)]
+    pub unsafe fn model_pop(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+    ) -> Result<NonNull<u8>, SlabError> {
+        // SAFETY: this function's contract is `pop`'s.
+        unsafe { self.pop(cache) }
+    }
+
+    /// [`push`](Self::push), for the loom models.
+    ///
+    /// # Safety
+    /// As [`push`](Self::push).
+    #[cfg(loom)]
+    pub unsafe fn model_push(&self, slot: NonNull<u8>) {
+        // SAFETY: this function's contract is `push`'s.
+        unsafe { self.push(slot) }
+    }
+
     /// Calls [`exit`](Self::exit) on `me` (the exit list's entry point, monomorphised
     /// per cache type).
     ///

@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
-use slab_core::{LockTrait, SlabCache, ThreadCache};
+use slab_core::__loom::ThreadCache;
+use slab_core::{LockTrait, SlabCache};
 
 /// Live blocks of the current model iteration (loom runs iterations one at a time).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -188,15 +189,17 @@ fn magazine_exchange_loses_no_slot_and_never_double_counts() {
         // `#[slab_cached]` type: leak one per iteration.
         let cache: &'static Cache = Box::leak(Box::new(Cache::new()));
         let worker = move || {
-            let mags = ThreadCache::<u64, LoomLock, 512>::new();
+            // SAFETY: used with the one leaked `cache` only, and never moved: it stays in
+            // this stack slot until it is dropped in place at the end of the closure.
+            let mags = unsafe { ThreadCache::<u64, LoomLock, 512>::new() };
             // SAFETY: `cache` is leaked, so never dropped; `mags` stays in this stack slot
             // until it is dropped in place at the end of the closure.
             let slots: Vec<_> = (0..3)
-                .map(|_| unsafe { mags.pop(cache) }.unwrap())
+                .map(|_| unsafe { mags.model_pop(cache) }.unwrap())
                 .collect();
             for slot in slots {
                 // SAFETY: popped above from this cache, holds no value, not used again.
-                unsafe { mags.push(slot) };
+                unsafe { mags.model_push(slot) };
             }
         };
         let t1 = loom::thread::spawn(worker);

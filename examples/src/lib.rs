@@ -170,3 +170,9 @@ mod tests {
         }
     }
 }
+
+/// The Rust examples of the workspace's `README.md`, as doctests: `cargo test` builds,
+/// links and runs each one as the whole program a user would paste into a new crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

@@ -45,16 +45,19 @@ pub(crate) mod sealed {
     }
 }
 
-/// The cache a [`SlabBox`] returns its slot to, named as a type.
+/// The cache a [`SlabBox`] returns its slot to, named as a type: the `C` of
+/// `SlabBox<T, C>`.
 ///
-/// Implemented by [`SlabCache<T, L, SIZE>`](crate::SlabCache) (slots go back to the
-/// cache's slab through its lock) and by [`TypePool<T>`](crate::TypePool) for
-/// `#[slab_cached]` types (slots go to the thread's magazine). Sealed: the crate alone
-/// implements it.
+/// You never implement or create a `Pool`; it only appears in box types. For a runtime or
+/// `static` cache it is the cache type itself, [`SlabCache<T, L, SIZE>`](crate::SlabCache)
+/// (slots go back to the cache's slab through its lock); for a `#[slab_cached]` type,
+/// [`Boxed<T>`](crate::Boxed) names it for you (slots go to the thread's magazine).
+/// Sealed: the crate alone implements it.
 pub trait Pool: sealed::Sealed {
     /// The lock of the cache; a box crosses threads only if this is `Sync`.
     type Lock: LockTrait;
-    /// The slab size of the cache.
+    /// The slab size of the cache, in bytes (`SIZE`). For a `#[slab_cached]` type, read
+    /// it as [`SlabCached::SLAB_SIZE`](crate::SlabCached::SLAB_SIZE).
     const SLAB_SIZE: usize;
 }
 
@@ -67,7 +70,7 @@ pub trait Pool: sealed::Sealed {
 ///
 /// ```
 /// use slab_core::{SlabBox, SlabCache};
-/// # slab_core::slab_hooks!(global);
+/// slab_core::slab_hooks!(global);
 /// let cache: SlabCache<Vec<u8>> = SlabCache::new();
 /// let mut b: SlabBox<Vec<u8>> = cache.alloc(vec![1, 2]);
 /// b.push(3);
@@ -115,7 +118,7 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// Consumes the box and returns the value; the slot goes back to the cache.
     ///
     /// ```
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let cache: slab_core::SlabCache<String> = slab_core::SlabCache::new();
     /// let s = slab_core::SlabBox::into_inner(cache.alloc("x".to_string()));
     /// assert_eq!(s, "x");
@@ -166,7 +169,7 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// Rebuilds a box from [`into_raw`](Self::into_raw).
     ///
     /// ```
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// use slab_core::{SlabBox, SlabCache};
     /// let cache: SlabCache<u32> = SlabCache::new();
     /// let raw = SlabBox::into_raw(cache.alloc(9));

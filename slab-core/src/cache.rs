@@ -951,7 +951,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let cache: SlabCache<String> = SlabCache::new();
     /// let b = cache.try_alloc(String::from("hello")).unwrap_or_else(|e| panic!("{e}"));
     /// assert_eq!(*b, "hello");
@@ -971,9 +971,13 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
 
     /// Places `value` in the cache and returns its box.
     ///
+    /// The box owns the value, like `Box::new(value)`, and frees it when dropped; it is
+    /// not a reference, as the `alloc` of an arena crate returns.
+    ///
     /// # Panics
     /// When the allocation hook has no memory, like `Box::new`, with a message that names
     /// `T`. Use [`try_alloc`](Self::try_alloc) to get the value back instead.
+    #[doc(alias("new", "box"))]
     #[inline(always)]
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
         // The value goes straight into the slot: no `Result` carrying a `T` in between.
@@ -990,7 +994,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::{SlabBox, SlabCache};
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// static BUFFERS: SlabCache<[u8; 65536], slab_core::SpinLock, { 1 << 18 }> = SlabCache::new();
     /// let mut b = BUFFERS.try_alloc_uninit().unwrap();
     /// // SAFETY: the slot is valid for writes of one `[u8; 65536]`.
@@ -1098,6 +1102,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Grows the cache so that the next `n` allocations need no hook call (unless other
     /// threads take the slots first, or frees release slabs in between).
     ///
+    /// `n` counts like `Vec::reserve`'s `additional` (room for `n` more objects than are
+    /// in use), and failure is an error, as from `Vec::try_reserve`.
+    ///
     /// All or nothing: the slabs are taken from the hook first, and if the hook runs out
     /// midway every one of them goes back before the error is returned, so a failed
     /// `reserve` leaves the cache as it found it.
@@ -1121,6 +1128,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///   `isize::MAX` bytes; no hook is called.
     /// - [`SlabError::OutOfMemory`] or [`SlabError::AlignmentMismatch`] if the hook fails;
     ///   the slabs taken before that are given back.
+    #[doc(alias("try_reserve", "prealloc"))]
     pub fn reserve(&self, n: usize) -> Result<(), SlabError> {
         let class = Self::CLASS;
         let ctrl = self.control()?;
@@ -1150,16 +1158,18 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         })
     }
 
-    /// Returns every empty slave slab to the free hook and says how many went back.
+    /// Returns every empty slave slab to the free hook and says how many went back: the
+    /// cache's `shrink_to_fit`.
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let cache: SlabCache<u64> = SlabCache::new();
     /// cache.reserve(5_000).unwrap();
     /// assert!(cache.shrink() > 0);
     /// assert_eq!(cache.stats().slabs, 1); // the master stays
     /// ```
+    #[doc(alias("shrink_to_fit", "trim"))]
     pub fn shrink(&self) -> usize {
         let class = Self::CLASS;
         if self.ctrl.load(Ordering::Acquire).is_null() {
@@ -1204,7 +1214,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let cache: SlabCache<[u64; 8]> = SlabCache::new();
     /// cache.keep_empty(usize::MAX);
     /// let burst: Vec<_> = (0..1_000).map(|i| cache.alloc([i; 8])).collect();
@@ -1313,10 +1323,19 @@ unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
 #[inline(never)]
 #[track_caller]
 pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
+    let (name, bytes) = (core::any::type_name::<T>(), size_of::<T>());
+    if e == SlabError::OutOfMemory {
+        // The usual cause on a small target: a hook that cannot give a block this large.
+        panic!(
+            "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
+             cache: {e} (it asked for {size} bytes aligned to {size}). If your hook's memory \
+             comes in smaller blocks, choose smaller slabs: `#[slab_cached(size = 1024)]`, or \
+             `SlabCache<T, L, 1024>` (a power of two from 512). `try_new_boxed`/`try_alloc` \
+             hand the value back instead of panicking"
+        )
+    }
     panic!(
-        "slab_core: could not allocate a `{}` ({} bytes) from its {size}-byte slab cache: {e}; \
-         use `try_alloc`/`try_new_boxed` to get the value back instead",
-        core::any::type_name::<T>(),
-        size_of::<T>()
+        "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
+         cache: {e}; use `try_alloc`/`try_new_boxed` to get the value back instead"
     )
 }

@@ -17,7 +17,9 @@
 //!   address (provenance kept: `map_addr`), and checked when decoded, so a stray write to a
 //!   free slot is reported instead of handing out a wild pointer.
 //! - **ASan** (`asan-poison` feature): free slots are poisoned for AddressSanitizer, which
-//!   otherwise sees a live slab as one allocation.
+//!   otherwise sees a live slab as one allocation. Compiled under `cfg(slab_asan)`, which
+//!   `build.rs` sets only when the target is built with `-Zsanitizer=address` (elsewhere
+//!   the ASan functions do not exist and the program would not link).
 //!
 //! This module talks to `slab` (geometry) only.
 
@@ -278,7 +280,7 @@ pub(crate) fn corrupted_link(slot: *mut u8, name: &str) -> ! {
     )
 }
 
-#[cfg(feature = "asan-poison")]
+#[cfg(slab_asan)]
 unsafe extern "C" {
     fn __asan_poison_memory_region(addr: *const u8, size: usize);
     fn __asan_unpoison_memory_region(addr: *const u8, size: usize);
@@ -287,9 +289,9 @@ unsafe extern "C" {
 /// Marks a free slot's object bytes past the link as unaddressable for AddressSanitizer
 /// (the link and the canary stay readable for the allocator's own checks).
 #[inline(always)]
-#[allow(unused_variables, reason = "no-op without `asan-poison`")]
+#[allow(unused_variables, reason = "a no-op without `cfg(slab_asan)`")]
 pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
-    #[cfg(feature = "asan-poison")]
+    #[cfg(slab_asan)]
     {
         // SAFETY: `W <= stride`, so the offset stays inside the slot.
         let rest = unsafe { slot.as_ptr().add(W) };
@@ -301,9 +303,9 @@ pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
 
 /// Makes a whole slot addressable again for AddressSanitizer.
 #[inline(always)]
-#[allow(unused_variables, reason = "no-op without `asan-poison`")]
+#[allow(unused_variables, reason = "a no-op without `cfg(slab_asan)`")]
 pub(crate) fn asan_unpoison(slot: NonNull<u8>, class: &Class) {
-    #[cfg(feature = "asan-poison")]
+    #[cfg(slab_asan)]
     // SAFETY: the slot's `stride` bytes lie inside a live slab; unpoisoning only changes
     // ASan's shadow memory.
     unsafe {
@@ -313,9 +315,9 @@ pub(crate) fn asan_unpoison(slot: NonNull<u8>, class: &Class) {
 
 /// Makes a whole slab addressable before it goes back to the free hook.
 #[inline(always)]
-#[allow(unused_variables, reason = "no-op without `asan-poison`")]
+#[allow(unused_variables, reason = "a no-op without `cfg(slab_asan)`")]
 pub(crate) fn asan_unpoison_slab(base: NonNull<u8>, class: &Class) {
-    #[cfg(feature = "asan-poison")]
+    #[cfg(slab_asan)]
     // SAFETY: the slab is `slab_size` bytes from the hook.
     unsafe {
         __asan_unpoison_memory_region(base.as_ptr(), class.slab_size)

@@ -44,7 +44,7 @@ impl core::error::Error for SlabError {}
 ///
 /// ```
 /// use slab_core::{AllocError, SlabError};
-/// # slab_core::slab_hooks!(global);
+/// slab_core::slab_hooks!(global);
 /// let err = AllocError::new(String::from("packet"), SlabError::OutOfMemory);
 /// assert!(err.to_string().contains("alloc::string::String"));
 /// assert_eq!(err.into_inner(), "packet");

@@ -1,61 +1,197 @@
 //! Typed object pools on size-aligned slabs.
 //!
 //! `slab-core` keeps values of one type in **slabs**: power-of-two blocks aligned to their
-//! size, so any object finds its slab header by masking its address. The first slab of a
-//! cache is the **master** (it holds the lock and reference counts); **slave** slabs
-//! extend it. Raw slab memory comes from two **allocation hooks** the application defines
-//! once with [`slab_hooks!`] (heap, static arena, kernel pages).
+//! size, so any object finds its slab header by masking its address. You get a `Box`-like
+//! owner ([`SlabBox`]), O(1) allocation and free from any thread, per-thread magazines
+//! that make most alloc/free pairs touch no lock, per-type statistics, and slab memory
+//! from where you say (the heap, a static arena, kernel pages). It is `#![no_std]`.
+//!
+//! # Quick start
+//! Put `#[slab_cached]` on a type, and say once per program where slab memory comes from:
 //!
 //! ```
-//! use slab_core::{SlabBox, SlabCache};
+//! use slab_core::{Boxed, slab_cached};
 //!
-//! // Once per program: where slab memory comes from.
-//! slab_core::slab_hooks!(global);
+//! slab_core::slab_hooks!(global); // once per program: slab memory from the global allocator
 //!
-//! static NAMES: SlabCache<String> = SlabCache::new();
+//! #[slab_cached] // a `static` cache for `Bullet`, with per-thread magazines
+//! struct Bullet {
+//!     pos: [f32; 2],
+//!     ttl: u16,
+//! }
 //!
-//! let a: SlabBox<String> = NAMES.alloc("Ada".to_string());
-//! let b = std::thread::spawn(move || a.len()).join().unwrap(); // freed on another thread
-//! assert_eq!(b, 3);
-//! assert_eq!(NAMES.stats().in_use, 0);
+//! fn main() {
+//!     let b: Boxed<Bullet> = Bullet::new_boxed(Bullet { pos: [0.0; 2], ttl: 90 });
+//!     assert_eq!((b.pos, b.ttl), ([0.0; 2], 90));
+//!     println!("{}", Bullet::slab_cache().stats()); // in_use 1 … peak 1
+//!     std::thread::spawn(move || drop(b)).join().unwrap(); // free from any thread
+//!     println!("{}", Bullet::slab_cache().stats()); // in_use 0 … peak 1
+//! }
 //! ```
 //!
-//! # Layers
-//! `hooks` (raw memory) → `slab` (one slab, its free list) → `cache` (the depot:
-//! master control block, lists, Master-Slave lifecycle) → `boxed` ([`SlabBox`]) and
-//! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]).
+//! # Which one do I use?
 //!
-//! # Magazines
-//! Most allocations and frees touch no lock: `#[slab_cached]` types keep per-thread
-//! magazines of free slots (in `std` builds), and every [`SlabCache`] handle carries its
-//! own pair for its `&mut self` methods, in `no_std` too (one handle per thread, or per
-//! CPU in a kernel):
+//! | you have | write | allocation takes |
+//! |---|---|---|
+//! | a type of your own, allocated anywhere in the program | [`#[slab_cached]`](macro@slab_cached) on it: `T::new_boxed(v)` gives a [`Boxed<T>`] | no lock: the calling thread's magazines (with `std`); the lock without `std` |
+//! | a pool made at run time, one per subsystem or per connection, a type you do not own, or a generic `T` | a [`SlabCache<T, L, SIZE>`](SlabCache), as a `static` or a value: `cache.alloc(v)` gives a [`SlabBox<T, _>`](SlabBox) | the cache's lock, O(1) |
+//! | a hot loop on one thread (or one CPU, in a kernel) over such a cache | a handle of your own, `let mut h = cache.clone()`, and its `&mut self` methods: [`h.alloc_mut(v)`](SlabCache::alloc_mut), [`h.free(b)`](SlabCache::free) | no lock: the handle's magazines, also without `std` |
+//!
+//! All three hand out boxes that free themselves on drop, from any thread, and report
+//! [`stats`](SlabCache::stats). The runtime cache and its handles:
 //!
 //! ```
 //! use slab_core::SlabCache;
-//! # slab_core::slab_hooks!(global);
-//! let cache: SlabCache<[u8; 256]> = SlabCache::new();
-//! let workers: Vec<_> = (0..2u8)
-//!     .map(|id| {
-//!         let mut mine = cache.clone(); // a handle, with its own magazine
-//!         std::thread::spawn(move || {
-//!             for _ in 0..1000 {
-//!                 let b = mine.alloc_mut([id; 256]); // no lock
-//!                 mine.free(b); // no lock: the slot stays in the magazine
-//!             }
-//!         }) // dropping `mine` gives its slots back
-//!     })
-//!     .collect();
-//! workers.into_iter().for_each(|w| w.join().unwrap());
-//! assert_eq!(cache.stats().in_use, 0);
+//!
+//! slab_core::slab_hooks!(global);
+//!
+//! fn main() {
+//!     let cache: SlabCache<[u8; 256]> = SlabCache::new();
+//!     let a = cache.alloc([1; 256]); // through the lock
+//!     let workers: Vec<_> = (0..2u8)
+//!         .map(|id| {
+//!             let mut mine = cache.clone(); // a handle, with its own magazines
+//!             std::thread::spawn(move || {
+//!                 for _ in 0..1000 {
+//!                     let b = mine.alloc_mut([id; 256]); // no lock
+//!                     mine.free(b); // no lock: the slot stays in the magazine
+//!                 }
+//!             }) // dropping `mine` gives its slots back
+//!         })
+//!         .collect();
+//!     workers.into_iter().for_each(|w| w.join().unwrap());
+//!     drop(a);
+//!     assert_eq!(cache.stats().in_use, 0);
+//! }
 //! ```
 //!
+//! # Slab memory: `slab_hooks!`, once per program
+//! Slab memory comes from two functions that the *program* names once, with
+//! [`slab_hooks!`]: `slab_hooks!(global)` for Rust's global allocator, or
+//! `slab_hooks!(unsafe my_alloc, my_free)` for your own (an arena, kernel pages). They are
+//! link-time symbols, so the program links only if exactly one crate in it calls the macro.
+//!
+//! **Missing** (no crate calls it): the build fails at the link step. The linker's command
+//! line fills the screen first; the lines that matter name
+//! `define_it_once_with_slab_hooks_macro` (here `rust-lld`; GNU `ld` says
+//! `undefined reference to` instead):
+//!
+//! ```text
+//! error: linking with `cc` failed: exit status: 1
+//!   = note: rust-lld: error: undefined symbol: slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro
+//!           >>> referenced by hooks.rs:58 (src/hooks.rs:58)
+//!           rust-lld: error: undefined symbol: slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro
+//! ```
+//!
+//! Fix: add `slab_core::slab_hooks!(global);` (or your own hooks) to the binary crate, at
+//! the top level of `main.rs`. Doctests and each file in `tests/` are programs of their
+//! own: each needs the line too.
+//!
+//! **Twice**: in one crate, the second call is a compile error; in two crates of one
+//! program (a library that calls it, and the binary), a link error:
+//!
+//! ```text
+//! error: symbol `slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro` is already defined
+//!
+//!   = note: rust-lld: error: duplicate symbol: slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro
+//!           >>> defined at main.rs:1 (src/main.rs:1)
+//!           >>> defined at lib.rs:1 (src/lib.rs:1)
+//! ```
+//!
+//! Fix: keep one call, in the binary. A library never calls `slab_hooks!` for its users.
+//!
+//! **A library's own tests.** A library that uses slab-core leaves the hooks to the
+//! program, and gives its tests their own: unit tests through a `#[cfg(test)]` call in
+//! `lib.rs` (test builds only, so programs that use the library see none), integration
+//! tests and doctests with a call in each file or example, since they link the library
+//! built without `cfg(test)`:
+//!
+//! ```
+//! // lib.rs of a library: hooks for its own unit tests only.
+//! #[cfg(test)]
+//! slab_core::slab_hooks!(global);
+//!
+//! #[slab_core::slab_cached]
+//! pub struct Node {
+//!     pub id: u32,
+//! }
+//!
+//! #[cfg(test)]
+//! mod tests {
+//!     #[test]
+//!     fn allocates() {
+//!         assert_eq!(super::Node::new_boxed(super::Node { id: 1 }).id, 1);
+//!     }
+//! }
+//! ```
+//!
+//! ```
+//! // tests/nodes.rs of that library (`mylib`): a program of its own.
+//! slab_core::slab_hooks!(global);
+//!
+//! #[test]
+//! fn from_outside() {
+//!     assert_eq!(mylib::Node::new_boxed(mylib::Node { id: 2 }).id, 2);
+//! }
+//! ```
+//!
+//! # `no_std`, and small memories
+//! Without `std` there are no per-thread magazines: `#[slab_cached]` types and plain box
+//! drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
+//! magazines (one handle per CPU in a kernel). With the `alloc` feature,
+//! `slab_hooks!(global)` takes slabs from the global allocator; otherwise write your own
+//! hooks.
+//!
+//! **Slab sizes.** A `#[slab_cached]` type without `size = N` gets slabs of at least
+//! **16 KiB** (16384 bytes, more for large types), and each slab is one block from the
+//! hook, aligned to its size. An arena that hands out 1 KiB pages cannot give that: the
+//! hook returns `None`, and `new_boxed` panics with a message that names the slab size
+//! and `size =`. Read the size a type got with [`SlabCached::SLAB_SIZE`], and choose
+//! smaller slabs where memory is small:
+//!
+//! ```
+//! use slab_core::{SlabCached, slab_cached};
+//!
+//! slab_core::slab_hooks!(global);
+//!
+//! #[slab_cached] // 16 KiB slabs
+//! struct Sample(u16);
+//!
+//! #[slab_cached(size = 1024)] // 1 KiB slabs: fits a 1 KiB-page arena
+//! struct Event(u16);
+//!
+//! fn main() {
+//!     assert_eq!(Sample::SLAB_SIZE, 16384);
+//!     assert_eq!(Event::SLAB_SIZE, 1024);
+//!     let (s, e) = (Sample::new_boxed(Sample(1)), Event::new_boxed(Event(2)));
+//!     assert_eq!(s.0 + e.0, 3);
+//! }
+//! ```
+//!
+//! A runtime `SlabCache<T>` uses 4096-byte slabs unless its `SIZE` says otherwise.
+//!
 //! # Features
-//! - `std` (default): yielding spin locks; implies `alloc`.
-//! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator.
+//! - `std` (default): per-thread magazines for `#[slab_cached]` types (the lock-free fast
+//!   path), locks that yield the CPU after a short spin; implies `alloc`.
+//! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator, in `no_std` crates
+//!   that have an allocator.
 //! - `derive` (default): re-exports `#[slab_cached]` and `slab_hooks!` from `slab-derive`.
+//! - `debug-checks`: the hardening checks (canaries, poisoned free slots, encoded
+//!   free-list links, ownership checks in [`SlabBox::from_raw`]) in release builds too;
+//!   debug builds always have them.
+//! - `asan-poison`: free slots are marked unaddressable for AddressSanitizer, in builds
+//!   with `-Zsanitizer=address` (nightly); elsewhere the feature does nothing.
+//! - `loom`: internal, for slab-core's own model tests (with `--cfg loom`); does nothing
+//!   otherwise.
+//!
+//! # Minimum Rust version
+//! Rust 1.88, checked in CI.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![allow(
+    clippy::test_attr_in_doctest,
+    reason = "the crate docs show the files of a library's own tests; `.ci/downstream` runs them"
+)]
 
 // Lets `::slab_core::..` paths emitted by the macros resolve inside this crate.
 #[allow(
@@ -90,9 +226,15 @@ pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
-pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+pub use slab::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
-pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed, flush_thread_cache};
+pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
+// Not public API: `pub` because public items name them (`Boxed<T>` is a box of
+// `TypePool<T>`, `SlabCached::Cache` is bounded by `CacheOf`), but nothing to use directly.
+#[doc(hidden)]
+pub use slab::LayoutError;
+#[doc(hidden)]
+pub use typed::{CacheOf, TypePool};
 
 #[cfg(feature = "derive")]
 pub use slab_derive::{slab_cached, slab_hooks};
@@ -103,6 +245,12 @@ mod common;
 
 #[cfg(all(test, feature = "std"))]
 mod tests;
+
+/// The Rust examples of this package's `README.md` (its crates.io page), as doctests: each
+/// one builds, links and runs as the program a user would paste into a new crate.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
 
 /// The message of a compile-time layout check that fails for a runtime `SlabCache`.
 pub(crate) const fn layout_message(e: LayoutError) -> &'static str {

@@ -134,7 +134,7 @@ impl spin::RelaxStrategy for YieldRelax {
 ///
 /// ```
 /// use slab_core::{SlabCache, TicketLock};
-/// # slab_core::slab_hooks!(global);
+/// slab_core::slab_hooks!(global);
 /// static CACHE: SlabCache<[u8; 64], TicketLock> = SlabCache::new();
 /// assert_eq!(CACHE.alloc([7; 64])[63], 7);
 /// ```
@@ -166,7 +166,7 @@ unsafe impl LockTrait for TicketLock {
 ///
 /// ```
 /// use slab_core::{NoLock, SlabCache};
-/// # slab_core::slab_hooks!(global);
+/// slab_core::slab_hooks!(global);
 /// let cache: SlabCache<u32, NoLock> = SlabCache::new();
 /// let b = cache.alloc(5);
 /// assert_eq!(*b, 5);

@@ -1106,6 +1106,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Like [`alloc`](Self::alloc), through this handle's own magazine: most calls take
     /// no lock and no atomic read-modify-write.
     ///
+    /// Returns an owning [`SlabBox`], like `alloc`, not a `&mut T`: the `_mut` is the
+    /// receiver. `&mut self` is what makes the magazine this handle's alone, so give each
+    /// thread (or CPU) its own handle, a [`clone`](Clone::clone) of the cache.
+    ///
     /// A handle refills its magazine from the cache (under the lock) a batch at a time;
     /// the slots it holds count as free in [`stats`](Self::stats), and go back when the
     /// handle is [flushed](Self::flush) or dropped. Give boxes back with
@@ -1115,7 +1119,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let mut cache: SlabCache<[u64; 8]> = SlabCache::new();
     /// for i in 0..1000 {
     ///     let b = cache.alloc_mut([i; 8]); // from the handle's magazine
@@ -1128,6 +1132,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// # Panics
     /// When the allocation hook has no memory, naming `T`; see
     /// [`try_alloc_mut`](Self::try_alloc_mut).
+    #[doc(alias("alloc_local", "alloc_fast", "magazine"))]
     #[inline(always)]
     pub fn alloc_mut(&mut self, value: T) -> SlabBox<T, Self> {
         match self.mag_pop() {
@@ -1146,7 +1151,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let mut cache: SlabCache<String> = SlabCache::new();
     /// let b = cache.try_alloc_mut("pooled".to_string()).unwrap_or_else(|e| panic!("{e}"));
     /// assert_eq!(*b, "pooled");
@@ -1173,9 +1178,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// [`alloc_mut`](Self::alloc_mut). A box of another cache of the same type goes back
     /// to its own cache, as if dropped.
     ///
+    /// Optional: dropping a box frees it too, from any thread, through the cache's lock;
+    /// `free` is the lock-free way back into this handle's magazine.
+    ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let mut a: SlabCache<u32> = SlabCache::new();
     /// let b: SlabCache<u32> = SlabCache::new();
     /// let x = a.alloc_mut(1);
@@ -1184,6 +1192,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// a.free(y); // not `a`'s: returned to `b`
     /// assert_eq!((a.stats().in_use, b.stats().in_use), (0, 0));
     /// ```
+    #[doc(alias("dealloc", "release"))]
     #[inline]
     pub fn free(&mut self, b: SlabBox<T, Self>) {
         let value = SlabBox::into_raw(b);
@@ -1232,7 +1241,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     ///
     /// ```
     /// use slab_core::SlabCache;
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let mut cache: SlabCache<u64> = SlabCache::new();
     /// let b = cache.alloc_mut(7);
     /// cache.free(b);

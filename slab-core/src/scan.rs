@@ -78,7 +78,7 @@ impl Scan<'_> {
 
     /// Checks a free slot's canary and poison.
     fn free_slot(&self, slot: NonNull<u8>) -> Result<(), ScanError> {
-        if !debug::CHECKS || cfg!(feature = "asan-poison") {
+        if !debug::CHECKS || cfg!(slab_asan) {
             return Ok(());
         }
         // SAFETY: `slot` is a slot of a live slab of this cache (checked by the caller).
@@ -301,7 +301,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// them.
     ///
     /// ```
-    /// # slab_core::slab_hooks!(global);
+    /// slab_core::slab_hooks!(global);
     /// let cache: slab_core::SlabCache<[u8; 48]> = slab_core::SlabCache::new();
     /// let v: Vec<_> = (0..100).map(|i| cache.alloc([i as u8; 48])).collect();
     /// let report = cache.scan().unwrap();

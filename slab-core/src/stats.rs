@@ -20,10 +20,23 @@ pub struct SlabStats {
     pub objects_per_slab: usize,
     /// Objects handed out and not yet freed.
     pub in_use: usize,
-    /// Highest `in_use` seen. Sampled at every depot operation (magazine refills and
-    /// returns, depot allocations) and every `stats()` call, so with magazines (per thread,
-    /// or a handle's) it can read up to one magazine per holder low; without magazines it
-    /// is exact.
+    /// The highest `in_use` the cache has seen.
+    ///
+    /// Measured under the lock: at every depot operation (an allocation through the lock,
+    /// a magazine refill) and at every `stats()` call, which raises it to the `in_use` it
+    /// reports. So `peak` is never below an `in_use` that any `stats()` call returned, and
+    /// where every allocation takes the lock (`SlabCache::alloc(&self)`, and
+    /// `#[slab_cached]` types without `std`) it is the true peak.
+    ///
+    /// Allocations served from a magazine (a thread's, for `#[slab_cached]` types with
+    /// `std`; a handle's, for `alloc_mut`) take no lock and are not measured one by one:
+    /// between two measurements the true peak can exceed `peak` by at most the free slots
+    /// that the magazines held at the first of them, which is two magazines per thread or
+    /// handle of 8 to 64 slots each (32 KiB of slots, rounded into that range). A program
+    /// whose objects come and go inside one magazine can read `peak 0`; call `stats()`
+    /// where you want the figure measured. Measuring every magazine allocation would take
+    /// an atomic read-modify-write on a shared counter per allocation, the cost the
+    /// magazines exist to avoid.
     pub peak: usize,
     /// Slots in all slabs.
     pub capacity: usize,

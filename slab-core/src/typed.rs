@@ -71,9 +71,10 @@ pub(crate) mod sealed {
 
 /// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`].
 ///
-/// Public because it bounds [`SlabCached::Cache`]; sealed, and its working methods live in
-/// a supertrait that code outside this crate cannot name, so it gives safe code nothing to
-/// call.
+/// Not public API: `pub` because it bounds [`SlabCached::Cache`]; sealed, and its working
+/// methods live in a supertrait that code outside this crate cannot name, so it gives safe
+/// code nothing to call.
+#[doc(hidden)]
 pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {}
 
 impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
@@ -143,19 +144,36 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
 /// ```
 ///
 /// # Safety
-/// Write `#[slab_cached]` instead of an impl: the attribute emits the one implementation
-/// this crate trusts, and safe code cannot implement the trait by hand. An `unsafe impl`
-/// written by hand promises what that one does (I10 of `IMPLEMENTATION.md`):
-/// - `slab_cache()` returns a reference to the same `static` on every call;
-/// - `__magazines()` returns the same `thread_local!`, initialised with
-///   `ManuallyDrop::new(ThreadCache::new_tls())` in a `const` block, used for this type
-///   alone.
-///
-/// The allocation paths trust both: boxes of `T` free into this thread's magazines, and
-/// those refill from and flush to `slab_cache()`'s depot.
+/// Do not implement this trait: write `#[slab_cached]`, which emits the one
+/// implementation this crate trusts (safe code cannot implement the trait at all). That
+/// implementation returns one `static` cache from `slab_cache()` on every call, and in
+/// `std` builds one thread-local set of magazines for this type alone, from a hidden
+/// method whose contract is part of slab-core's internals, not of its API; boxes of `T`
+/// free into those magazines, which refill from and flush to `slab_cache()`'s depot.
 pub unsafe trait SlabCached: Sized + 'static {
     /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
     type Cache: CacheOf<Self>;
+    /// The slab size of the type's cache, in bytes: the attribute's `size = N`, or the
+    /// size it picked (at least 16384 bytes, see `#[slab_cached]`). Every block the cache
+    /// asks its allocation hook for is this large and aligned to it. For reading only
+    /// (slab-core never reads it back): do not override it.
+    ///
+    /// ```
+    /// use slab_core::{SlabCached, slab_cached};
+    /// slab_core::slab_hooks!(global);
+    ///
+    /// #[slab_cached]
+    /// struct Sensor(u16);
+    /// #[slab_cached(size = 1024)]
+    /// struct Reading(u32);
+    ///
+    /// assert_eq!(Sensor::SLAB_SIZE, 16384); // picked by the attribute
+    /// assert_eq!(<Reading as SlabCached>::SLAB_SIZE, 1024);
+    /// let r = Reading::new_boxed(Reading(7));
+    /// assert_eq!(Reading::slab_cache().stats().slab_size, 1024); // the same, at run time
+    /// assert_eq!(r.0 + u32::from(Sensor::new_boxed(Sensor(1)).0), 8);
+    /// ```
+    const SLAB_SIZE: usize = <Self::Cache as Pool>::SLAB_SIZE;
     /// The type's `static` cache (allocates nothing before first use).
     fn slab_cache() -> &'static Self::Cache;
     /// This thread's magazines for the type (`std` builds).
@@ -167,6 +185,9 @@ pub unsafe trait SlabCached: Sized + 'static {
 
 /// The pool of a `#[slab_cached]` type: its boxes free into the calling thread's
 /// magazine (in `std` builds), else into the type's `static` cache.
+///
+/// Not public API: `pub` because [`Boxed<T>`] names it; write `Boxed<T>` instead.
+#[doc(hidden)]
 pub struct TypePool<T>(PhantomData<fn() -> T>);
 
 /// Public because [`Boxed<T>`] names it; it has no value and no method of its own.

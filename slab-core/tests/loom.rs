@@ -1,5 +1,5 @@
 //! Loom models of slab-core's concurrent protocols, run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p slab-core --test loom --release`
+//! `RUSTFLAGS="--cfg loom" cargo test -p slab-core --features loom --test loom --release`
 //! (`LOOM_MAX_PREEMPTIONS` bounds the search; CI uses 3).
 //!
 //! - lazy master publication: racing first uses of one cache publish one master, and the

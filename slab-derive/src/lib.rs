@@ -47,7 +47,7 @@ mod valid;
 ///
 /// ```
 /// use slab_core::{AllocError, Boxed, SpinLock, slab_cached};
-/// # slab_core::slab_hooks!(global);
+/// slab_core::slab_hooks!(global);
 ///
 /// #[slab_cached(size = 16384, lock = SpinLock)]
 /// pub struct Packet {
@@ -74,6 +74,15 @@ mod valid;
 /// Without `size`, slab-core picks the smallest power of two from 16384 up whose slabs
 /// hold at least 8 values and waste at most 1/64 of their bytes (16384 for 64-byte values,
 /// 131072 for a 1500-byte packet), or failing that the smallest size that holds two.
+/// `<T as SlabCached>::SLAB_SIZE` (or `T::SLAB_SIZE` with `slab_core::SlabCached` in
+/// scope) is the size a type got.
+///
+/// **On a small target, give `size`.** Every slab is one block from the allocation hook,
+/// as large as the slab and aligned to it, so the default asks the hook for at least 16
+/// KiB at a time. A hook that cannot give that (an arena of 1 KiB pages, a few KiB of RAM)
+/// returns `None`, and `new_boxed` panics with a message that names the slab size and
+/// `size =`; `#[slab_cached(size = 1024)]` (any power of two from 512 that holds two
+/// values) fits such a hook.
 ///
 /// `lock = SpinLock` resolves like any type in the module, so `use slab_core::SpinLock;`
 /// (or a full path) is all it needs.
@@ -130,7 +139,11 @@ pub fn slab_cached(
 /// // Slab memory from Rust's global allocator (needs slab-core's `alloc` feature, which
 /// // `std`, on by default, implies):
 /// slab_core::slab_hooks!(global);
-/// # fn main() {}
+///
+/// fn main() {
+///     let cache: slab_core::SlabCache<u64> = slab_core::SlabCache::new();
+///     assert_eq!(*cache.alloc(7), 7);
+/// }
 /// ```
 ///
 /// ```
@@ -154,10 +167,11 @@ pub fn slab_cached(
 /// // SAFETY: `my_alloc` returns fresh global-allocator blocks of the layout asked for (size
 /// // and alignment are the slab size), each once; `my_free` takes each back once.
 /// slab_core::slab_hooks!(unsafe my_alloc, my_free);
-/// # fn main() {
-/// #     let cache: slab_core::SlabCache<u64> = slab_core::SlabCache::new();
-/// #     assert_eq!(*cache.alloc(7), 7);
-/// # }
+///
+/// fn main() {
+///     let cache: slab_core::SlabCache<u64> = slab_core::SlabCache::new();
+///     assert_eq!(*cache.alloc(7), 7);
+/// }
 /// ```
 ///
 /// # Forms
@@ -183,8 +197,21 @@ pub fn slab_cached(
 /// - Another number of arguments is an error at the arguments.
 /// - Your own hooks without `unsafe` are an error that says what to write;
 ///   `slab_hooks!(unsafe global)` is an error too (the library's hooks need no promise).
-/// - Calling the macro nowhere in a program, or twice, is a link error whose symbol name
-///   (`slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro`) says what to do.
+/// - Calling the macro nowhere in a program is a link error. Past the linker's command
+///   line, the lines that matter name the symbol, which says what to do:
+///   ```text
+///   rust-lld: error: undefined symbol: slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro
+///   rust-lld: error: undefined symbol: slab_core_0_1__free_hook__define_it_once_with_slab_hooks_macro
+///   ```
+///   (GNU `ld`: ``undefined reference to `slab_core_0_1__alloc_hook__…'``). Add
+///   `slab_core::slab_hooks!(global);` to the binary; doctests and each file in `tests/`
+///   are programs of their own and need it too.
+/// - Calling it twice in one crate is a compile error at the second call, ``symbol
+///   `slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro` is already
+///   defined``; in two crates of one program (a library and the binary), a link error,
+///   `rust-lld: error: duplicate symbol: slab_core_0_1__alloc_hook__…`. Keep one call, in
+///   the binary: a library calls `slab_hooks!` only under `#[cfg(test)]`, for its own unit
+///   tests (see slab-core's crate documentation, "Slab memory").
 ///
 /// # `forbid(unsafe_code)`
 /// Exporting a symbol is `unsafe`, so the expansion carries

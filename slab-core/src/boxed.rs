@@ -16,7 +16,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 
 use crate::cache::SlabCache;
-use crate::debug;
+use crate::hardening;
 use crate::lock::LockTrait;
 
 pub(crate) mod sealed {
@@ -30,7 +30,7 @@ pub(crate) mod sealed {
     /// and `CLASS` is that cache's geometry.
     pub unsafe trait Sealed {
         /// The geometry of the pool's slabs.
-        const CLASS: crate::slab::Class;
+        const CLASS: crate::geometry::Class;
 
         /// Whether the slab at `slab` belongs to this pool's cache, if the pool type names
         /// a single cache (hardening; reads nothing at `slab`).
@@ -139,7 +139,7 @@ impl<T, C: Pool> SlabBox<T, C> {
     unsafe fn release_slot(ptr: NonNull<T>) {
         // SAFETY: `ptr` is a slot of a live slab of `C`'s cache (the box's invariant), so of
         // geometry `C::CLASS`; the caller gives it up.
-        unsafe { debug::on_release(ptr.cast(), &C::CLASS, core::any::type_name::<T>()) };
+        unsafe { hardening::on_release(ptr.cast(), &C::CLASS, core::any::type_name::<T>()) };
         // SAFETY: a slot handed out by a cache of type `C` (the box's invariant) whose value
         // is gone (contract), not used after this.
         unsafe { C::release(ptr.cast()) };
@@ -210,17 +210,17 @@ impl<T, C: Pool> SlabBox<T, C> {
                  cache of `{name}` (another cache, another type, or foreign memory)"
             );
         }
-        if !class.is_slot_offset(crate::slab::offset_in(h, slot.addr().get(), &class)) {
+        if !class.starts_slot(slot.addr().get()) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which is not the start of a slot \
                  (an interior pointer, or not a pointer from `into_raw`)"
             );
         }
-        if debug::CHECKS {
-            crate::cache::check_header(h, name);
+        if hardening::CHECKS {
+            crate::slab::check_header(h, name);
             // SAFETY: `slot` starts a slot of a live slab (magic checked above).
-            let state = unsafe { debug::state(slot, &class) };
-            debug::check_live(state, slot, name, "passed to `from_raw`");
+            let state = unsafe { hardening::state(slot, &class) };
+            hardening::check_live(state, slot, name, "passed to `from_raw`");
         }
         SlabBox {
             ptr,

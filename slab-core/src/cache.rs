@@ -17,18 +17,20 @@
 //!
 //! This module uses `slab` (slot mechanics), `hooks` (raw memory) and `lock`.
 
+use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use crate::boxed::{Pool, SlabBox};
-use crate::debug;
 use crate::error::{AllocError, SlabError};
+use crate::geometry::{Class, HANDLE_COUNTERS, LayoutError, Spec};
+use crate::hardening;
 use crate::hooks;
 use crate::lock::{LockTrait, SpinLock};
 use crate::magazine::{self, Chain, DEPOT_MAGS, HandleMags, MagNode};
-use crate::slab::{self, Class, HANDLE_COUNTERS, LayoutError, ListId, SlabHeader};
+use crate::slab::{self, ListId, SlabHeader, check_header};
 use crate::stats::SlabStats;
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
@@ -193,21 +195,20 @@ pub(crate) struct Control<L> {
 
 /// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
 pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutError> {
-    class_with::<T, L>(slab_size, debug::CHECKS)
+    class_with::<T, L>(slab_size, hardening::CHECKS)
 }
 
 /// The geometry with or without the hardening canary. Choices that must not depend on the
 /// build profile (the automatic slab size) use `checks = false`.
 pub(crate) const fn class_with<T, L>(slab_size: usize, checks: bool) -> Result<Class, LayoutError> {
-    Class::new(
-        size_of::<T>(),
-        align_of::<T>(),
+    Class::new(Spec {
+        object: Layout::new::<T>(),
         slab_size,
-        size_of::<Control<L>>(),
-        align_of::<Control<L>>(),
-        size_of::<L>(),
+        header: Layout::new::<SlabHeader>(),
+        control: Layout::new::<Control<L>>(),
+        lock_size: size_of::<L>(),
         checks,
-    )
+    })
 }
 
 /// The address of the header of the slab holding `p`, a slot of a
@@ -274,7 +275,7 @@ impl<L: LockTrait> Drop for DepotGuard<'_, L> {
 /// slot back, then writes no neighbour's header. In a burst of frees across many slabs
 /// (S2 of `docs/BENCHMARKS.md`), each neighbour is a cold cache line: 1.5 ns per freed
 /// object in order, 2 to 4 shuffled.
-pub(crate) const LIST_FULL: bool = debug::CHECKS;
+pub(crate) const LIST_FULL: bool = hardening::CHECKS;
 
 fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
     match list {
@@ -379,7 +380,7 @@ pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
         unsafe { unlink(d, h) };
         // SAFETY: `h` is live and, just unlinked, on no list; the lock is held.
         unsafe { link(d, h, want) };
-        if want == ListId::Empty && !debug::CHECKS {
+        if want == ListId::Empty && !hardening::CHECKS {
             // Every slot is free, so the free list says nothing the bump index does not:
             // forget it, and the slab serves its slots in address order again, as a new
             // one does (one sequential sweep the prefetcher follows, instead of a walk of
@@ -423,7 +424,7 @@ pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8
 /// The lock is held; `block` is a slab-sized, slab-aligned block from the hook that nothing
 /// else uses; `ctrl` is this depot's control block.
 pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
-    if debug::CHECKS && d.holds_slab(block.addr().get(), class.slab_size) {
+    if hardening::CHECKS && d.holds_slab(block.addr().get(), class.slab_size) {
         panic!(
             "slab_core: the allocation hook returned {block:p}, which is already a live slab of \
              the `{}` cache: the hook handed one block out twice, breaking the promise of its \
@@ -468,21 +469,9 @@ unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
 /// `h` was retired (or is a master being destroyed) and nothing references it.
 pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
     let base = slab::base_of(h, class);
-    debug::asan_unpoison_slab(base, class);
+    hardening::asan_unpoison_slab(base, class);
     // SAFETY: the block at `base` came from `hooks::alloc_slab` with `class.layout()`.
     unsafe { hooks::free_slab(base, class.layout()) }
-}
-
-/// Panics if a slab header's magic is gone (hardening).
-#[track_caller]
-pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
-    // SAFETY: callers reach `h` by masking a slot they own, so the slab is mapped.
-    if !unsafe { slab::is_live(h) } {
-        panic!(
-            "slab_core: the slab header of `{name}` at {h:p} is corrupted (its magic is gone): \
-             a write before the first object, a freed slab, or a pointer from another allocator"
-        );
-    }
 }
 
 /// Frees every slab of a cache whose last handle and last slot are gone: the master, then
@@ -587,7 +576,7 @@ pub(crate) unsafe fn return_slot(
     class: &Class,
 ) -> Option<NonNull<SlabHeader>> {
     let h = slab::header_of(slot, class);
-    if debug::CHECKS {
+    if hardening::CHECKS {
         check_header(h, d.name);
     }
     // SAFETY: `slot` was handed out by this depot (contract), so `h` is the live header of
@@ -637,7 +626,7 @@ pub(crate) unsafe fn settle(
 /// holds no value, and is not used again.
 pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, name: &str) {
     let h = slab::header_of(slot, class);
-    if debug::CHECKS {
+    if hardening::CHECKS {
         check_header(h, name);
     }
     // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
@@ -696,11 +685,11 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
 /// word. Dropping the list (an error, or a panic in the hook) gives every block back.
 struct Blocks {
     head: *mut u8,
-    layout: core::alloc::Layout,
+    layout: Layout,
 }
 
 impl Blocks {
-    fn new(layout: core::alloc::Layout) -> Self {
+    fn new(layout: Layout) -> Self {
         Blocks {
             head: ptr::null_mut(),
             layout,
@@ -1026,7 +1015,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // SAFETY: `ctrl` is initialised and kept alive by this handle.
         let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
         // SAFETY: a free slot of this cache, ours now.
-        unsafe { debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
+        unsafe { hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
         Ok(slot)
     }
 

@@ -69,8 +69,9 @@ extern crate std;
 
 mod boxed;
 mod cache;
-mod debug;
 mod error;
+mod geometry;
+mod hardening;
 mod hooks;
 mod lock;
 mod magazine;
@@ -85,12 +86,12 @@ mod typed;
 pub use boxed::{Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use error::{AllocError, SlabError};
+pub use geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 #[cfg(feature = "alloc")]
 pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
-pub use slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
 pub use typed::{Boxed, CacheOf, SlabCached, TypePool, UninitBoxed, flush_thread_cache};
 

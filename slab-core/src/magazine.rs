@@ -37,12 +37,13 @@ use crate::cache::{
     Control, Depot, DepotGuard, Marker, SlabCache, adopt, alloc_failed, depot_alloc, depot_free,
     free_block, relist,
 };
-use crate::debug;
 use crate::error::AllocError;
 use crate::error::SlabError;
+use crate::geometry::{Class, HANDLE_COUNTERS};
+use crate::hardening;
 use crate::hooks;
 use crate::lock::LockTrait;
-use crate::slab::{Class, HANDLE_COUNTERS, SlabHeader};
+use crate::slab::SlabHeader;
 
 /// Full magazines the depot parks before sending slots back to their slabs.
 #[cfg(not(slab_small))]
@@ -88,7 +89,7 @@ impl Chain {
 unsafe fn next_of(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
     // SAFETY: `slot` is a free slot of geometry `class` on a chain the caller owns (this
     // function's contract), so its first word is its link (I5): `read_link`'s contract.
-    unsafe { debug::read_link(slot, class, name) }
+    unsafe { hardening::read_link(slot, class, name) }
 }
 
 /// Stores the link of a free slot.
@@ -99,7 +100,7 @@ unsafe fn next_of(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
 unsafe fn set_next(slot: NonNull<u8>, next: *mut u8, class: &Class) {
     // SAFETY: `slot` is free, holds no value and is the caller's (this function's
     // contract), so its first word is the allocator's to write (I5).
-    unsafe { debug::write_link(slot, next, class) }
+    unsafe { hardening::write_link(slot, next, class) }
 }
 
 /// Adds `delta` (wrapping) to a slot count that only its owner writes outside the lock:
@@ -176,7 +177,7 @@ impl Pair {
     unsafe fn push(&self, slot: NonNull<u8>, class: &Class, held: &AtomicU32) {
         // SAFETY: the free, empty slot is ours (contract).
         unsafe { set_next(slot, self.loaded.get(), class) };
-        debug::asan_poison(slot, class);
+        hardening::asan_poison(slot, class);
         self.loaded.set(slot.as_ptr());
         add_owned(held, 1);
     }
@@ -366,8 +367,8 @@ unsafe fn chain_to_slabs(
         // us; its link is read before `slab::push` reuses the word for the slab's list.
         cur = unsafe { next_of(slot, class, d.name) };
         let h = crate::slab::header_of(slot, class);
-        if debug::CHECKS {
-            crate::cache::check_header(h, d.name);
+        if hardening::CHECKS {
+            crate::slab::check_header(h, d.name);
         }
         match &mut run {
             Some((rh, n)) if *rh == h => *n += 1,
@@ -1202,10 +1203,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
         // SAFETY: a slot of a live slab of this cache type, whose value is gone; ours now.
-        unsafe { debug::on_release(slot, &class, name) };
+        unsafe { hardening::on_release(slot, &class, name) };
         let h = crate::slab::header_of(slot, &class);
-        if debug::CHECKS {
-            crate::cache::check_header(h, name);
+        if hardening::CHECKS {
+            crate::slab::check_header(h, name);
         }
         // SAFETY: the slot is outstanding, so `h` is the live header of its slab; `master`
         // is written once at init and read through the raw pointer (another thread may be
@@ -1269,7 +1270,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let name = core::any::type_name::<T>();
         if let Some(slot) = self.mags.mags.pop(&class, name) {
             // SAFETY: a free slot of this cache, ours now.
-            unsafe { debug::on_handout(slot, &class, name) };
+            unsafe { hardening::on_handout(slot, &class, name) };
             return Ok(slot);
         }
         self.mag_pop_slow()
@@ -1296,7 +1297,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             // SAFETY: `ctrl` is initialised and kept alive by this handle.
             let slot = unsafe { depot_alloc(ctrl, &class) }?;
             // SAFETY: a free slot of this cache, ours now.
-            unsafe { debug::on_handout(slot, &class, core::any::type_name::<T>()) };
+            unsafe { hardening::on_handout(slot, &class, core::any::type_name::<T>()) };
             return Ok(slot);
         }
         // SAFETY: claimed above or before, in this same master.

@@ -9,9 +9,10 @@ use core::fmt;
 use core::ptr::NonNull;
 
 use crate::cache::{Depot, DepotGuard, SlabCache};
-use crate::debug::{self, SlotState};
+use crate::geometry::Class;
+use crate::hardening::{self, SlotState};
 use crate::lock::LockTrait;
-use crate::slab::{self, Class, ListId, SlabHeader};
+use crate::slab::{self, ListId, SlabHeader};
 use crate::sync::Ordering;
 
 /// What the scanner counted in a healthy cache.
@@ -78,11 +79,11 @@ impl Scan<'_> {
 
     /// Checks a free slot's canary and poison.
     fn free_slot(&self, slot: NonNull<u8>) -> Result<(), ScanError> {
-        if !debug::CHECKS || cfg!(feature = "asan-poison") {
+        if !hardening::CHECKS || cfg!(feature = "asan-poison") {
             return Ok(());
         }
         // SAFETY: `slot` is a slot of a live slab of this cache (checked by the caller).
-        match unsafe { debug::state(slot, &self.class) } {
+        match unsafe { hardening::state(slot, &self.class) } {
             SlotState::Free | SlotState::Unknown => {}
             SlotState::Live => {
                 return self.fail("a slot on a free list is marked in use", slot.addr().get());
@@ -98,7 +99,7 @@ impl Scan<'_> {
             let byte = unsafe { slot.add(i) };
             // SAFETY: `byte` is inside a free slot of a live slab of this cache, readable
             // under the lock we hold; any byte is a valid `u8`.
-            if unsafe { byte.read() } != debug::POISON {
+            if unsafe { byte.read() } != hardening::POISON {
                 return self.fail(
                     "a free slot was written after it was freed",
                     slot.addr().get(),
@@ -149,10 +150,7 @@ impl Scan<'_> {
         let mut free = 0usize;
         let mut cur = hd.free;
         while let Some(slot) = NonNull::new(cur) {
-            if slab::header_of(slot, &self.class) != h
-                || !self
-                    .class
-                    .is_slot_offset(slab::offset_in(h, slot.addr().get(), &self.class))
+            if slab::header_of(slot, &self.class) != h || !self.class.starts_slot(slot.addr().get())
             {
                 return self.fail("free list link points outside its slab", slot.addr().get());
             }
@@ -162,7 +160,7 @@ impl Scan<'_> {
             }
             self.free_slot(slot)?;
             // SAFETY: a slot of this slab on its free list.
-            cur = match unsafe { debug::try_read_link(slot, &self.class) } {
+            cur = match unsafe { hardening::try_read_link(slot, &self.class) } {
                 Some(next) => next,
                 None => return self.fail("a free slot's link was overwritten", slot.addr().get()),
             };
@@ -181,7 +179,7 @@ impl Scan<'_> {
     /// cache. Checks in the order that keeps every read in bounds: the offset first
     /// (nothing is read), then the header's magic, then its `master`.
     fn parked_slot_is_ours(&self, slot: NonNull<u8>) -> bool {
-        if !debug::plausible_slot(slot.as_ptr(), &self.class) {
+        if !hardening::plausible_slot(slot.as_ptr(), &self.class) {
             return false;
         }
         let h = slab::header_of(slot, &self.class);
@@ -268,7 +266,7 @@ impl Scan<'_> {
                 self.free_slot(slot)?;
                 parked += 1;
                 // SAFETY: a free slot of this cache holding its chain link.
-                cur = match unsafe { debug::try_read_link(slot, &self.class) } {
+                cur = match unsafe { hardening::try_read_link(slot, &self.class) } {
                     Some(next) => next,
                     None => {
                         return self

@@ -62,7 +62,7 @@ fn objects_find_their_slab_header_by_masking_their_address() {
             p.addr() & !511,
             "the header is in the slab"
         );
-        let offset = crate::slab::offset_in(h, p.addr(), &class);
+        let offset = class.offset_of(p.addr());
         assert!(offset >= size_of::<crate::slab::SlabHeader>() && offset < 512);
         assert!(class.is_slot_offset(offset));
         colours.insert(h.addr().get() & 511);
@@ -173,7 +173,7 @@ fn an_emptied_slab_is_handed_out_in_address_order_again() {
             a
         })
         .collect();
-    if crate::debug::CHECKS {
+    if crate::hardening::CHECKS {
         freed.reverse();
         assert_eq!(again, freed, "with checks, the free list is reused (LIFO)");
     } else {
@@ -505,7 +505,7 @@ fn tiny_and_byte_aligned_types_need_no_padding_beyond_the_link() {
     let bytes: SlabCache<u8> = SlabCache::new();
     let v: Vec<_> = (0..=255u8).map(|i| bytes.alloc(i)).collect();
     assert!(v.iter().enumerate().all(|(i, b)| **b as usize == i));
-    let canary = if crate::debug::CHECKS {
+    let canary = if crate::hardening::CHECKS {
         size_of::<usize>()
     } else {
         0

@@ -12,9 +12,9 @@ use core::ptr::NonNull;
 use crate::boxed::{Pool, SlabBox};
 use crate::cache::{SlabCache, class_of, class_with};
 use crate::error::{AllocError, SlabError};
+use crate::geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 use crate::lock::LockTrait;
 use crate::magazine::ThreadCache;
-use crate::slab::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 use sealed::Sealed as _;
 
 pub(crate) mod sealed {
@@ -115,7 +115,7 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
     fn owns(&'static self, slab: NonNull<u8>) -> bool {
         // Exact (a walk of the slab lists) with hardening checks; O(1) by address range
         // otherwise.
-        self.owns_slab(slab, crate::debug::CHECKS)
+        self.owns_slab(slab, crate::hardening::CHECKS)
     }
     fn flush_local(mags: &Self::Magazines) {
         mags.flush();
@@ -124,7 +124,7 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
     unsafe fn handout(slot: NonNull<u8>) {
         // SAFETY: a free slot of this cache, of geometry `Self::CLASS`, now owned by the
         // caller (contract).
-        unsafe { crate::debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) }
+        unsafe { crate::hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }
 
@@ -179,7 +179,7 @@ impl<T: SlabCached> Pool for TypePool<T> {
 // (by the functions below, or `from_raw`, whose contract demands it); `release` gives the
 // slot to this thread's magazine of that same cache type, or to its depot.
 unsafe impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {
-    const CLASS: crate::slab::Class = <T::Cache as crate::boxed::sealed::Sealed>::CLASS;
+    const CLASS: crate::geometry::Class = <T::Cache as crate::boxed::sealed::Sealed>::CLASS;
 
     fn owns(slab: NonNull<u8>) -> Option<bool> {
         Some(T::slab_cache().owns(slab))

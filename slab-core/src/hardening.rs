@@ -19,11 +19,11 @@
 //! - **ASan** (`asan-poison` feature): free slots are poisoned for AddressSanitizer, which
 //!   otherwise sees a live slab as one allocation.
 //!
-//! This module talks to `slab` (geometry) only.
+//! This module talks to `geometry` only: it knows a slot's layout, not slabs or caches.
 
 use core::ptr::NonNull;
 
-use crate::slab::Class;
+use crate::geometry::Class;
 
 /// Whether the hardening checks run.
 pub(crate) const CHECKS: bool = cfg!(any(debug_assertions, feature = "debug-checks"));
@@ -262,11 +262,7 @@ fn key(slot: *mut u8) -> usize {
 /// Whether `p` is null or the start of a slot of some slab of geometry `class` (by
 /// address arithmetic only: nothing is read).
 pub(crate) fn plausible_slot(p: *mut u8, class: &Class) -> bool {
-    let Some(slot) = NonNull::new(p) else {
-        return true;
-    };
-    let h = crate::slab::header_of(slot, class);
-    class.is_slot_offset(crate::slab::offset_in(h, p.addr(), class))
+    p.is_null() || class.starts_slot(p.addr())
 }
 
 /// Panics: a decoded link is not a slot.

@@ -15,7 +15,7 @@ use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use core::ptr::NonNull;
 
-use crate::cache::SlabCache;
+use crate::handle::SlabCache;
 use crate::hardening;
 use crate::lock::LockTrait;
 

@@ -96,3 +96,17 @@ impl<T> core::error::Error for AllocError<T> {
         Some(&self.error)
     }
 }
+
+/// Panics for a failed allocation of a `T` from a `size`-byte slab cache, naming both: what
+/// `alloc` and `new_boxed` do where `try_alloc` and `try_new_boxed` return the error.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
+    panic!(
+        "slab_core: could not allocate a `{}` ({} bytes) from its {size}-byte slab cache: {e}; \
+         use `try_alloc`/`try_new_boxed` to get the value back instead",
+        core::any::type_name::<T>(),
+        size_of::<T>()
+    )
+}

@@ -58,6 +58,27 @@ pub enum LayoutError {
     LockTooLarge,
 }
 
+/// The message of a compile-time layout check that fails for a runtime `SlabCache`.
+pub(crate) const fn layout_message(e: LayoutError) -> &'static str {
+    match e {
+        LayoutError::BadSlabSize => {
+            "slab_core: SlabCache<T, L, SIZE>: SIZE must be a power of two from 512 to 1 GiB (1 << 30)"
+        }
+        LayoutError::ZeroSized => {
+            "slab_core: SlabCache<T, L, SIZE>: T is zero-sized; a pool of zero-sized values needs no memory, use the value itself"
+        }
+        LayoutError::AlignTooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: align_of::<T>() is over SIZE / 4; use a larger SIZE"
+        }
+        LayoutError::TooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: two values of T do not fit in one SIZE-byte slab; use a SIZE of at least the next power of two above 2 * size_of::<T>() + 512"
+        }
+        LayoutError::LockTooLarge => {
+            "slab_core: SlabCache<T, L, SIZE>: the lock type L is over 16 bytes; keep the lock small or store a pointer to a larger one"
+        }
+    }
+}
+
 impl Spec {
     /// The constraints on the inputs alone, before any layout is tried.
     const fn check(&self) -> Result<(), LayoutError> {

@@ -67,26 +67,37 @@ extern crate self as slab_core;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod boxed;
-mod cache;
+// The layers, bottom up; each module talks only to modules above it in this list (the
+// allowed imports are checked by `tests/architecture.rs`; `IMPLEMENTATION.md` describes
+// them).
 mod error;
-mod geometry;
-mod hardening;
-mod hooks;
 mod lock;
-mod magazine;
 #[cfg(feature = "alloc")]
 mod pages;
-mod scan;
-mod slab;
 mod stats;
 mod sync;
+
+mod hooks;
+
+mod boxed;
+mod cache;
+mod chain;
+mod control;
+mod depot;
+mod geometry;
+mod handle;
+mod hardening;
+mod magazine;
+mod scan;
+mod slab;
+mod thread_cache;
 mod typed;
 
 pub use boxed::{Pool, SlabBox};
-pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
+pub use depot::DEFAULT_KEEP_EMPTY;
 pub use error::{AllocError, SlabError};
 pub use geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+pub use handle::{SlabCache, SlabSize, ValidSlabSize};
 #[cfg(feature = "alloc")]
 pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
@@ -105,34 +116,13 @@ mod common;
 #[cfg(all(test, feature = "std"))]
 mod tests;
 
-/// The message of a compile-time layout check that fails for a runtime `SlabCache`.
-pub(crate) const fn layout_message(e: LayoutError) -> &'static str {
-    match e {
-        LayoutError::BadSlabSize => {
-            "slab_core: SlabCache<T, L, SIZE>: SIZE must be a power of two from 512 to 1 GiB (1 << 30)"
-        }
-        LayoutError::ZeroSized => {
-            "slab_core: SlabCache<T, L, SIZE>: T is zero-sized; a pool of zero-sized values needs no memory, use the value itself"
-        }
-        LayoutError::AlignTooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: align_of::<T>() is over SIZE / 4; use a larger SIZE"
-        }
-        LayoutError::TooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: two values of T do not fit in one SIZE-byte slab; use a SIZE of at least the next power of two above 2 * size_of::<T>() + 512"
-        }
-        LayoutError::LockTooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: the lock type L is over 16 bytes; keep the lock small or store a pointer to a larger one"
-        }
-    }
-}
-
 /// Not public API: the thread cache that the loom models (`tests/loom.rs`) drive by hand,
 /// because loom cannot model `std` thread-locals. Exists only under `--cfg loom`; every
 /// entry point is an `unsafe fn`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::magazine::ThreadCache;
+    pub use crate::thread_cache::ThreadCache;
 }
 
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
@@ -148,7 +138,7 @@ pub mod __private {
     pub use core;
 
     pub use crate::cache::header_address;
-    pub use crate::magazine::ThreadCache;
+    pub use crate::thread_cache::ThreadCache;
     pub use core::mem::ManuallyDrop;
     #[cfg(feature = "std")]
     pub use std::thread::LocalKey;

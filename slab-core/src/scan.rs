@@ -8,8 +8,10 @@
 use core::fmt;
 use core::ptr::NonNull;
 
-use crate::cache::{Depot, DepotGuard, SlabCache};
+use crate::control::DepotGuard;
+use crate::depot::Depot;
 use crate::geometry::Class;
+use crate::handle::SlabCache;
 use crate::hardening::{self, SlotState};
 use crate::lock::LockTrait;
 use crate::slab::{self, ListId, SlabHeader};
@@ -71,7 +73,7 @@ struct Scan<'a> {
 impl Scan<'_> {
     fn fail<T>(&self, problem: &'static str, addr: usize) -> Result<T, ScanError> {
         Err(ScanError {
-            name: self.d.name,
+            name: self.d.name(),
             problem,
             addr,
         })
@@ -197,19 +199,22 @@ impl Scan<'_> {
         master == self.ctrl
     }
 
+    /// Runs the three checks in turn: the slab lists, the totals, the parked magazines.
     fn run(&mut self) -> Result<(), ScanError> {
-        let d = self.d;
-        for (head, list) in [
-            (d.partial, ListId::Partial),
-            (d.full, ListId::Full),
-            (d.empty, ListId::Empty),
-        ] {
+        self.lists()?;
+        self.totals()?;
+        self.parked()
+    }
+
+    /// Walks the three slab lists: every slab (`slab`), its back link, and no cycle.
+    fn lists(&mut self) -> Result<(), ScanError> {
+        for (head, list) in self.d.lists() {
             let mut prev: *mut SlabHeader = core::ptr::null_mut();
             let mut cur = head;
             let mut steps = 0;
             while let Some(h) = NonNull::new(cur) {
                 steps += 1;
-                if steps > d.slabs {
+                if steps > self.d.slabs() {
                     return self.fail(
                         "slab list is longer than the slab count (a cycle?)",
                         h.addr().get(),
@@ -218,7 +223,8 @@ impl Scan<'_> {
                 self.slab(h, list)?;
                 // SAFETY: `slab` above checked that `h` is a live header of this cache, so
                 // `state` is in bounds and initialised; the lock is held (we are inside
-                // `DepotGuard`), so nothing writes it while this shared reference lives.
+                // `DepotGuard`), so nothing writes it while this shared reference lives
+                // (I12).
                 let hd = unsafe { &(*h.as_ptr()).state };
                 if hd.prev != prev {
                     return self.fail("slab list back link is broken", h.addr().get());
@@ -227,26 +233,41 @@ impl Scan<'_> {
                 cur = hd.next;
             }
         }
-        // Without hardening checks, full slabs are on no list (`cache::LIST_FULL`): they
+        Ok(())
+    }
+
+    /// Adds the full slabs on no list and compares the slab and slot totals with the
+    /// depot's counts.
+    fn totals(&mut self) -> Result<(), ScanError> {
+        let d = self.d;
+        // Without hardening checks, full slabs are on no list (`depot::LIST_FULL`): they
         // hold no free slot, so counting them is all there is to check.
-        if d.unlisted_full > 0 {
-            // SAFETY: the master lives as long as the depot; the lock is held, so nothing
-            // writes its state while this copy is read.
-            let master_full = unsafe { (*d.master.as_ptr()).state.list } == ListId::Full;
+        let unlisted_full = d.unlisted_full();
+        if unlisted_full > 0 {
+            // SAFETY: the master lives as long as the depot (I4); the lock is held, so
+            // nothing writes its state while this copy is read (I12).
+            let master_full = unsafe { (*d.master().as_ptr()).state.list } == ListId::Full;
             let m = usize::from(master_full);
-            if m > d.unlisted_full {
+            if m > unlisted_full {
                 return self.fail("unlisted full slab count is wrong", self.ctrl.addr().get());
             }
-            self.report.slabs += d.unlisted_full;
+            self.report.slabs += unlisted_full;
             self.report.in_use_slots +=
-                (d.unlisted_full - m) * self.class.slave_slots + m * self.class.master_slots;
+                (unlisted_full - m) * self.class.slave_slots + m * self.class.master_slots;
         }
-        if self.report.slabs != d.slabs || self.report.in_use_slots != d.in_use {
+        if self.report.slabs != d.slabs() || self.report.in_use_slots != d.in_use() {
             return self.fail(
                 "slab or slot totals disagree with the depot",
                 self.ctrl.addr().get(),
             );
         }
+        Ok(())
+    }
+
+    /// Walks the parked magazines: every slot one of ours and still free, the lengths as
+    /// counted; then counts the holders' slots.
+    fn parked(&mut self) -> Result<(), ScanError> {
+        let d = self.d;
         let mut parked = 0;
         for chain in d.parked() {
             let mut cur = chain.head;
@@ -265,7 +286,8 @@ impl Scan<'_> {
                 }
                 self.free_slot(slot)?;
                 parked += 1;
-                // SAFETY: a free slot of this cache holding its chain link.
+                // SAFETY: a free slot of this cache holding its chain link (I5), on a
+                // parked chain the lock makes ours to read (I2, I9).
                 cur = match unsafe { hardening::try_read_link(slot, &self.class) } {
                     Some(next) => next,
                     None => {
@@ -275,7 +297,7 @@ impl Scan<'_> {
                 };
             }
         }
-        if parked != d.in_magazines {
+        if parked != d.in_magazines() {
             return self.fail(
                 "parked magazine counts disagree with the depot",
                 self.ctrl.addr().get(),
@@ -310,7 +332,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// # Errors
     /// The first broken invariant, with its address.
     pub fn scan(&self) -> Result<ScanReport, ScanError> {
-        let Some(ctrl) = NonNull::new(self.ctrl_ptr().load(Ordering::Acquire)) else {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return Ok(ScanReport::default());
         };
         // SAFETY: alive: this handle counts in `handles`.

@@ -73,7 +73,7 @@ fn objects_find_their_slab_header_by_masking_their_address() {
 
 #[test]
 fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
-    // Without hardening checks full slabs are on no list (`cache::LIST_FULL`); with them
+    // Without hardening checks full slabs are on no list (`depot::LIST_FULL`); with them
     // they are on the full list. Either way `scan` accounts for every slab and slot, and a
     // slab that gets a slot back is found again for the next allocation.
     let _t = Tracker::new();
@@ -89,19 +89,19 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
         cache
             .with_depot(|d| {
                 let mut listed = 0;
-                let mut cur = d.full;
+                let mut cur = d.lists()[1].0;
                 while !cur.is_null() {
                     listed += 1;
                     // SAFETY: a slab on the full list, read under the lock.
                     cur = unsafe { (*cur).state.next };
                 }
-                (listed, d.unlisted_full)
+                (listed, d.unlisted_full())
             })
             .unwrap()
     };
     let (listed, unlisted) = full_slabs(&cache);
     assert_eq!(listed + unlisted, cache.stats().slabs);
-    let listing = crate::cache::LIST_FULL;
+    let listing = crate::depot::LIST_FULL;
     assert_eq!((listed > 0, unlisted > 0), (listing, !listing));
     let report = cache.scan().unwrap();
     assert_eq!(report.slabs, cache.stats().slabs);

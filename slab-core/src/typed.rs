@@ -10,11 +10,12 @@ use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 use crate::boxed::{Pool, SlabBox};
-use crate::cache::{SlabCache, class_of, class_with};
-use crate::error::{AllocError, SlabError};
+use crate::control::{class_of, class_with};
+use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+use crate::handle::SlabCache;
 use crate::lock::LockTrait;
-use crate::magazine::ThreadCache;
+use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
 
 pub(crate) mod sealed {
@@ -513,7 +514,7 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
         // SAFETY: a free slot of `T`'s cache, owned by us; `TypePool<T>` is where its
         // slots return.
         Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
-        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
+        Err(e) => alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
 
@@ -534,7 +535,7 @@ pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>>
 pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
     match try_new_uninit_boxed::<T>() {
         Ok(b) => b,
-        Err(e) => crate::cache::alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
+        Err(e) => alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
 

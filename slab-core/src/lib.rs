@@ -67,29 +67,27 @@ extern crate self as slab_core;
 #[cfg(feature = "std")]
 extern crate std;
 
-// The layers, bottom up; each module talks only to modules above it in this list (the
-// allowed imports are checked by `tests/architecture.rs`; `IMPLEMENTATION.md` describes
-// them).
-mod error;
-mod lock;
-#[cfg(feature = "alloc")]
-mod pages;
-mod stats;
-mod sync;
-
-mod hooks;
-
+// One module per layer; each imports only layers below it. The layers, in order, and the
+// imports each may make are the table in `tests/architecture.rs`, which checks them;
+// `IMPLEMENTATION.md` describes them.
 mod boxed;
 mod cache;
 mod chain;
 mod control;
 mod depot;
+mod error;
 mod geometry;
 mod handle;
 mod hardening;
+mod hooks;
+mod lock;
 mod magazine;
+#[cfg(feature = "alloc")]
+mod pages;
 mod scan;
 mod slab;
+mod stats;
+mod sync;
 mod thread_cache;
 mod typed;
 

@@ -102,6 +102,45 @@ pub(crate) fn create_master<L: LockTrait>(
     name: &'static str,
 ) -> Result<NonNull<Control<L>>, SlabError> {
     let block = hooks::alloc_slab(class.layout())?;
+    // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook (I1,
+    // I6), of this cache's layout.
+    let ctrl = unsafe { init_master::<L>(block, class, name) };
+    match published.compare_exchange(
+        ptr::null_mut(),
+        ctrl.as_ptr(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => Ok(ctrl),
+        Err(winner) => {
+            // Another thread published its master first: ours was never shared (I15).
+            // SAFETY: `ctrl` was written in bounds of `block` by `init_master`, so
+            // projecting to `lock` stays in bounds; no reference is created.
+            let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
+            // SAFETY: the lock was initialised by `init_master`, never locked, and nobody
+            // else saw it (I15); this is its only drop.
+            unsafe { ptr::drop_in_place(lock) };
+            // SAFETY: `block` came from the hook with this layout, nobody else saw it (I15),
+            // and nothing in it is used again (I6).
+            unsafe { hooks::free_slab(block, class.layout()) };
+            // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
+            // another thread published.
+            Ok(unsafe { NonNull::new_unchecked(winner) })
+        }
+    }
+}
+
+/// Makes `block` a master slab: its header, its handle counters, and its control block
+/// with a new depot (one handle, the master on the empty list), which it returns.
+///
+/// # Safety
+/// `block` is a fresh slab-sized, slab-aligned block from the hook with `class.layout()`,
+/// owned by the caller alone (I1, I6).
+unsafe fn init_master<L: LockTrait>(
+    block: NonNull<u8>,
+    class: &Class,
+    name: &'static str,
+) -> NonNull<Control<L>> {
     // The control block and the counters lie before `master_first` in the unrotated
     // layout, which the colour rotation never cuts (`geometry::Colours`): they are
     // contiguous from the header (I1).
@@ -111,8 +150,8 @@ pub(crate) fn create_master<L: LockTrait>(
     // so the control block does; aligned (the offset is rounded to its alignment, and the
     // header's colour offset is a multiple of it).
     let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L>>();
-    // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook (I1,
-    // I6), and `ctrl` is where this master's control block goes.
+    // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook
+    // (contract), and `ctrl` is where this master's control block goes.
     let h = unsafe { slab::init(block, class, ctrl.cast(), true) };
     // SAFETY: the counters end at or before `master_first` (`Class::new`): in bounds of
     // the fresh block (above, I1), 4-aligned (offsets and stride are multiples of 4).
@@ -133,29 +172,7 @@ pub(crate) fn create_master<L: LockTrait>(
             depot: UnsafeCell::new(depot),
         })
     };
-    match published.compare_exchange(
-        ptr::null_mut(),
-        ctrl.as_ptr(),
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => Ok(ctrl),
-        Err(winner) => {
-            // Another thread published its master first: ours was never shared (I15).
-            // SAFETY: `ctrl` was written in bounds of `block` above, so projecting to
-            // `lock` stays in bounds; no reference is created.
-            let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
-            // SAFETY: the lock was initialised above, never locked, and nobody else saw it
-            // (I15); this is its only drop.
-            unsafe { ptr::drop_in_place(lock) };
-            // SAFETY: `block` came from the hook with this layout, nobody else saw it (I15),
-            // and nothing in it is used again (I6).
-            unsafe { hooks::free_slab(block, class.layout()) };
-            // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
-            // another thread published.
-            Ok(unsafe { NonNull::new_unchecked(winner) })
-        }
-    }
+    ctrl
 }
 
 /// Frees every slab of a cache whose last handle and last slot are gone: the master, then

@@ -14,7 +14,7 @@ use crate::geometry::Class;
 use crate::handle::SlabCache;
 use crate::hardening::{self, SlotState};
 use crate::lock::LockTrait;
-use crate::slab::{self, ListId, SlabHeader};
+use crate::slab::{self, ListId, SlabHeader, SlabState};
 use crate::sync::Ordering;
 
 /// What the scanner counted in a healthy cache.
@@ -149,6 +149,21 @@ impl Scan<'_> {
         if want != list {
             return self.fail("slab fill level does not match its list", at);
         }
+        let free = self.free_list(h, hd)?;
+        if free + hd.in_use as usize != hd.bump as usize {
+            return self.fail("free list length does not match the slab's counts", at);
+        }
+        self.report.slabs += 1;
+        self.report.in_use_slots += hd.in_use as usize;
+        self.report.free_listed += free;
+        self.report.never_used += (hd.capacity - hd.bump) as usize;
+        Ok(())
+    }
+
+    /// Walks the free list of the live slab `h` (whose state is `hd`): every link inside
+    /// the slab and at a slot, no cycle, every slot still free and poisoned. Returns its
+    /// length.
+    fn free_list(&self, h: NonNull<SlabHeader>, hd: &SlabState) -> Result<usize, ScanError> {
         let mut free = 0usize;
         let mut cur = hd.free;
         while let Some(slot) = NonNull::new(cur) {
@@ -158,23 +173,18 @@ impl Scan<'_> {
             }
             free += 1;
             if free > hd.capacity as usize {
-                return self.fail("free list has a cycle", at);
+                return self.fail("free list has a cycle", h.addr().get());
             }
             self.free_slot(slot)?;
-            // SAFETY: a slot of this slab on its free list.
+            // SAFETY: `slot` starts a slot of this live slab (checked above) on its free
+            // list, which the lock we hold makes ours to read (I9, I11): its first word is
+            // its link (I5), read without trusting it (`try_read_link` checks it).
             cur = match unsafe { hardening::try_read_link(slot, &self.class) } {
                 Some(next) => next,
                 None => return self.fail("a free slot's link was overwritten", slot.addr().get()),
             };
         }
-        if free + hd.in_use as usize != hd.bump as usize {
-            return self.fail("free list length does not match the slab's counts", at);
-        }
-        self.report.slabs += 1;
-        self.report.in_use_slots += hd.in_use as usize;
-        self.report.free_listed += free;
-        self.report.never_used += (hd.capacity - hd.bump) as usize;
-        Ok(())
+        Ok(free)
     }
 
     /// Whether `slot`, taken from a parked magazine, starts a slot of a live slab of this

@@ -56,7 +56,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn try_alloc(&self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
         match self.raw_alloc() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
+            // (I2); every slot of this cache is sized and aligned for `T` (I5).
             Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
             Err(e) => Err(AllocError::new(value, e)),
         }
@@ -71,7 +72,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
         // The value goes straight into the slot: no `Result` carrying a `T` in between.
         match self.raw_alloc() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
+            // (I2); every slot of this cache is sized and aligned for `T` (I5).
             Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
             Err(e) => alloc_failed::<T>(SIZE, e),
         }
@@ -97,7 +99,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// [`SlabError::OutOfMemory`] when the allocation hook has no memory.
     pub fn try_alloc_uninit(&self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError> {
         let slot = self.raw_alloc()?.cast::<MaybeUninit<T>>();
-        // SAFETY: a `MaybeUninit<T>` needs no initialisation; the slot is fresh and ours.
+        // SAFETY: a `MaybeUninit<T>` needs no initialisation (I3); the slot is a free slot of
+        // this cache, ours now (I2).
         Ok(unsafe { SlabBox::from_slot(slot) })
     }
 
@@ -116,9 +119,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub(crate) fn raw_alloc(&self) -> Result<NonNull<u8>, SlabError> {
         let ctrl = self.control()?;
-        // SAFETY: `ctrl` is initialised and kept alive by this handle.
+        // SAFETY: `ctrl` is initialised (I15) and kept alive by this handle (I4).
         let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
-        // SAFETY: a free slot of this cache, ours now.
+        // SAFETY: a free slot of a live slab of this cache, ours now (I2).
         unsafe { hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
         Ok(slot)
     }
@@ -133,7 +136,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return false;
         };
-        // SAFETY: alive: this handle (a `static`) counts in `handles`.
+        // SAFETY: alive: this handle (a `static`) counts in `handles` (I4), and the control
+        // block was published complete (I15).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
         let a = base.addr().get();
@@ -146,7 +150,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Runs `f` on the locked depot (allocating the master if needed).
     pub(crate) fn with_depot<R>(&self, f: impl FnOnce(&mut Depot) -> R) -> Result<R, SlabError> {
         let ctrl = self.control()?;
-        // SAFETY: alive: this handle counts in `handles`.
+        // SAFETY: alive: this handle counts in `handles` (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         Ok(f(g.depot()))
     }
@@ -246,7 +250,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             // SAFETY: the lock is held (`d` comes from the guard, I9); `class` is the
             // depot's geometry.
             unsafe { d.drain_parked(&class, retired) };
-            // SAFETY: as above: the lock is held and `class` is the depot's geometry.
+            // SAFETY: the lock is held (`d` comes from the guard, I9), and `class` is the
+            // depot's geometry; the parked slots are back in their slabs, so every empty
+            // slave is on the empty list (I11).
             unsafe { d.retire_empty(&class, retired) };
             retired.len()
         };
@@ -255,7 +261,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 
     /// Sets how many empty slave slabs the cache keeps for reuse (default
-    /// [`DEFAULT_KEEP_EMPTY`]); frees beyond that return empty slabs to the hook at once.
+    /// [`DEFAULT_KEEP_EMPTY`](crate::DEFAULT_KEEP_EMPTY)); frees beyond that return empty
+    /// slabs to the hook at once.
     ///
     /// The default keeps alloc/free at a slab boundary off the hooks. A workload that
     /// frees a whole burst and allocates it again can keep its peak instead, with
@@ -377,7 +384,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn free(&mut self, b: SlabBox<T, Self>) {
         let value = SlabBox::into_raw(b);
-        // SAFETY: `into_raw` returns the box's non-null slot pointer.
+        // SAFETY: `into_raw` returns the box's slot pointer, which is non-null: a box owns a
+        // slot (I2).
         let value = unsafe { NonNull::new_unchecked(value) };
         // SAFETY: the box owned this slot of a cache of this type (I2); the guard is
         // dropped only while `T::drop` unwinds, after the value is gone, and disarmed
@@ -391,7 +399,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let slot = value.cast::<u8>();
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
-        // SAFETY: a slot of a live slab of this cache type, whose value is gone; ours now.
+        // SAFETY: a slot of a live slab of this cache type (the box owned it, I2; it keeps
+        // its slab alive, I4), whose value is gone (I3); ours now.
         unsafe { hardening::on_release(slot, &class, name) };
         let h = slab::header_of(slot, &class);
         if hardening::CHECKS {
@@ -455,7 +464,8 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
             if d.drop_handle() {
                 // No handle is left to allocate, so magazines parked by handles would
                 // keep their slabs (and the master) forever: send them back now.
-                // SAFETY: the lock is held; `class` is this depot's geometry.
+                // SAFETY: the lock is held (`d` comes from the guard, I9); `class` is this
+                // depot's geometry.
                 unsafe { d.drain_parked(&class, retired) };
             }
             if d.is_unused() {
@@ -483,7 +493,8 @@ impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
 
 // SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
 // depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
-// cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it).
+// cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it), so
+// `CLASS` is their geometry (I1) and the cache they return to is alive (I2, I4).
 unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
     for SlabCache<T, L, SIZE>
 {

@@ -60,7 +60,7 @@ impl Iterator for Drain<'_> {
     #[inline]
     fn next(&mut self) -> Option<NonNull<u8>> {
         self.left = self.left.checked_sub(1)?;
-        // SAFETY: a chain links `count` free slots (`drain`'s contract), so each of the
+        // SAFETY: a chain links `count` free slots (`drain`'s contract, I5), so each of the
         // first `count` positions, this one included, is a slot, which is non-null.
         let slot = unsafe { NonNull::new_unchecked(self.next) };
         // SAFETY: `slot` is a free slot of geometry `class` on a chain the caller gave to

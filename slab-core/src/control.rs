@@ -114,7 +114,7 @@ pub(crate) fn create_master<L: LockTrait>(
         Ok(_) => Ok(ctrl),
         Err(winner) => {
             // Another thread published its master first: ours was never shared (I15).
-            // SAFETY: `ctrl` was written in bounds of `block` by `init_master`, so
+            // SAFETY: `ctrl` was written in bounds of `block` by `init_master` (I1), so
             // projecting to `lock` stays in bounds; no reference is created.
             let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
             // SAFETY: the lock was initialised by `init_master`, never locked, and nobody
@@ -124,7 +124,7 @@ pub(crate) fn create_master<L: LockTrait>(
             // and nothing in it is used again (I6).
             unsafe { hooks::free_slab(block, class.layout()) };
             // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
-            // another thread published.
+            // another thread published, with its control block complete (I15).
             Ok(unsafe { NonNull::new_unchecked(winner) })
         }
     }
@@ -151,7 +151,7 @@ unsafe fn init_master<L: LockTrait>(
     // header's colour offset is a multiple of it).
     let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L>>();
     // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook
-    // (contract), and `ctrl` is where this master's control block goes.
+    // (contract, I1, I6), and `ctrl` is where this master's control block goes.
     let h = unsafe { slab::init(block, class, ctrl.cast(), true) };
     // SAFETY: the counters end at or before `master_first` (`Class::new`): in bounds of
     // the fresh block (above, I1), 4-aligned (offsets and stride are multiples of 4).
@@ -159,13 +159,15 @@ unsafe fn init_master<L: LockTrait>(
     for i in 0..HANDLE_COUNTERS {
         // SAFETY: counter `i` lies in bounds of the block (above, I1).
         let c = unsafe { counters.byte_add(i * class.counters_stride) };
-        // SAFETY: in bounds and aligned, not yet initialised, seen by nobody else.
+        // SAFETY: in bounds and aligned (above, I1), not yet initialised, seen by nobody else
+        // (the master is not published yet, I15).
         unsafe { c.write(AtomicU32::new(0)) };
     }
-    // SAFETY: `h` is the live header of this fresh master of geometry `class`, on no list
-    // and seen by nobody else; the counters were initialised above.
+    // SAFETY: `h` is the live header of this fresh master of geometry `class` (I1), on no
+    // list and seen by nobody else (I15); the counters were initialised above.
     let depot = unsafe { Depot::new(h, class, counters, name) };
-    // SAFETY: `ctrl` is in bounds and aligned (above) and not yet initialised.
+    // SAFETY: `ctrl` is in bounds and aligned (above, I1) and not yet initialised; nobody
+    // else sees it before it is published (I15).
     unsafe {
         ctrl.write(Control {
             lock: L::__fresh(),
@@ -192,7 +194,7 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     // SAFETY: no handle and no slot is left and nothing else can reach the cache
     // (contract, I4); `d` is not used again.
     let retired = unsafe { d.retire_all() };
-    // SAFETY: `ctrl` is in bounds of the master slab (contract), so projecting to `lock`
+    // SAFETY: `ctrl` is in bounds of the master slab (contract, I1), so projecting to `lock`
     // stays in bounds; no reference is created.
     let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
     // SAFETY: the lock is initialised and unlocked, and unreachable by anyone else (I4);
@@ -267,7 +269,8 @@ pub(crate) unsafe fn with_retiring<L: LockTrait, R>(
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         f(g.depot(), &mut retired)
     };
-    // SAFETY: retired under the lock, which is released now; `class` is their geometry.
+    // SAFETY: retired under the lock (I13), which is released now; `class` is their
+    // geometry.
     unsafe { retired.free(class) };
     r
 }

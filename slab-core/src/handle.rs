@@ -188,7 +188,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { hardening::on_handout(slot, &class, core::any::type_name::<T>()) };
             return Ok(Popped::uncounted(slot));
         }
-        // SAFETY: claimed above or before, in this same master.
+        // SAFETY: claimed above or before, in this same master, which the handle keeps
+        // alive (I4, I14).
         let held = unsafe { self.mags.counter() };
         // SAFETY: `ctrl` is kept alive by this handle (I4); `held` is its claimed counter
         // there (I14).
@@ -214,7 +215,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline(always)]
     pub(crate) fn mag_has_room(&self, master: NonNull<Control<L>>) -> bool {
         !self.mags.held.is_null()
-            // SAFETY: claimed (checked just before).
+            // SAFETY: claimed (checked just before), in the master the handle keeps alive
+            // (I4, I14).
             && self.mags.mags.has_room(Self::ROUNDS, unsafe { self.mags.counter() })
             && master.as_ptr() == self.ctrl.load(Ordering::Relaxed)
     }
@@ -226,7 +228,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// caller (I2); a counter is claimed and the loaded magazine has room.
     #[inline(always)]
     pub(crate) unsafe fn mag_push(&mut self, slot: NonNull<u8>) {
-        // SAFETY: claimed (contract).
+        // SAFETY: claimed (contract), in the master the handle keeps alive (I4, I14).
         let held = unsafe { self.mags.counter() };
         // SAFETY: the free, empty slot is ours (I2), there is room, and `held` is our count
         // (contract).
@@ -252,7 +254,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             unsafe { depot_free::<L>(slot, &class, name) };
             return;
         }
-        // SAFETY: claimed (checked above).
+        // SAFETY: claimed (checked above), in the master the handle keeps alive (I4, I14).
         let held = unsafe { self.mags.counter() };
         if !self.mags.mags.has_room(Self::ROUNDS, held) {
             // SAFETY: our master (checked above) is alive while this handle is (I4), `held`

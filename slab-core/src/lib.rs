@@ -21,9 +21,17 @@
 //! ```
 //!
 //! # Layers
-//! `hooks` (raw memory) → `slab` (one slab, its free list) → `cache` (the depot:
-//! master control block, lists, Master-Slave lifecycle) → `boxed` ([`SlabBox`]) and
-//! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]).
+//! Bottom up, each module talking only to those below it: `hooks` (raw memory) →
+//! `geometry` (slab layout, pure arithmetic) → `hardening` (canaries, poison, encoded
+//! links) → `slab` (one slab: header, free list, pop and push) → `chain` (free slots
+//! linked through their first word) → `depot` (slab lists, parked magazines, the registry
+//! of magazine holders, every count) → `control` (the master's control block: lock guard,
+//! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
+//! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
+//! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
+//! ([`SlabCached`], [`Boxed`]) and `scan`. Beside them: `lock` ([`LockTrait`],
+//! [`SpinLock`], [`TicketLock`], [`NoLock`]), `error`, `stats`. `IMPLEMENTATION.md` in the
+//! crate's repository describes each layer, the fast path and the numbered invariants.
 //!
 //! # Magazines
 //! Most allocations and frees touch no lock: `#[slab_cached]` types keep per-thread

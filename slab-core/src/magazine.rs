@@ -83,7 +83,7 @@ impl Popped<'_> {
     #[inline(always)]
     pub(crate) fn settle(self) -> NonNull<u8> {
         // SAFETY: `held` is null or the count of the holder whose magazine gave the slot,
-        // alive for `'h` (`Pair::pop`'s contract); atomics may be shared.
+        // alive for `'h` (`Pair::pop`'s contract, I14); atomics may be shared.
         if let Some(held) = unsafe { self.held.as_ref() } {
             add_owned(held, u32::MAX); // -1
         }
@@ -202,8 +202,9 @@ impl Pair {
             self.swap(held);
             return Ok(());
         }
-        // SAFETY: `ctrl` is a live control block of geometry `class`, and `held` this
-        // holder's registered count there (`refill`'s contract): what `take_full` needs.
+        // SAFETY: `ctrl` is a live control block of geometry `class` (I4), and `held` this
+        // holder's registered count there (`refill`'s contract, I14): what `take_full`
+        // needs.
         let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
         // `take_full` may call the allocation hook, and a hook that allocates or frees
         // this type on this thread re-enters this pair: what it left in either magazine

@@ -4,6 +4,9 @@
 //! Used by the tests after every step and available to applications (a hardening mode
 //! can call it periodically, like talc's `scan_for_errors`). It reads only memory the
 //! cache owns, and reports the first broken invariant with its address.
+//!
+//! This module talks to `handle` (the `SlabCache` it adds `scan` to), `control` (the lock
+//! guard), `depot` (read-only views), `slab`, `geometry`, `hardening`, `lock` and `sync`.
 
 use core::fmt;
 use core::ptr::NonNull;
@@ -84,7 +87,8 @@ impl Scan<'_> {
         if !hardening::CHECKS || cfg!(feature = "asan-poison") {
             return Ok(());
         }
-        // SAFETY: `slot` is a slot of a live slab of this cache (checked by the caller).
+        // SAFETY: `slot` is a slot of a live slab of this cache (checked by the caller, I1,
+        // I12); `state` reads only its canary (I7).
         match unsafe { hardening::state(slot, &self.class) } {
             SlotState::Free | SlotState::Unknown => {}
             SlotState::Live => {
@@ -97,10 +101,11 @@ impl Scan<'_> {
         let w = size_of::<usize>();
         let end = self.class.poison_end();
         for i in w..end {
-            // SAFETY: `i < poison_end <= stride`, so the offset stays inside the slot.
+            // SAFETY: `i < poison_end <= stride` (I5), so the offset stays inside the slot.
             let byte = unsafe { slot.add(i) };
-            // SAFETY: `byte` is inside a free slot of a live slab of this cache, readable
-            // under the lock we hold; any byte is a valid `u8`.
+            // SAFETY: `byte` is inside a free slot of a live slab of this cache, so an
+            // allocator byte (I7), initialised with `POISON`, and readable under the lock we
+            // hold (I2, I9); any byte is a valid `u8`.
             if unsafe { byte.read() } != hardening::POISON {
                 return self.fail(
                     "a free slot was written after it was freed",
@@ -113,20 +118,22 @@ impl Scan<'_> {
 
     fn slab(&mut self, h: NonNull<SlabHeader>, list: ListId) -> Result<(), ScanError> {
         let at = h.addr().get();
-        // SAFETY: `h` is on one of the depot's lists; a corrupted list could point
-        // anywhere, so only the magic is trusted before the other fields.
+        // SAFETY: `h` is on one of the depot's lists, so a live header (I11); a corrupted
+        // list could point anywhere, so only the magic is trusted before the other fields
+        // (I12).
         if !unsafe { slab::is_live(h) } {
             return self.fail("slab header magic is gone", at);
         }
         // SAFETY: the magic says `h` is a live slab header, so `master` is initialised; it is
-        // read through the raw pointer, as `master` is everywhere.
+        // read through the raw pointer, as `master` is everywhere (I12).
         let master = unsafe { (*h.as_ptr()).master };
         if master != self.ctrl {
             return self.fail("slab belongs to another cache", at);
         }
         // SAFETY: `h` is a live header of this cache (magic and `master` checked), so
         // `state` is in bounds, aligned and initialised; the lock is held (we are inside
-        // `DepotGuard`), so no thread writes it while this shared reference lives.
+        // `DepotGuard`), so no thread writes it while this shared reference lives (I9,
+        // I12).
         let hd = unsafe { &(*h.as_ptr()).state };
         if hd.list != list {
             return self.fail("slab is on the wrong list", at);
@@ -196,15 +203,15 @@ impl Scan<'_> {
         }
         let h = slab::header_of(slot, &self.class);
         // SAFETY: `slot` was reached through a parked chain of this cache, so unless a link
-        // is corrupted it is a slot of one of this cache's slabs and `h` is that slab's
-        // mapped base (with hardening checks, `try_read_link` has already rejected a link
-        // that is not at a slot offset). As in `slab`, only the magic is read until it
-        // proves the header live.
+        // is corrupted it is a slot of one of this cache's slabs (I2) and `h` that slab's
+        // mapped header (I1; with hardening checks, `try_read_link` has already rejected a
+        // link that is not at a slot offset). Only the magic is read until it proves the
+        // header live (I12).
         if !unsafe { slab::is_live(h) } {
             return false;
         }
         // SAFETY: the magic says `h` is a live slab header, so `master` is initialised;
-        // it is read through the raw pointer, as `master` is everywhere.
+        // it is read through the raw pointer, as `master` is everywhere (I12).
         let master = unsafe { (*h.as_ptr()).master };
         master == self.ctrl
     }
@@ -345,7 +352,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return Ok(ScanReport::default());
         };
-        // SAFETY: alive: this handle counts in `handles`.
+        // SAFETY: alive: this handle counts in `handles` (I4).
         let g = unsafe { DepotGuard::lock(ctrl) };
         let mut s = Scan {
             d: g.depot_ref(),

@@ -170,7 +170,9 @@ pub(crate) unsafe fn init(
     //   slab_size` (the cut of the rotated layout is past the header, see `Colours`), so
     //   it is valid for writes of a header; `c` is a multiple of the header's alignment
     //   and so is the block's base;
-    // - `first` and `capacity` fit `u32` because `slab_size <= MAX_SLAB_SIZE = 2^30`.
+    // - `first` and `capacity` fit `u32` because `slab_size <= MAX_SLAB_SIZE = 2^30` (I1);
+    // - the block is the caller's alone (contract, I6), so nothing reads the header while
+    //   it is written (I12).
     unsafe {
         h.write(SlabHeader {
             magic: MAGIC ^ h.addr().get(),
@@ -198,7 +200,8 @@ pub(crate) unsafe fn init(
 /// `h` points to readable memory of at least a header's size.
 #[inline]
 pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
-    // SAFETY: readable by the caller's contract; `magic` is a plain `usize`.
+    // SAFETY: readable by the caller's contract; `magic` is a plain `usize`, read through
+    // the raw pointer without the lock (I12).
     let magic = unsafe { (*h.as_ptr()).magic };
     magic == MAGIC ^ h.addr().get()
 }
@@ -206,7 +209,8 @@ pub(crate) unsafe fn is_live(h: NonNull<SlabHeader>) -> bool {
 /// Panics if a slab header's magic is gone (hardening).
 #[track_caller]
 pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
-    // SAFETY: callers reach `h` by masking a slot they own, so the slab is mapped.
+    // SAFETY: callers reach `h` by masking a slot they own (I1, I2), so the slab is mapped
+    // (I4).
     if !unsafe { is_live(h) } {
         panic!(
             "slab_core: the slab header of `{name}` at {h:p} is corrupted (its magic is gone): \
@@ -229,8 +233,8 @@ unsafe fn take_free(
 ) -> Option<NonNull<u8>> {
     let slot = NonNull::new(st.free)?;
     // SAFETY: `slot` is the head of this slab's free list: a free slot of this slab whose
-    // first word holds the (possibly null, encoded) next link written by `push`; the lock
-    // makes the list, and so the slot, ours.
+    // first word holds the (possibly null, encoded) next link written by `push` (I5); the
+    // lock makes the list, and so the slot, ours (I2, I9).
     let next = unsafe { hardening::read_link(slot, class, name) };
     if hardening::CHECKS
         && !(next.is_null()
@@ -250,10 +254,10 @@ unsafe fn take_free(
 pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> Option<NonNull<u8>> {
     // SAFETY: `h` points to a live, initialised header (caller's contract), so the place
     // `state` is in bounds and aligned. The caller holds the lock, and `SlabState` is only
-    // accessed under it (see `SlabHeader`), so no other thread reads or writes these bytes
-    // while `st` lives; this function makes no other reference to this header.
+    // accessed under it (I12), so no other thread reads or writes these bytes while `st`
+    // lives; this function makes no other reference to this header.
     let st = unsafe { &mut (*h.as_ptr()).state };
-    // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds.
+    // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds (I9, I12).
     if let Some(slot) = unsafe { take_free(st, h, class, name) } {
         st.in_use += 1;
         return Some(slot);
@@ -266,7 +270,8 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
         // invariant), so the slot lies inside the slab's block.
         let slot = bump_slot(h, st, index, class);
         // SAFETY: `slot` starts slot `index` of this live slab; it was at or above `bump`,
-        // so it was never handed out and nothing else refers to it: it is ours now.
+        // so it was never handed out and nothing else refers to it: it is ours now (I2,
+        // I11).
         unsafe { hardening::on_fresh(slot, class) };
         return Some(slot);
     }
@@ -287,18 +292,21 @@ pub(crate) unsafe fn pop_batch(
     max: u32,
     head: &mut *mut u8,
 ) -> u32 {
-    // SAFETY: as in `pop`: a live header, its state guarded by the lock the caller holds;
-    // the slots written below lie past the header in the unrotated layout (`first >=
-    // size_of::<SlabHeader>()`), so they never overlap `st`.
+    // SAFETY: `h` is a live, initialised header (caller's contract), so `state` is in bounds
+    // and aligned; the caller holds the lock, which alone guards `SlabState` (I12), so no
+    // other thread touches these bytes while `st` lives. The slots written below lie past
+    // the header in the unrotated layout (`first >= size_of::<SlabHeader>()`, I1), so they
+    // never overlap `st`.
     let st = unsafe { &mut (*h.as_ptr()).state };
     prefetch_free_list(h, st, class, max);
     let mut taken = 0;
     while taken < max {
-        // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds.
+        // SAFETY: `st` is `h`'s state, guarded by the lock the caller holds (I9, I12).
         let Some(slot) = (unsafe { take_free(st, h, class, name) }) else {
             break;
         };
-        // SAFETY: `slot` left the free list above: a free slot, ours, holding no value.
+        // SAFETY: `slot` left the free list above: a free slot, ours, holding no value (I2,
+        // I3), whose first word is the link word (I5).
         unsafe { hardening::write_link(slot, *head, class) };
         *head = slot.as_ptr();
         taken += 1;
@@ -316,7 +324,8 @@ pub(crate) unsafe fn pop_batch(
             } else {
                 *head
             };
-            // SAFETY: a never-used slot at or above `bump`: nothing refers to it, ours now.
+            // SAFETY: a never-used slot at or above `bump`: nothing refers to it, ours now
+            // (I2, I11).
             unsafe { hardening::on_fresh(slot, class) };
             // SAFETY: the same never-used slot, ours and holding no value, so its first
             // word is the allocator's link word (I5).
@@ -345,7 +354,8 @@ fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max
         }
         for i in 0..st.bump as usize {
             let p = bump_slot(h, st, i, class).as_ptr();
-            // SAFETY: a prefetch is a hint: it never faults and changes no memory.
+            // SAFETY: a prefetch is a hint: it never faults and changes no memory; `p` is a
+            // slot address inside this slab anyway (I1).
             unsafe {
                 core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
             };
@@ -362,13 +372,13 @@ fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max
 /// holds no value any more, and the caller has exclusive access to the header.
 #[inline]
 pub(crate) unsafe fn push(h: NonNull<SlabHeader>, slot: NonNull<u8>, class: &Class) {
-    // SAFETY: `h` is a live header (its slot is outstanding), so `state` is in bounds and
-    // aligned; the caller holds the lock, which guards every access to `SlabState`, and
-    // this function makes no other reference to this header.
+    // SAFETY: `h` is a live header (its slot is outstanding, I4), so `state` is in bounds
+    // and aligned; the caller holds the lock, which guards every access to `SlabState`
+    // (I12), and this function makes no other reference to this header.
     let st = unsafe { &mut (*h.as_ptr()).state };
     // SAFETY: `slot` is a slot of this slab (at least a pointer wide: `stride >= link
-    // size`) that holds no value and that the caller gives up, so nothing else reads or
-    // writes it; it does not overlap the header.
+    // size`, I5) that holds no value and that the caller gives up (I2, I3), so nothing
+    // else reads or writes it; it does not overlap the header (I1).
     unsafe { hardening::write_link(slot, st.free, class) };
     st.free = slot.as_ptr();
     st.in_use -= 1;

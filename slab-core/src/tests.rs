@@ -55,7 +55,7 @@ fn objects_find_their_slab_header_by_masking_their_address() {
     for b in &boxes {
         let p = SlabBox::as_ptr(b).cast::<u8>();
         let h = crate::slab::header_of(core::ptr::NonNull::new(p.cast_mut()).unwrap(), &class);
-        // SAFETY: the box is live, so its slab is.
+        // SAFETY: the box is live, so its slab is (I4), and `h` is its header (I1).
         assert!(unsafe { crate::slab::is_live(h) });
         assert_eq!(
             h.addr().get() & !511,
@@ -92,7 +92,8 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
                 let mut cur = d.lists()[1].0;
                 while !cur.is_null() {
                     listed += 1;
-                    // SAFETY: a slab on the full list, read under the lock.
+                    // SAFETY: a slab on the full list, so a live header (I11), read under the
+                    // lock (I9, I12).
                     cur = unsafe { (*cur).state.next };
                 }
                 (listed, d.unlisted_full())
@@ -371,7 +372,7 @@ fn raw_round_trip_and_leak_keep_the_slot_in_use() {
     let cache: SlabCache<u64> = SlabCache::new();
     let raw = SlabBox::into_raw(cache.alloc(5));
     assert_eq!(cache.stats().in_use, 1);
-    // SAFETY: `raw` came from `into_raw` of this box type and is used once.
+    // SAFETY: `raw` came from `into_raw` of this box type and is used once (I2).
     let b: SlabBox<u64> = unsafe { SlabBox::from_raw(raw) };
     assert_eq!(*b, 5);
     drop(b);

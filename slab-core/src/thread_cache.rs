@@ -8,8 +8,8 @@
 //! yet?" check per access) and join the thread's exit list before they register; after
 //! the list has run, a thread's remaining frees and allocations take the depot path.
 //!
-//! This module talks to `cache`/`handle` (the `static` cache), `magazine`, `control`,
-//! `depot`, `geometry`, `slab`, `lock`, `error` and `sync`.
+//! This module talks to `handle` (the `static` cache), `magazine`, `control`, `depot`,
+//! `geometry`, `slab`, `lock` and `error`.
 #![cfg_attr(
     not(any(feature = "std", loom)),
     allow(
@@ -61,7 +61,7 @@ struct ExitList {
 impl ExitList {
     fn push(&self, link: *const ExitLink) {
         // SAFETY: `link` is the `exit_link` of a `tls` cache of this thread, which lives in
-        // a thread-local without drop glue, so it stays valid until this thread's
+        // a thread-local without drop glue (I10), so it stays valid until this thread's
         // thread-local destructors (this list's among them) have run; only this thread
         // touches it.
         unsafe { (*link).next.set(self.head.get()) };
@@ -75,11 +75,11 @@ impl Drop for ExitList {
         let mut cur = self.head.replace(ptr::null());
         while !cur.is_null() {
             // SAFETY: every link on the list belongs to a live `tls` cache of this thread
-            // (see `push`); its memory outlives this destructor.
+            // (see `push`); its memory outlives this destructor (I10).
             let link = unsafe { &*cur };
             cur = link.next.get();
-            // SAFETY: `owner` is the live cache (above) that holds `link`, of the type whose
-            // `exit_of` it holds.
+            // SAFETY: `owner` is the live cache (above, I10) that holds `link`, of the type
+            // whose `exit_of` it holds.
             unsafe { (link.run)(link.owner.get()) };
         }
     }
@@ -174,7 +174,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         &self,
         cache: &SlabCache<T, L, SIZE>,
     ) -> Result<NonNull<u8>, SlabError> {
-        // SAFETY: this function's contract is `pop`'s.
+        // SAFETY: `cache` is never dropped and `self` does not move from its first use
+        // (this function's contract, the one `pop` needs: I10, I14).
         unsafe { self.pop(cache) }
     }
 
@@ -184,7 +185,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// As [`push`](Self::push).
     #[cfg(loom)]
     pub unsafe fn model_push(&self, slot: NonNull<u8>) {
-        // SAFETY: this function's contract is `push`'s.
+        // SAFETY: `slot` was handed out by this type's cache, holds no value and is not used
+        // again (this function's contract, the one `push` needs: I2, I3).
         unsafe { self.push(slot) }
     }
 
@@ -194,8 +196,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// # Safety
     /// `me` points to a live `ThreadCache<T, L, SIZE>`.
     unsafe fn exit_of(me: *const ()) {
-        // SAFETY: a live cache (contract); `exit` takes `&self`, and every field it writes
-        // is interior-mutable.
+        // SAFETY: a live cache (contract, I10); `exit` takes `&self`, and every field it
+        // writes is interior-mutable, so no unique reference is made (I14).
         unsafe { (*me.cast::<Self>()).exit() };
     }
 
@@ -222,7 +224,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(always)]
     pub(crate) fn pop_loaded(&self) -> Option<NonNull<u8>> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        // SAFETY: `held` is this cache's own count, alive as long as it.
+        // SAFETY: `held` is this thread cache's own count, alive as long as it (I14); only
+        // this thread touches the magazines (I2).
         let popped = unsafe {
             self.mags
                 .pop(&self.node.held, &class, core::any::type_name::<T>())
@@ -239,11 +242,11 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let Some(ctrl) = self.register(cache)? else {
             // The thread is ending: no magazines any more, take a slot from the depot.
             let ctrl = cache.control()?;
-            // SAFETY: the `static` cache's control block lives forever.
+            // SAFETY: the `static` cache's control block lives forever (I4, I10).
             return unsafe { depot_alloc(ctrl, &class) };
         };
-        // SAFETY: `ctrl` is the live control block of a `static` cache; `self.node` is our
-        // registered node there.
+        // SAFETY: `ctrl` is the live control block of a `static` cache (I4, I10); `held` is
+        // our registered node's count there (I14).
         unsafe {
             self.mags
                 .refill::<L>(ctrl, &class, Self::ROUNDS, &self.node.held)
@@ -260,8 +263,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline]
     pub(crate) unsafe fn push(&self, slot: NonNull<u8>) {
         if self.mags.has_room(Self::ROUNDS, &self.node.held) && !self.ctrl.get().is_null() {
-            // SAFETY: the caller gives us the free, empty slot of this cache (contract);
-            // there is room; `held` is our count.
+            // SAFETY: the caller gives us the free, empty slot of this cache (contract, I2,
+            // I3); there is room; `held` is our registered count (I14).
             unsafe {
                 self.mags
                     .push(slot, &SlabCache::<T, L, SIZE>::CLASS, &self.node.held)
@@ -273,6 +276,10 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         unsafe { self.push_slow(slot) }
     }
 
+    /// [`push`](Self::push) past a full loaded magazine, or before registering.
+    ///
+    /// # Safety
+    /// As [`push`](Self::push).
     #[cold]
     #[inline(never)]
     unsafe fn push_slow(&self, slot: NonNull<u8>) {
@@ -283,14 +290,16 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             Some(ctrl) => ctrl,
             None => {
                 let h = slab::header_of(slot, &class);
-                // SAFETY: the slot is outstanding, so `h` is the live header of its slab;
-                // `master` is written once at init, and is read through the raw pointer
+                // SAFETY: the slot is outstanding, so `h` is the live header of its slab (I1,
+                // I4); `master` is written once at init, and is read through the raw pointer
                 // (no reference to the header, whose state another thread may be writing
-                // under the lock).
+                // under the lock: I12).
                 let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
                 // This thread never allocated this type (or it is ending): register with
                 // the slot's cache, or, if the thread is ending, give the slot straight back.
-                // SAFETY: live control block (the slot keeps it).
+                // SAFETY: the slot was handed out by this type's `static` cache (`push`'s
+                // contract), so `ctrl` is that cache's control block, which lives forever
+                // (I4, I10).
                 if !unsafe { self.register_ctrl(ctrl) } {
                     // SAFETY: a slot handed out by the live cache whose control block is
                     // `ctrl`, holding no value, given up by the caller (I2, I4).
@@ -301,8 +310,9 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             }
         };
         if !self.mags.has_room(Self::ROUNDS, &self.node.held) {
-            // SAFETY: `ctrl` is the live control block of our `static` cache, `self.node`
-            // our registered node there, and the magazines hold its free slots.
+            // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10), `held`
+            // our registered node's count there, and the magazines hold its free slots
+            // (I14).
             unsafe { self.mags.make_room::<L>(ctrl, &class, &self.node.held) };
         }
         // SAFETY: `slot` is still the caller's free slot of this cache (I2); there is
@@ -320,7 +330,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             return Ok(Some(c));
         }
         let ctrl = cache.control()?;
-        // SAFETY: the static cache's control block lives forever.
+        // SAFETY: the static cache's control block lives forever (I4, I10).
         Ok(unsafe { self.register_ctrl(ctrl) }.then_some(ctrl))
     }
 

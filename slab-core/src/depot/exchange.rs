@@ -64,8 +64,8 @@ impl Depot {
         let chain = match self.unpark() {
             Some(chain) => chain,
             None => {
-                // SAFETY: the lock of this depot is held and `class` is its geometry (this
-                // function's contract).
+                // SAFETY: the lock of this depot is held (I9) and `class` is its geometry
+                // (this function's contract).
                 let chain = unsafe { self.pop_chain(class, rounds) };
                 if chain.count == 0 {
                     return None;
@@ -163,8 +163,9 @@ impl Depot {
         let settle_run =
             |d: &mut Depot, retired: &mut Retired, run: Option<(NonNull<SlabHeader>, usize)>| {
                 let Some((h, n)) = run else { return };
-                // SAFETY: the lock is held; exactly `n` slots of `h`, a live slab of this
-                // depot, were pushed back below since it was last relisted.
+                // SAFETY: the lock is held (I9); exactly `n` slots of `h`, a live slab of this
+                // depot on the list its `list` field names (I11), were pushed back below since
+                // it was last relisted.
                 unsafe { d.settle(h, n, class, retired) };
             };
         let name = self.name;

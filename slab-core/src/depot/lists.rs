@@ -127,10 +127,10 @@ impl Depot {
             ListId::Partial
         };
         if want != list {
-            // SAFETY: `h` is live and on the list its `list` field names (our contract),
-            // and the lock is held.
+            // SAFETY: `h` is live and on the list its `list` field names (our contract,
+            // I11), and the lock is held (I9).
             unsafe { self.unlink(h) };
-            // SAFETY: `h` is live and, just unlinked, on no list; the lock is held.
+            // SAFETY: `h` is live and, just unlinked, on no list; the lock is held (I9).
             unsafe { self.link(h, want) };
             if want == ListId::Empty && !hardening::CHECKS {
                 // Every slot is free, so the free list says nothing the bump index does
@@ -190,7 +190,8 @@ impl Depot {
         // else uses (contract, I1, I6), and `ctrl` is this depot's control block: what
         // `init` needs.
         let h = unsafe { slab::init(block, class, ctrl, false) };
-        // SAFETY: `h` is live and on no list yet; the lock is held.
+        // SAFETY: `h` is live (just initialised, I12) and on no list yet; the lock is held
+        // (I9).
         unsafe { self.link(h, ListId::Empty) };
         self.empty_slaves += 1;
         self.slabs += 1;
@@ -206,8 +207,8 @@ impl Depot {
     /// # Safety
     /// The lock is held; `h` is an empty slave on the empty list.
     unsafe fn retire(&mut self, h: NonNull<SlabHeader>, class: &Class, retired: &mut Retired) {
-        // SAFETY: `h` is a live header on the empty list, which its `list` field names, and
-        // the lock is held (this function's contract): what `unlink` needs.
+        // SAFETY: `h` is a live header on the empty list, which its `list` field names (I11),
+        // and the lock is held (this function's contract, I9): what `unlink` needs.
         unsafe { self.unlink(h) };
         self.empty_slaves -= 1;
         self.slabs -= 1;
@@ -238,7 +239,8 @@ impl Depot {
             };
             cur = next;
             if !is_master {
-                // SAFETY: the lock is held; `h` is an empty slave on the empty list.
+                // SAFETY: the lock is held (I9); `h` is an empty slave on the empty list
+                // (I11).
                 unsafe { self.retire(h, class, retired) };
             }
         }
@@ -264,7 +266,8 @@ impl Depot {
         // of its slab (I1, I4) and `slot` came from `slab::pop` on it; it holds no value and
         // the caller gives it up (I2); the lock is held.
         unsafe { slab::push(h, slot, class) };
-        // SAFETY: one slot of `h` was pushed back just now, under the lock we hold.
+        // SAFETY: one slot of `h`, a live slab of this depot on the list its `list` field
+        // names (I11), was pushed back just now, under the lock we hold (I9).
         unsafe { self.settle(h, 1, class, retired) }
     }
 
@@ -295,8 +298,8 @@ impl Depot {
             st.in_use == 0 && !st.is_master
         };
         if empty_slave && self.empty_slaves > self.keep_empty {
-            // SAFETY: `h` is an empty slave on the empty list (just relisted); the lock is
-            // held.
+            // SAFETY: `h` is an empty slave on the empty list (just relisted, I11); the lock is
+            // held (I9).
             unsafe { self.retire(h, class, retired) };
         }
     }

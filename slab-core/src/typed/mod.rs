@@ -131,8 +131,8 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
     }
     #[inline]
     unsafe fn handout(slot: NonNull<u8>) {
-        // SAFETY: a free slot of this cache, of geometry `Self::CLASS`, now owned by the
-        // caller (contract).
+        // SAFETY: a free slot of a live slab of this cache, of geometry `Self::CLASS`, now
+        // owned by the caller (contract, I2).
         unsafe { crate::hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }
@@ -185,8 +185,9 @@ impl<T: SlabCached> Pool for TypePool<T> {
 }
 
 // SAFETY: boxes typed `SlabBox<_, TypePool<T>>` are made only from slots of `T::slab_cache()`
-// (by the functions below, or `from_raw`, whose contract demands it); `release` gives the
-// slot to this thread's magazine of that same cache type, or to its depot.
+// (by the functions below, or `from_raw`, whose contract demands it), so `CLASS` is their
+// geometry (I1); `release` gives the slot to this thread's magazine of that same cache type
+// (I10), or to its depot (I2).
 unsafe impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {
     const CLASS: crate::geometry::Class = <T::Cache as crate::boxed::sealed::Sealed>::CLASS;
 
@@ -204,7 +205,7 @@ unsafe impl<T: SlabCached> crate::boxed::sealed::Sealed for TypePool<T> {
         #[cfg(feature = "std")]
         T::__magazines().with(|m| unsafe { T::Cache::push_local(m, slot) });
         // SAFETY: `slot` is a free slot of `T::slab_cache()`, whose pool type is
-        // `T::Cache` (contract).
+        // `T::Cache` (contract, I2, I10).
         #[cfg(not(feature = "std"))]
         unsafe {
             <T::Cache as crate::boxed::sealed::Sealed>::release(slot)
@@ -227,7 +228,7 @@ fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
     #[cfg(feature = "std")]
     // SAFETY: `T::__magazines()` are the magazines of `T::Cache`'s type (I10).
     if let Some(slot) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
-        // SAFETY: a free slot of `T`'s cache, just taken from our magazine, so ours.
+        // SAFETY: a free slot of `T`'s cache, just taken from our magazine, so ours (I2).
         unsafe { T::Cache::handout(slot) };
         return Ok(slot);
     }
@@ -244,7 +245,7 @@ fn typed_slot_slow<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
         // SAFETY: `T::__magazines()` are the magazines of the type whose cache is
         // `T::slab_cache()` (I10).
         let slot = T::__magazines().with(|m| unsafe { cache.pop_local(m) })?;
-        // SAFETY: a free slot of `T`'s cache, just taken for us, so ours.
+        // SAFETY: a free slot of `T`'s cache, just taken for us, so ours (I2).
         unsafe { T::Cache::handout(slot) };
         Ok(slot)
     }
@@ -315,8 +316,8 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
     // The value goes straight from the argument into the slot: no `Result` carrying a
     // (possibly kilobytes large) `T` in between.
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us; `TypePool<T>` is where its
-        // slots return.
+        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
+        // (I5); `TypePool<T>` is where its slots return.
         Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
         Err(e) => alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
@@ -327,8 +328,8 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
 #[inline(always)]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us; `TypePool<T>` is where its
-        // slots return.
+        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
+        // (I5); `TypePool<T>` is where its slots return.
         Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
         Err(e) => Err(AllocError::new(value, e)),
     }
@@ -347,7 +348,8 @@ pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
 #[doc(hidden)]
 pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError> {
     let slot = typed_slot::<T>()?.cast::<MaybeUninit<T>>();
-    // SAFETY: a `MaybeUninit` needs no initialisation; the slot is a free slot of `T`'s cache.
+    // SAFETY: a `MaybeUninit` needs no initialisation (I3); the slot is a free slot of `T`'s
+    // cache, ours (I2).
     Ok(unsafe { SlabBox::from_slot(slot) })
 }
 

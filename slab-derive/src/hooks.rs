@@ -233,14 +233,3 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         };
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_symbol_names_are_slab_cores() {
-        assert_eq!(ALLOC_SYMBOL, slab_core::__private::ALLOC_SYMBOL);
-        assert_eq!(FREE_SYMBOL, slab_core::__private::FREE_SYMBOL);
-    }
-}

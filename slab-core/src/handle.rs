@@ -20,7 +20,7 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
 use crate::control::{Control, DepotGuard, class_of, create_master, depot_alloc, depot_free};
-use crate::depot::Retired;
+use crate::depot::{Depot, Retired};
 use crate::error::{SlabError, alloc_failed};
 use crate::geometry::{Class, layout_message};
 use crate::hardening;
@@ -324,12 +324,7 @@ impl HandleMags {
     /// # Safety
     /// `d` is locked (reached through its guard, I9) and is the depot of this handle's
     /// master; `class` is its geometry.
-    pub(crate) unsafe fn give_back(
-        &mut self,
-        d: &mut crate::depot::Depot,
-        class: &Class,
-        retired: &mut Retired,
-    ) {
+    pub(crate) unsafe fn give_back(&mut self, d: &mut Depot, class: &Class, retired: &mut Retired) {
         if self.held.is_null() {
             return;
         }

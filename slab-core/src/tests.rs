@@ -89,7 +89,11 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
         cache
             .with_depot(|d| {
                 let mut listed = 0;
-                let mut cur = d.lists()[1].0;
+                let (mut cur, _) = d
+                    .lists()
+                    .into_iter()
+                    .find(|&(_, list)| list == crate::slab::ListId::Full)
+                    .unwrap();
                 while !cur.is_null() {
                     listed += 1;
                     // SAFETY: a slab on the full list, so a live header (I11), read under the

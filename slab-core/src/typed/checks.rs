@@ -81,7 +81,7 @@ const fn smallest_valid<T, L>(mut from: usize) -> usize {
 /// The smallest slab size `#[slab_cached]` picks on its own. Not 4096: a 64-byte object
 /// then shares its slab with 254 others instead of 62, so a cache has a quarter of the
 /// slabs, headers and control overhead per object, and refills and flushes run four times
-/// longer before they cross to another slab. Header colouring (`slab::Colours`) keeps the
+/// longer before they cross to another slab. Header colouring (`geometry::Colours`) keeps the
 /// fewer, larger slabs' headers apart in the caches; without it, 16 KiB-aligned headers
 /// would fall into a quarter of the cache sets 4 KiB ones do.
 pub(crate) const AUTO_MIN_SLAB: usize = 16384;

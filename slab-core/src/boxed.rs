@@ -2,8 +2,12 @@
 //! cache a box returns its slot to.
 //!
 //! A box is one pointer wide (`Option<SlabBox<..>>` too). Dropping it runs `T`'s
-//! destructor once and hands the slot to `C::release`, from any thread. This module
-//! talks to `cache` only through the [`Pool`] trait.
+//! destructor once and hands the slot to `C::release`, from any thread (I2, I3).
+//!
+//! This module reaches caches only through the [`Pool`] trait, which `cache` and `typed`
+//! implement above it; it names `handle`'s `SlabCache` as the default pool of
+//! [`SlabBox`], and talks to `slab`, `geometry` and `hardening` for `from_raw`'s checks and
+//! to `lock` for `Pool::Lock`.
 
 use core::borrow::{Borrow, BorrowMut};
 use core::cmp::Ordering;
@@ -15,8 +19,8 @@ use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use core::ptr::NonNull;
 
-use crate::cache::SlabCache;
-use crate::debug;
+use crate::handle::SlabCache;
+use crate::hardening;
 use crate::lock::LockTrait;
 
 pub(crate) mod sealed {
@@ -30,7 +34,7 @@ pub(crate) mod sealed {
     /// and `CLASS` is that cache's geometry.
     pub unsafe trait Sealed {
         /// The geometry of the pool's slabs.
-        const CLASS: crate::slab::Class;
+        const CLASS: crate::geometry::Class;
 
         /// Whether the slab at `slab` belongs to this pool's cache, if the pool type names
         /// a single cache (hardening; reads nothing at `slab`).
@@ -64,6 +68,9 @@ pub trait Pool: sealed::Sealed {
 /// An owning pointer to a `T` in a slab, like `Box<T>`; `C` names the cache the slot
 /// returns to when the box is dropped (from any thread).
 ///
+/// A box owns one slot of a cache of type `C`, holding an initialised `T` (I2, I3 of
+/// `IMPLEMENTATION.md`); the slot keeps its slab and its cache alive (I4).
+///
 /// For a runtime or `static` [`SlabCache<T, L, SIZE>`](crate::SlabCache) the box type is
 /// `SlabBox<T, SlabCache<T, L, SIZE>>`; with the defaults (`SpinLock`, 4096) that is just
 /// `SlabBox<T>`.
@@ -82,11 +89,12 @@ pub struct SlabBox<T, C: Pool = SlabCache<T>> {
     _marker: PhantomData<(T, fn() -> C)>,
 }
 
-// SAFETY: a box owns its `T` (so moving it moves a `T`: `T: Send`), and dropping it on
-// another thread locks the cache's depot there, which needs a lock that excludes across
-// threads (`Sync`) and may be reached from any of them (`Send`).
+// SAFETY: a box owns its `T` (I2, I3: moving the box moves a `T`, so `T: Send`), and
+// dropping it on another thread may lock the cache's depot there (I9), which needs a lock
+// that excludes across threads (`Sync`) and may be reached from any of them (`Send`).
 unsafe impl<T: Send, C: Pool> Send for SlabBox<T, C> where C::Lock: Send + Sync {}
-// SAFETY: `&SlabBox` gives only `&T`; it cannot free the slot.
+// SAFETY: `&SlabBox` gives only `&T` (the value the box owns, I3); it cannot free or hand
+// on the slot, which takes the box itself (I2).
 unsafe impl<T: Sync, C: Pool> Sync for SlabBox<T, C> {}
 
 impl<T, C: Pool> SlabBox<T, C> {
@@ -109,9 +117,11 @@ impl<T, C: Pool> SlabBox<T, C> {
     #[inline(always)]
     pub(crate) unsafe fn new_in(slot: NonNull<u8>, value: T) -> Self {
         let slot = slot.cast::<T>();
-        // SAFETY: a free slot, sized and aligned for `T`, owned by us (contract).
+        // SAFETY: a free slot, owned by us (contract, I2), sized and aligned for `T` (the
+        // stride is a multiple of `align_of::<T>()` and at least `size_of::<T>()`, I5).
         unsafe { slot.write(value) };
-        // SAFETY: the slot now holds an initialised `T`; it belongs to `C`'s cache.
+        // SAFETY: the slot now holds an initialised `T` (I3) and is ours, a slot of `C`'s
+        // cache (contract, I2): what a box owns.
         unsafe { Self::from_slot(slot) }
     }
 
@@ -126,10 +136,11 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// ```
     pub fn into_inner(b: Self) -> T {
         let b = ManuallyDrop::new(b);
-        // SAFETY: the slot holds an initialised, aligned `T` that the box owns; the box is
-        // not dropped, so this read is the value's only move out.
+        // SAFETY: the slot holds an initialised, aligned `T` that the box owns (I2, I3); the
+        // box is not dropped, so this read is the value's only move out.
         let value = unsafe { b.ptr.read() };
-        // SAFETY: the value was moved out above and the slot is not used again.
+        // SAFETY: the value was moved out above, so the slot holds no value (I3), and the
+        // box, forgotten, never uses it again (I2).
         unsafe { Self::release_slot(b.ptr) };
         value
     }
@@ -140,11 +151,12 @@ impl<T, C: Pool> SlabBox<T, C> {
     /// The slot's value was dropped or moved out; the slot is not used again.
     #[inline]
     unsafe fn release_slot(ptr: NonNull<T>) {
-        // SAFETY: `ptr` is a slot of a live slab of `C`'s cache (the box's invariant), so of
-        // geometry `C::CLASS`; the caller gives it up.
-        unsafe { debug::on_release(ptr.cast(), &C::CLASS, core::any::type_name::<T>()) };
-        // SAFETY: a slot handed out by a cache of type `C` (the box's invariant) whose value
-        // is gone (contract), not used after this.
+        // SAFETY: `ptr` is a slot of a live slab of `C`'s cache (the box owned it: I2, and
+        // the slot keeps its slab alive: I4), so of geometry `C::CLASS`; the caller gives it
+        // up.
+        unsafe { hardening::on_release(ptr.cast(), &C::CLASS, core::any::type_name::<T>()) };
+        // SAFETY: a slot handed out by a cache of type `C` (the box owned it, I2) whose value
+        // is gone (contract, I3), not used after this.
         unsafe { C::release(ptr.cast()) };
     }
 
@@ -155,8 +167,9 @@ impl<T, C: Pool> SlabBox<T, C> {
         T: 'a,
     {
         let b = ManuallyDrop::new(b);
-        // SAFETY: the slot holds an initialised `T` owned by the box, which is forgotten,
-        // so this is the only access path from now on.
+        // SAFETY: the slot holds an initialised `T` owned by the box (I2, I3), which is
+        // forgotten, so this is the only access path from now on; the slot is never
+        // returned, so its slab lives as long as the program (I4).
         unsafe { &mut *b.ptr.as_ptr() }
     }
 
@@ -213,17 +226,19 @@ impl<T, C: Pool> SlabBox<T, C> {
                  cache of `{name}` (another cache, another type, or foreign memory)"
             );
         }
-        if !class.is_slot_offset(crate::slab::offset_in(h, slot.addr().get(), &class)) {
+        if !class.starts_slot(slot.addr().get()) {
             panic!(
                 "slab_core: `from_raw` of a `{name}` got {ptr:p}, which is not the start of a slot \
                  (an interior pointer, or not a pointer from `into_raw`)"
             );
         }
-        if debug::CHECKS {
-            crate::cache::check_header(h, name);
-            // SAFETY: `slot` starts a slot of a live slab (magic checked above).
-            let state = unsafe { debug::state(slot, &class) };
-            debug::check_live(state, slot, name, "passed to `from_raw`");
+        if hardening::CHECKS {
+            crate::slab::check_header(h, name);
+            // SAFETY: `slot` starts a slot (`starts_slot`, above) of a live slab (its magic
+            // was checked above, I12) of geometry `class` (I1): what `state` needs; it reads
+            // only the canary (I7).
+            let state = unsafe { hardening::state(slot, &class) };
+            hardening::check_live(state, slot, name, "passed to `from_raw`");
         }
         SlabBox {
             ptr,
@@ -233,8 +248,9 @@ impl<T, C: Pool> SlabBox<T, C> {
 
     /// Pins the value: slab slots never move, so this is free.
     pub fn into_pin(b: Self) -> Pin<Self> {
-        // SAFETY: the value lives in its slot until the box is dropped and is never moved
-        // out through a pinned box (`Pin` hides `into_inner` and `DerefMut` for `!Unpin`).
+        // SAFETY: the value lives in its slot until the box is dropped (slots never move:
+        // I2 keeps the slot the box's) and is never moved out through a pinned box (`Pin`
+        // hides `into_inner` and `DerefMut` for `!Unpin`).
         unsafe { Pin::new_unchecked(b) }
     }
 
@@ -253,7 +269,8 @@ impl<T, C: Pool> SlabBox<MaybeUninit<T>, C> {
     /// Writes `value` into the slot and returns the initialised box.
     pub fn write(b: Self, value: T) -> SlabBox<T, C> {
         let b = ManuallyDrop::new(b);
-        // SAFETY: the slot is valid for a `T` (`MaybeUninit<T>` has its layout) and ours.
+        // SAFETY: the slot is ours (I2) and valid for a `T` (`MaybeUninit<T>` has its
+        // layout, I5); a `MaybeUninit` holds no value to overwrite (I3).
         unsafe { b.ptr.cast::<T>().write(value) };
         SlabBox {
             ptr: b.ptr.cast(),
@@ -318,8 +335,8 @@ impl<T, C: Pool> SlotGuard<T, C> {
 impl<T, C: Pool> Drop for SlotGuard<T, C> {
     #[inline(always)]
     fn drop(&mut self) {
-        // SAFETY: the slot's value is gone and the slot is not used again (the guard's
-        // contract); it goes back to the cache type it came from.
+        // SAFETY: the slot's value is gone (I3) and the slot is not used again (the guard's
+        // contract, I2); it goes back to the cache type it came from.
         unsafe { SlabBox::<T, C>::release_slot(self.ptr) };
     }
 }
@@ -328,7 +345,8 @@ impl<T, C: Pool> Deref for SlabBox<T, C> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: the slot holds an initialised `T` owned by this box for its whole life.
+        // SAFETY: the slot holds an initialised `T` owned by this box for its whole life
+        // (I2, I3); `&self` allows shared access only.
         unsafe { self.ptr.as_ref() }
     }
 }
@@ -336,7 +354,8 @@ impl<T, C: Pool> Deref for SlabBox<T, C> {
 impl<T, C: Pool> DerefMut for SlabBox<T, C> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as `deref`, and `&mut self` makes the access unique.
+        // SAFETY: the slot holds an initialised `T` owned by this box (I2, I3), and
+        // `&mut self` makes the access unique.
         unsafe { self.ptr.as_mut() }
     }
 }

@@ -1,214 +1,28 @@
-//! The depot: the master control block, slab lists, growth and release, and the
-//! Master-Slave lifecycle behind [`SlabCache`].
+//! What a [`SlabCache`] handle does: allocation through the depot (`alloc`, `try_alloc`,
+//! the uninitialised forms), statistics, `reserve`, `shrink` and `keep_empty`, the
+//! `&mut self` fast path through the handle's own magazines (`alloc_mut`, `free`,
+//! `flush`), the handle's `Drop`, and the [`Pool`] a box of the cache returns to.
 //!
-//! The first slab a cache allocates is its **master**: besides slots it holds the
-//! [`Control`] block (the lock and the depot state). Every other slab is a **slave** whose
-//! header points at the master's control block, so an object finds its cache by masking
-//! its address to its slab header and following one pointer.
-//!
-//! # Lifecycle
-//! - `SlabCache::new` is `const` and allocates nothing; the master is allocated on first
-//!   use and published with a compare-exchange (a racing loser returns its block).
-//! - `handles` counts live `SlabCache` values (a `static` counts as one forever) and
-//!   `in_use` counts slots handed out. Both change only under the lock; whoever brings
-//!   both to zero releases every slab after unlocking. Boxes may outlive every handle.
-//! - Empty slaves are kept up to `keep_empty`, so alloc/free at a slab boundary does
-//!   not call the hooks each time; `shrink` returns the rest.
-//!
-//! This module uses `slab` (slot mechanics), `hooks` (raw memory) and `lock`.
+//! The handle itself (its fields, constructors, `Clone` and magazine mechanics) is in
+//! `handle`. This module talks to `boxed`, `handle`, `control`, `depot`, `slab`,
+//! `geometry`, `hardening`, `lock`, `error`, `stats` and `sync`.
 
-use core::cell::UnsafeCell;
-use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
-use crate::boxed::{Pool, SlabBox};
-use crate::debug;
-use crate::error::{AllocError, SlabError};
-use crate::hooks;
-use crate::lock::{LockTrait, SpinLock};
-use crate::magazine::{self, Chain, DEPOT_MAGS, HandleMags, MagNode};
-use crate::slab::{self, Class, HANDLE_COUNTERS, LayoutError, ListId, SlabHeader};
+use crate::boxed::{Pool, SlabBox, SlotGuard};
+use crate::control::{
+    Control, DepotGuard, DestroyOnDrop, depot_alloc, depot_free, grow, with_retiring,
+};
+use crate::depot::{Depot, Retired};
+use crate::error::{AllocError, SlabError, alloc_failed};
+use crate::geometry::Class;
+use crate::handle::{SlabCache, SlabSize, ValidSlabSize};
+use crate::hardening;
+use crate::lock::LockTrait;
+use crate::slab;
 use crate::stats::SlabStats;
-use crate::sync::{AtomicPtr, AtomicU32, Ordering};
-
-/// Default number of empty slave slabs a cache keeps for reuse.
-pub const DEFAULT_KEEP_EMPTY: usize = 2;
-
-/// The depot state, guarded by the lock.
-pub(crate) struct Depot {
-    pub(crate) handles: usize,
-    /// Slots handed out of slabs: to boxes, raw pointers and magazines.
-    pub(crate) in_use: usize,
-    /// Of `in_use`, slots sitting free in magazines (reported as free by `stats`).
-    pub(crate) in_magazines: usize,
-    pub(crate) peak: usize,
-    pub(crate) capacity: usize,
-    pub(crate) slabs: usize,
-    /// Empty slaves (the master is never counted).
-    pub(crate) empty_slaves: usize,
-    pub(crate) keep_empty: usize,
-    pub(crate) partial: *mut SlabHeader,
-    /// Linked only when [`LIST_FULL`]; otherwise always null, and full slabs are counted
-    /// in `unlisted_full` instead.
-    pub(crate) full: *mut SlabHeader,
-    pub(crate) empty: *mut SlabHeader,
-    /// Full slabs on no list (master included), when not [`LIST_FULL`].
-    pub(crate) unlisted_full: usize,
-    pub(crate) master: NonNull<SlabHeader>,
-    pub(crate) hook_allocs: usize,
-    pub(crate) hook_frees: usize,
-    /// Full magazines parked in the depot (chains of free slots), `mag_count` of them:
-    /// heads and counts in two arrays, which pack tighter than `[Chain; _]` (the control
-    /// block takes room from the master slab's objects). Use `park`/`unpark`/`parked`.
-    mag_heads: [*mut u8; DEPOT_MAGS],
-    mag_counts: [u32; DEPOT_MAGS],
-    mag_count: u32,
-    /// Registry of the thread caches that hold slots of this cache (for exact stats).
-    pub(crate) threads: *const MagNode,
-    /// Which of the master's handle-magazine counters are claimed (bit `i` for counter
-    /// `i`).
-    pub(crate) handle_claims: u32,
-    /// The master's first handle-magazine counter; counter `i` is `counter_stride * i`
-    /// bytes further (see `Class::counters_offset`). Written by the owning handle outside
-    /// the lock (plain load and store), and under the lock when a whole magazine moves;
-    /// read by `stats` under the lock.
-    pub(crate) counters: NonNull<AtomicU32>,
-    pub(crate) counter_stride: usize,
-    /// `type_name` of the object type, for messages.
-    pub(crate) name: &'static str,
-    /// Lowest and highest base address of any slab this cache ever held (for the O(1)
-    /// ownership check of `from_raw` in release builds).
-    pub(crate) lo: usize,
-    pub(crate) hi: usize,
-}
-
-impl Depot {
-    /// Objects held by users: handed out and not sitting free in any magazine.
-    pub(crate) fn live_objects(&self) -> usize {
-        // Saturating: a magazine moving between depot and holder is counted once, under
-        // the lock, but a release build must never wrap even if that were to slip.
-        self.in_use
-            .saturating_sub(self.in_magazines)
-            .saturating_sub(self.held_outside())
-    }
-
-    /// Free slots held in thread caches' and handles' magazines (read under the lock).
-    pub(crate) fn held_outside(&self) -> usize {
-        // SAFETY: called with the lock held (we have `&Depot` through the guard), which
-        // keeps every registered node alive and its links stable.
-        let in_threads = unsafe { magazine::thread_held(self) };
-        let in_handles: usize = (0..HANDLE_COUNTERS)
-            .map(|i| self.counter(i).load(Ordering::Relaxed) as usize)
-            .sum();
-        in_threads + in_handles
-    }
-
-    /// Handle-magazine counter `i` (`i < HANDLE_COUNTERS`).
-    pub(crate) fn counter(&self, i: usize) -> &AtomicU32 {
-        assert!(i < HANDLE_COUNTERS);
-        // SAFETY: counter `i` (below `HANDLE_COUNTERS`) lies in the master slab
-        // (`Class::counters_offset`), in bounds of the block `counters` was derived from.
-        let c = unsafe { self.counters.byte_add(i * self.counter_stride) };
-        // SAFETY: initialised with the depot and alive as long as it; atomics may be
-        // shared while their owners store.
-        unsafe { c.as_ref() }
-    }
-
-    /// The index of handle counter `c` (one that [`counter`](Self::counter) returned).
-    pub(crate) fn counter_index(&self, c: &AtomicU32) -> usize {
-        let i = (core::ptr::from_ref(c).addr() - self.counters.addr().get()) / self.counter_stride;
-        debug_assert!(core::ptr::eq(self.counter(i), c), "a counter of this depot");
-        i
-    }
-
-    /// Parks a full magazine, or hands it back if the depot is full.
-    pub(crate) fn park(&mut self, chain: Chain) -> Result<(), Chain> {
-        let i = self.mag_count as usize;
-        if i == DEPOT_MAGS {
-            return Err(chain);
-        }
-        self.mag_heads[i] = chain.head;
-        self.mag_counts[i] = chain.count;
-        self.mag_count += 1;
-        self.in_magazines += chain.count as usize;
-        Ok(())
-    }
-
-    /// Takes the last parked magazine.
-    pub(crate) fn unpark(&mut self) -> Option<Chain> {
-        self.mag_count = self.mag_count.checked_sub(1)?;
-        let i = self.mag_count as usize;
-        let chain = Chain {
-            head: self.mag_heads[i],
-            count: self.mag_counts[i],
-        };
-        self.in_magazines -= chain.count as usize;
-        Some(chain)
-    }
-
-    /// The parked magazines.
-    pub(crate) fn parked(&self) -> impl Iterator<Item = Chain> + '_ {
-        let n = self.mag_count as usize;
-        self.mag_heads[..n]
-            .iter()
-            .zip(&self.mag_counts[..n])
-            .map(|(&head, &count)| Chain { head, count })
-    }
-
-    /// Whether a slab based at `base` is on one of the lists (every slab is, when
-    /// [`LIST_FULL`]; else the full ones are not). A walk: O(slabs), for hardening only.
-    pub(crate) fn holds_slab(&self, base: usize, slab_size: usize) -> bool {
-        [self.partial, self.full, self.empty]
-            .into_iter()
-            .any(|mut cur| {
-                while !cur.is_null() {
-                    // A header lies inside its slab: masking finds the slab's base (I1).
-                    if cur.addr() & !(slab_size - 1) == base {
-                        return true;
-                    }
-                    // SAFETY: `cur` is on one of this depot's lists, so a live header; the
-                    // caller holds the lock (`&Depot` is only reached through the guard), so
-                    // its `state` is not written concurrently. The read is a copy.
-                    cur = unsafe { (*cur).state.next };
-                }
-                false
-            })
-    }
-
-    pub(crate) fn update_peak(&mut self) {
-        let live = self.live_objects();
-        if live > self.peak {
-            self.peak = live;
-        }
-    }
-}
-
-/// The control block inside the master slab.
-#[repr(C)]
-pub(crate) struct Control<L> {
-    pub(crate) lock: L,
-    pub(crate) depot: UnsafeCell<Depot>,
-}
-
-/// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
-pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutError> {
-    class_with::<T, L>(slab_size, debug::CHECKS)
-}
-
-/// The geometry with or without the hardening canary. Choices that must not depend on the
-/// build profile (the automatic slab size) use `checks = false`.
-pub(crate) const fn class_with<T, L>(slab_size: usize, checks: bool) -> Result<Class, LayoutError> {
-    Class::new(
-        size_of::<T>(),
-        align_of::<T>(),
-        slab_size,
-        size_of::<Control<L>>(),
-        align_of::<Control<L>>(),
-        size_of::<L>(),
-        checks,
-    )
-}
+use crate::sync::Ordering;
 
 /// The address of the header of the slab holding `p`, a slot of a
 /// `SlabCache<T, L, SIZE>` (nothing is read). Not public API: for tests that plant header
@@ -225,728 +39,7 @@ where
         .as_ptr()
 }
 
-/// Guard for the depot of one control block: locks on creation, unlocks on drop.
-pub(crate) struct DepotGuard<'a, L: LockTrait> {
-    ctrl: &'a Control<L>,
-}
-
-impl<'a, L: LockTrait> DepotGuard<'a, L> {
-    /// # Safety
-    /// `ctrl` points to an initialised control block that stays alive while the guard
-    /// lives (the caller holds a handle or an outstanding slot of the cache).
-    #[inline]
-    pub(crate) unsafe fn lock(ctrl: NonNull<Control<L>>) -> Self {
-        // SAFETY: alive by the caller's contract; only `lock` (a `Sync`-safe type by its
-        // own contract) and the `UnsafeCell` are reached through this shared reference.
-        let ctrl = unsafe { ctrl.as_ref() };
-        ctrl.lock.lock();
-        DepotGuard { ctrl }
-    }
-
-    /// Shared view of the depot (for the scanner).
-    pub(crate) fn depot_ref(&self) -> &Depot {
-        // SAFETY: the lock is held for the guard's whole life; `&self` excludes `depot()`.
-        unsafe { &*self.ctrl.depot.get() }
-    }
-
-    #[inline]
-    pub(crate) fn depot(&mut self) -> &mut Depot {
-        // SAFETY: the lock is held for the guard's whole life, so this is the only access
-        // to the depot; `&mut self` prevents two live borrows through one guard.
-        unsafe { &mut *self.ctrl.depot.get() }
-    }
-}
-
-impl<L: LockTrait> Drop for DepotGuard<'_, L> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: acquired in `DepotGuard::lock` and not released since.
-        unsafe { self.ctrl.lock.unlock() }
-    }
-}
-
-// ---- intrusive doubly linked slab lists (all under the lock) ----
-
-/// Whether full slabs are linked on the depot's full list. Only walks look for them there
-/// (the exact ownership check of hardened [`SlabBox::from_raw`](crate::SlabBox::from_raw)
-/// and [`SlabCache::scan`]), so builds without hardening checks keep full slabs on no
-/// list and count them in [`Depot::unlisted_full`]: a slab that fills, or gets its first
-/// slot back, then writes no neighbour's header. In a burst of frees across many slabs
-/// (S2 of `docs/BENCHMARKS.md`), each neighbour is a cold cache line: 1.5 ns per freed
-/// object in order, 2 to 4 shuffled.
-pub(crate) const LIST_FULL: bool = debug::CHECKS;
-
-fn head_of(d: &mut Depot, list: ListId) -> &mut *mut SlabHeader {
-    match list {
-        ListId::Partial => &mut d.partial,
-        ListId::Full => &mut d.full,
-        ListId::Empty => &mut d.empty,
-    }
-}
-
-/// # Safety
-/// `h` is a live header of this depot, on no list; the lock is held.
-unsafe fn link(d: &mut Depot, h: NonNull<SlabHeader>, list: ListId) {
-    let hp = h.as_ptr();
-    // A full slab is on no list without `LIST_FULL`: no head and no neighbour.
-    let listed = list != ListId::Full || LIST_FULL;
-    let old = if listed {
-        *head_of(d, list)
-    } else {
-        d.unlisted_full += 1;
-        ptr::null_mut()
-    };
-    {
-        // SAFETY: `h` is a live header (contract), so `state` is in bounds and aligned;
-        // the lock is held and `SlabState` is only accessed under it, so nothing else
-        // touches these bytes. `h` is on no list, so it is not `old`, and no other
-        // reference to its state exists; this one ends with the block.
-        let st = unsafe { &mut (*hp).state };
-        st.list = list;
-        st.prev = ptr::null_mut();
-        st.next = old;
-    }
-    if !listed {
-        return;
-    }
-    if let Some(old) = NonNull::new(old) {
-        // SAFETY: `old` is the head of one of this depot's lists, so a live header; the
-        // lock is held, which guards its `state`. The reference to `h`'s state above has
-        // ended, and `old != h`, so this single write aliases nothing.
-        unsafe { (*old.as_ptr()).state.prev = hp };
-    }
-    *head_of(d, list) = hp;
-}
-
-/// # Safety
-/// `h` is a live header on the list its `list` field names; the lock is held.
-unsafe fn unlink(d: &mut Depot, h: NonNull<SlabHeader>) {
-    let hp = h.as_ptr();
-    let (prev, next, list) = {
-        // SAFETY: `h` is a live header of this depot (contract), so `state` is in bounds
-        // and aligned; the lock is held, so nothing else touches it. The reference ends
-        // with this block, before the neighbours are written.
-        let st = unsafe { &(*hp).state };
-        (st.prev, st.next, st.list)
-    };
-    if list == ListId::Full && !LIST_FULL {
-        // On no list (see `link`): its links are null, and no neighbour refers to it.
-        d.unlisted_full -= 1;
-        return;
-    }
-    if prev.is_null() {
-        *head_of(d, list) = next;
-    } else {
-        // SAFETY: `prev` is `h`'s neighbour on a list of this depot, so a live header
-        // distinct from `h`; its `state` is guarded by the lock we hold, and no reference
-        // to any header's state is live here.
-        unsafe { (*prev).state.next = next };
-    }
-    if !next.is_null() {
-        // SAFETY: as for `prev`: `next` is a live neighbour of `h` on a list of this
-        // depot, its state guarded by the lock; no reference to any state is live.
-        unsafe { (*next).state.prev = prev };
-    }
-    // SAFETY: `h` is live and its state is guarded by the lock we hold; the writes to the
-    // neighbours above went through their own pointers and no reference is live.
-    let st = unsafe { &mut (*hp).state };
-    st.prev = ptr::null_mut();
-    st.next = ptr::null_mut();
-}
-
-/// Puts `h` on the list that matches its fill level, if it is not there already.
-///
-/// # Safety
-/// As [`unlink`].
-pub(crate) unsafe fn relist(d: &mut Depot, h: NonNull<SlabHeader>) {
-    let (in_use, cap, list, master) = {
-        // SAFETY: `h` is a live header of this depot (contract), so `state` is in bounds
-        // and aligned; the lock is held, so nothing writes it concurrently. The shared
-        // reference ends with this block, before `unlink`/`link` write through `h`.
-        let st = unsafe { &(*h.as_ptr()).state };
-        (st.in_use, st.capacity, st.list, st.is_master)
-    };
-    let want = if in_use == 0 {
-        ListId::Empty
-    } else if in_use == cap {
-        ListId::Full
-    } else {
-        ListId::Partial
-    };
-    if want != list {
-        // SAFETY: `h` is live and on the list its `list` field names (our contract), and
-        // the lock is held.
-        unsafe { unlink(d, h) };
-        // SAFETY: `h` is live and, just unlinked, on no list; the lock is held.
-        unsafe { link(d, h, want) };
-        if want == ListId::Empty && !debug::CHECKS {
-            // Every slot is free, so the free list says nothing the bump index does not:
-            // forget it, and the slab serves its slots in address order again, as a new
-            // one does (one sequential sweep the prefetcher follows, instead of a walk of
-            // links in the order the slots came back). With hardening checks the list
-            // stays, so each slot's poison is still checked when it is reused.
-            // SAFETY: `h` is a live slab of this depot and the lock is held; no other
-            // reference to its state is alive here.
-            let st = unsafe { &mut (*h.as_ptr()).state };
-            st.free = ptr::null_mut();
-            st.bump = 0;
-        }
-        if !master {
-            if want == ListId::Empty {
-                d.empty_slaves += 1;
-            } else if list == ListId::Empty {
-                d.empty_slaves -= 1;
-            }
-        }
-    }
-}
-
-/// Pops one slot from the first partial (else empty) slab.
-///
-/// # Safety
-/// The lock of this depot is held; `class` is its geometry.
-pub(crate) unsafe fn pop_slot(d: &mut Depot, class: &Class) -> Option<NonNull<u8>> {
-    let h = NonNull::new(d.partial).or(NonNull::new(d.empty))?;
-    // SAFETY: `h` is a live header on one of our lists; the lock is held.
-    let slot = unsafe { slab::pop(h, class, d.name) }?;
-    // SAFETY: `h` is a live header on the list its `list` field names (lists are
-    // consistent whenever the lock is free, and `pop` does not touch them); the lock is
-    // held (I8).
-    unsafe { relist(d, h) };
-    d.in_use += 1;
-    Some(slot)
-}
-
-/// Adds a freshly allocated slave slab to the depot's empty list.
-///
-/// # Safety
-/// The lock is held; `block` is a slab-sized, slab-aligned block from the hook that nothing
-/// else uses; `ctrl` is this depot's control block.
-pub(crate) unsafe fn adopt(d: &mut Depot, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
-    if debug::CHECKS && d.holds_slab(block.addr().get(), class.slab_size) {
-        panic!(
-            "slab_core: the allocation hook returned {block:p}, which is already a live slab of \
-             the `{}` cache: the hook handed one block out twice, breaking the promise of its \
-             `unsafe` in `slab_hooks!`",
-            d.name
-        );
-    }
-    // SAFETY: `block` is a slab-sized, slab-aligned block from the hook that nothing else
-    // uses (contract, I6), and `ctrl` is this depot's control block: what `init` needs.
-    let h = unsafe { slab::init(block, class, ctrl, false) };
-    // SAFETY: `h` is live and on no list yet.
-    unsafe { link(d, h, ListId::Empty) };
-    d.empty_slaves += 1;
-    d.slabs += 1;
-    d.capacity += class.slave_slots;
-    d.hook_allocs += 1;
-    d.lo = d.lo.min(block.addr().get());
-    d.hi = d.hi.max(block.addr().get());
-}
-
-/// Takes an empty slave out of the depot so it can be freed after unlocking.
-///
-/// # Safety
-/// The lock is held; `h` is an empty slave on the empty list.
-unsafe fn retire(d: &mut Depot, h: NonNull<SlabHeader>, class: &Class) {
-    // SAFETY: `h` is a live header on the empty list, which its `list` field names, and
-    // the lock is held (this function's contract): what `unlink` needs.
-    unsafe { unlink(d, h) };
-    d.empty_slaves -= 1;
-    d.slabs -= 1;
-    d.capacity -= class.slave_slots;
-    d.hook_frees += 1;
-    // SAFETY: `h` is a live header (contract), so `magic` is in bounds and aligned; the
-    // lock is held. The slab is empty, so no outstanding slot can lead a lock-free reader
-    // here: clearing the magic marks the slab dead before it is freed.
-    unsafe { (*h.as_ptr()).magic = 0 };
-}
-
-/// Returns a retired slab to the free hook.
-///
-/// # Safety
-/// `h` was retired (or is a master being destroyed) and nothing references it.
-pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
-    let base = slab::base_of(h, class);
-    debug::asan_unpoison_slab(base, class);
-    // SAFETY: the block at `base` came from `hooks::alloc_slab` with `class.layout()`.
-    unsafe { hooks::free_slab(base, class.layout()) }
-}
-
-/// Panics if a slab header's magic is gone (hardening).
-#[track_caller]
-pub(crate) fn check_header(h: NonNull<SlabHeader>, name: &str) {
-    // SAFETY: callers reach `h` by masking a slot they own, so the slab is mapped.
-    if !unsafe { slab::is_live(h) } {
-        panic!(
-            "slab_core: the slab header of `{name}` at {h:p} is corrupted (its magic is gone): \
-             a write before the first object, a freed slab, or a pointer from another allocator"
-        );
-    }
-}
-
-/// Frees every slab of a cache whose last handle and last slot are gone: the master, then
-/// the slaves (a free hook that panics does not strand the others, see
-/// [`free_retired`](magazine::free_retired)).
-///
-/// # Safety
-/// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
-/// released; nothing else can reach it any more.
-unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
-    // SAFETY: `ctrl` points to an initialised control block (contract) that nobody else
-    // can reach any more, so a shared reference to it is valid until its memory goes back
-    // below; it is last used to reach the depot.
-    let control = unsafe { ctrl.as_ref() };
-    // SAFETY: nobody else can reach the control block, so this is the only access to the
-    // depot through its `UnsafeCell`; `control` is not used to reach it again.
-    let d = unsafe { &mut *control.depot.get() };
-    let master = d.master;
-    debug_assert!(
-        d.partial.is_null() && d.full.is_null() && d.unlisted_full == 0,
-        "destroying a cache in use"
-    );
-    // Every empty slave onto the chain, walking the list before any link is reused.
-    let mut chain = ptr::null_mut();
-    let mut cur = d.empty;
-    while let Some(h) = NonNull::new(cur) {
-        // SAFETY: `h` is on the empty list, so a live header of this cache; no one else can
-        // reach the cache, so no one else touches it. The read is a copy, taken before
-        // `link_retired` reuses the link.
-        cur = unsafe { (*h.as_ptr()).state.next };
-        if h != master {
-            // SAFETY: `h` is a live slave header that only we can reach; clearing the magic
-            // marks it dead before its memory goes back.
-            unsafe { (*h.as_ptr()).magic = 0 };
-            // SAFETY: `h` is off the walk (its `next` was read above), reachable only by us.
-            unsafe { magazine::link_retired(&mut chain, h) };
-        }
-    }
-    // The master last onto the chain, so first to go back: the chain's links live in the
-    // slaves' headers, and nothing reads the depot (inside the master) after this.
-    // SAFETY: the master header is live and reachable only by us, and the walk above is
-    // done, so its `next` link is ours to reuse.
-    unsafe { magazine::link_retired(&mut chain, master) };
-    // SAFETY: `ctrl` is in bounds of the master slab (contract), so projecting to `lock`
-    // stays in bounds; no reference is created.
-    let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
-    // SAFETY: the lock is initialised and unlocked, and unreachable by anyone else;
-    // dropping it in place before the master's memory goes back is its last use (`d` and
-    // `control` are not used again).
-    unsafe { ptr::drop_in_place(lock) };
-    // SAFETY: `master` is the live master header, reachable by nobody else now.
-    unsafe { (*master.as_ptr()).magic = 0 };
-    // SAFETY: every slab on the chain came from the hook with `class.layout()`, is dead
-    // (magic cleared) and unreachable; the master's control block was dropped above.
-    unsafe { magazine::free_retired(chain, class) };
-}
-
-/// Destroys a cache when dropped, if armed: the last step of a free or a handle's drop,
-/// which must happen even if freeing a retired slab before it panics in the hook.
-pub(crate) struct DestroyOnDrop<'c, L: LockTrait> {
-    ctrl: Option<NonNull<Control<L>>>,
-    class: &'c Class,
-}
-
-impl<'c, L: LockTrait> DestroyOnDrop<'c, L> {
-    /// # Safety
-    /// If `destroy_now`, `ctrl` is the control block of a cache with no handle and no slot
-    /// left, its lock released, that nothing else can reach.
-    #[inline]
-    pub(crate) unsafe fn new(
-        destroy_now: bool,
-        ctrl: NonNull<Control<L>>,
-        class: &'c Class,
-    ) -> Self {
-        DestroyOnDrop {
-            ctrl: destroy_now.then_some(ctrl),
-            class,
-        }
-    }
-}
-
-impl<L: LockTrait> Drop for DestroyOnDrop<'_, L> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(ctrl) = self.ctrl.take() {
-            // SAFETY: armed only for a cache with no handle and no slot left, its lock
-            // released, unreachable by anyone else (`new`'s contract).
-            unsafe { destroy(ctrl, self.class) };
-        }
-    }
-}
-
-/// Puts a slot back into its slab under the lock; if that leaves one empty slave too many,
-/// the slave is retired and returned, to be freed after unlocking.
-///
-/// # Safety
-/// The lock of the slot's cache is held (`d` is its depot); `slot` was handed out by this
-/// depot and holds no value.
-pub(crate) unsafe fn return_slot(
-    d: &mut Depot,
-    slot: NonNull<u8>,
-    class: &Class,
-) -> Option<NonNull<SlabHeader>> {
-    let h = slab::header_of(slot, class);
-    if debug::CHECKS {
-        check_header(h, d.name);
-    }
-    // SAFETY: `slot` was handed out by this depot (contract), so `h` is the live header of
-    // its slab and `slot` came from `slab::pop` on it; it holds no value and the caller
-    // gives it up; the lock is held.
-    unsafe { slab::push(h, slot, class) };
-    // SAFETY: one slot of `h` was pushed back just now, under the lock we hold.
-    unsafe { settle(d, h, 1, class) }
-}
-
-/// Brings the depot up to date after `n` slots of slab `h` went back onto its free list
-/// (`slab::push`): relists it, counts the slots, and retires it if it is an empty slave
-/// beyond `keep_empty` (returned, to be freed after unlocking).
-///
-/// # Safety
-/// The lock of this depot is held; `h` is a live slab of it, on the list its `list` field
-/// names, and exactly `n` of its slots were pushed back since it was last relisted.
-pub(crate) unsafe fn settle(
-    d: &mut Depot,
-    h: NonNull<SlabHeader>,
-    n: usize,
-    class: &Class,
-) -> Option<NonNull<SlabHeader>> {
-    // SAFETY: `h` is a live header of this depot, on the list its `list` field names (the
-    // lists are consistent whenever the lock is free, and `push` does not touch them); the
-    // lock is held.
-    unsafe { relist(d, h) };
-    d.in_use -= n;
-    let empty_slave = {
-        // SAFETY: `h` is live, its state guarded by the lock we hold; the shared reference
-        // ends with this block, before `retire` writes through `h`.
-        let st = unsafe { &(*h.as_ptr()).state };
-        st.in_use == 0 && !st.is_master
-    };
-    if empty_slave && d.empty_slaves > d.keep_empty {
-        // SAFETY: `h` is an empty slave on the empty list.
-        unsafe { retire(d, h, class) };
-        return Some(h);
-    }
-    None
-}
-
-/// Returns a slot to its slab (the depot path of every free).
-///
-/// # Safety
-/// `slot` was handed out by the depot of a live cache of geometry `class` and lock `L`,
-/// holds no value, and is not used again.
-pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, name: &str) {
-    let h = slab::header_of(slot, class);
-    if debug::CHECKS {
-        check_header(h, name);
-    }
-    // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
-    // slab and its master are alive); `master` is written once at init.
-    let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
-    let retired;
-    let destroy_now;
-    {
-        // SAFETY: the outstanding slot keeps the control block alive.
-        let mut g = unsafe { DepotGuard::lock(ctrl) };
-        let d = g.depot();
-        // SAFETY: lock held; the slot is ours and empty.
-        retired = unsafe { return_slot(d, slot, class) };
-        destroy_now = d.in_use == 0 && d.handles == 0;
-    }
-    // SAFETY: armed only when no handle and no slot is left; the lock is released.
-    let _destroy = unsafe { DestroyOnDrop::new(destroy_now, ctrl, class) };
-    if let Some(h) = retired {
-        // SAFETY: retired under the lock, unreachable from the depot now.
-        unsafe { free_block(h, class) };
-    }
-}
-
-/// Takes one slot from the depot, growing the cache by a slave slab if needed.
-///
-/// # Safety
-/// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller.
-pub(crate) unsafe fn depot_alloc<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
-    class: &Class,
-) -> Result<NonNull<u8>, SlabError> {
-    {
-        // SAFETY: alive by contract.
-        let mut g = unsafe { DepotGuard::lock(ctrl) };
-        let d = g.depot();
-        // SAFETY: lock held.
-        if let Some(slot) = unsafe { pop_slot(d, class) } {
-            d.update_peak();
-            return Ok(slot);
-        }
-    }
-    // Call the hook without the lock, then adopt the slab.
-    let block = hooks::alloc_slab(class.layout())?;
-    // SAFETY: alive by contract.
-    let mut g = unsafe { DepotGuard::lock(ctrl) };
-    let d = g.depot();
-    // SAFETY: lock held; `block` is fresh from the hook.
-    unsafe { adopt(d, block, class, ctrl.cast()) };
-    // SAFETY: lock held; a slab with free slots is on a list now.
-    let slot = unsafe { pop_slot(d, class) }.expect("a freshly adopted slab has free slots");
-    d.update_peak();
-    Ok(slot)
-}
-
-/// Blocks fresh from the allocation hook, not yet adopted, linked through their first
-/// word. Dropping the list (an error, or a panic in the hook) gives every block back.
-struct Blocks {
-    head: *mut u8,
-    layout: core::alloc::Layout,
-}
-
-impl Blocks {
-    fn new(layout: core::alloc::Layout) -> Self {
-        Blocks {
-            head: ptr::null_mut(),
-            layout,
-        }
-    }
-
-    fn push(&mut self, block: NonNull<u8>) {
-        // SAFETY: `block` is fresh from the hook with `self.layout` (at least 512 bytes,
-        // aligned to its size), so its first word is writable and ours; no slab lives in
-        // it yet.
-        unsafe { block.cast::<*mut u8>().write(self.head) };
-        self.head = block.as_ptr();
-    }
-
-    fn pop(&mut self) -> Option<NonNull<u8>> {
-        let block = NonNull::new(self.head)?;
-        // SAFETY: every block on the list had its first word set by `push`, and nothing
-        // else writes a listed block.
-        self.head = unsafe { block.cast::<*mut u8>().read() };
-        Some(block)
-    }
-}
-
-impl Drop for Blocks {
-    fn drop(&mut self) {
-        while let Some(block) = self.pop() {
-            // SAFETY: the block came from the hook with `self.layout`, was never adopted,
-            // and is off the list now, so nothing uses it (I6).
-            unsafe { hooks::free_slab(block, self.layout) };
-        }
-    }
-}
-
-/// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
-///
-/// `new` is `const` and allocates nothing, so a cache can be a `static`; the master slab
-/// comes from the allocation hook on first use. Handles are `Clone` and share one master;
-/// boxes may outlive every handle, and when the last handle and the last box are gone,
-/// every slab is back with the free hook.
-///
-/// `SIZE` is a power of two from 512 bytes to 1 GiB, and two values of `T` must fit in
-/// the master slab; both are checked at compile time.
-///
-/// ```
-/// use slab_core::{SlabBox, SlabCache, SpinLock};
-/// slab_core::slab_hooks!(global);
-///
-/// #[derive(Debug, PartialEq)]
-/// struct Particle { pos: [f32; 3], ttl: u16 }
-///
-/// static PARTICLES: SlabCache<Particle, SpinLock, 4096> = SlabCache::new();
-///
-/// let p: SlabBox<Particle, _> = PARTICLES.alloc(Particle { pos: [0.0; 3], ttl: 60 });
-/// assert_eq!(p.ttl, 60);
-/// assert_eq!(PARTICLES.stats().in_use, 1);
-/// drop(p);
-/// assert_eq!(PARTICLES.stats().in_use, 0);
-/// ```
-pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
-    pub(crate) ctrl: AtomicPtr<Control<L>>,
-    /// This handle's own magazines, for the `&mut self` fast path.
-    pub(crate) mags: HandleMags,
-    pub(crate) _marker: Marker<T, L>,
-}
-
-/// The marker of a cache of `T` locked by `L`: invariant in `T` without owning one
-/// (`fn(T) -> T`), and neither `Send` nor `Sync` by default (`*const L`), so those are
-/// granted only by the explicit `unsafe impl`s.
-pub(crate) type Marker<T, L> = PhantomData<(fn(T) -> T, *const L)>;
-
-// SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
-// sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
-// must exclude across threads (`Sync`) and be droppable on another thread (`Send`). A
-// handle's own magazines are reached only through `&mut self`, never through `&self`.
-unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Sync for SlabCache<T, L, SIZE> {}
-// SAFETY: as for `Sync`: a moved handle shares the master with its clones on other threads.
-// Its magazines move with it: free slots holding no value, and a pointer to its counter,
-// an atomic in the master that only the handle's owner writes outside the lock.
-unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Send for SlabCache<T, L, SIZE> {}
-
-/// Marker for the slab sizes a [`SlabCache`] accepts: powers of two from 512 bytes to
-/// 1 GiB.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a valid slab size",
-    label = "slab sizes are powers of two from 512 bytes to 1 GiB",
-    note = "pick a power of two such as 4096, 16384 or 65536 for `SIZE`"
-)]
-pub trait ValidSlabSize {}
-
-/// A slab size as a type, for [`ValidSlabSize`] bounds.
-pub struct SlabSize<const N: usize>;
-
-macro_rules! valid_sizes {
-    ($($shift:literal)*) => { $(impl ValidSlabSize for SlabSize<{ 1usize << $shift }> {})* };
-}
-valid_sizes!(9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
-
-/// A handle on control block `$ctrl` (null: not yet allocated), with empty magazines: one
-/// body for the `const`, loom and `static` constructors and `clone`.
-macro_rules! handle {
-    ($ctrl:expr) => {
-        SlabCache {
-            ctrl: AtomicPtr::new($ctrl),
-            mags: HandleMags::new(),
-            _marker: PhantomData,
-        }
-    };
-}
-
 impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
-    pub(crate) const CLASS: Class = match class_of::<T, L>(SIZE) {
-        Ok(c) => c,
-        Err(e) => panic!("{}", crate::layout_message(e)),
-    };
-
-    /// Creates a cache handle. Allocates nothing: the master slab is taken from the hook
-    /// on first use, so this works in a `static`.
-    ///
-    /// Fails to compile if `SIZE` is not a power of two from 512 to 2^30, if `T` is
-    /// zero-sized, if two `T`s do not fit a slab, if `align_of::<T>() > SIZE / 4`, or if
-    /// `L` is over 16 bytes.
-    #[cfg(not(loom))]
-    pub const fn new() -> Self
-    where
-        SlabSize<SIZE>: ValidSlabSize,
-    {
-        let _ = Self::CLASS;
-        handle!(ptr::null_mut())
-    }
-
-    /// `new` under the loom model checker, whose atomics cannot be built in `const`.
-    #[cfg(loom)]
-    pub fn new() -> Self
-    where
-        SlabSize<SIZE>: ValidSlabSize,
-    {
-        let _ = Self::CLASS;
-        handle!(ptr::null_mut())
-    }
-
-    pub(crate) fn ctrl_ptr(&self) -> &AtomicPtr<Control<L>> {
-        &self.ctrl
-    }
-
-    /// `new` without the compile-time checks, for `#[slab_cached]`, which emits them
-    /// itself at the user's tokens (so a mistake is reported once, there). Not public API.
-    #[doc(hidden)]
-    #[cfg(not(loom))]
-    pub const fn __new_static() -> Self {
-        handle!(ptr::null_mut())
-    }
-
-    /// The control block, allocating the master slab on first use.
-    #[inline]
-    pub(crate) fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
-        match NonNull::new(self.ctrl.load(Ordering::Acquire)) {
-            Some(c) => Ok(c),
-            None => self.init_master(),
-        }
-    }
-
-    #[cold]
-    fn init_master(&self) -> Result<NonNull<Control<L>>, SlabError> {
-        let class = Self::CLASS;
-        let block = hooks::alloc_slab(class.layout())?;
-        // The control block and the counters lie before `master_first` in the unrotated
-        // layout, which the colour rotation never cuts (`slab::Colours`): they are
-        // contiguous from the header.
-        let header = slab::header_of(block, &class).cast::<u8>();
-        // SAFETY: `control_offset + size_of::<Control<L>>() <= master_first`, and the
-        // unrotated layout up to `master_first` lies inside the block after the header, so
-        // the control block does; aligned (the offset is rounded to its alignment, and the
-        // header's colour offset is a multiple of it).
-        let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L>>();
-        // SAFETY: `block` is a fresh, exclusively owned slab-sized block.
-        let h = unsafe { slab::init(block, &class, ctrl.cast(), true) };
-        // SAFETY: the counters end at or before `master_first` (`Class::new`): in bounds
-        // of the fresh block (above), 4-aligned (offsets and stride are multiples of 4).
-        let counters = unsafe { header.add(class.counters_offset) }.cast::<AtomicU32>();
-        for i in 0..HANDLE_COUNTERS {
-            // SAFETY: counter `i` lies in bounds of the block (above).
-            let c = unsafe { counters.byte_add(i * class.counters_stride) };
-            // SAFETY: in bounds and aligned, not yet initialised, seen by nobody else.
-            unsafe { c.write(AtomicU32::new(0)) };
-        }
-        let mut depot = Depot {
-            handles: 1,
-            in_use: 0,
-            in_magazines: 0,
-            peak: 0,
-            capacity: class.master_slots,
-            slabs: 1,
-            empty_slaves: 0,
-            keep_empty: DEFAULT_KEEP_EMPTY,
-            partial: ptr::null_mut(),
-            full: ptr::null_mut(),
-            empty: ptr::null_mut(),
-            unlisted_full: 0,
-            master: h,
-            hook_allocs: 1,
-            hook_frees: 0,
-            mag_heads: [ptr::null_mut(); DEPOT_MAGS],
-            mag_counts: [0; DEPOT_MAGS],
-            mag_count: 0,
-            threads: ptr::null(),
-            handle_claims: 0,
-            counters,
-            counter_stride: class.counters_stride,
-            name: core::any::type_name::<T>(),
-            lo: block.addr().get(),
-            hi: block.addr().get(),
-        };
-        // SAFETY: `h` is live and on no list; nothing else sees `depot` yet.
-        unsafe { link(&mut depot, h, ListId::Empty) };
-        // SAFETY: `ctrl` is in bounds and aligned (above) and not yet initialised.
-        unsafe {
-            ctrl.write(Control {
-                lock: L::__fresh(),
-                depot: UnsafeCell::new(depot),
-            })
-        };
-        match self.ctrl.compare_exchange(
-            ptr::null_mut(),
-            ctrl.as_ptr(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => Ok(ctrl),
-            Err(winner) => {
-                // Another thread published its master first: ours was never shared.
-                // SAFETY: `ctrl` was written in bounds of `block` above, so projecting to
-                // `lock` stays in bounds; no reference is created.
-                let lock = unsafe { &raw mut (*ctrl.as_ptr()).lock };
-                // SAFETY: the lock was initialised above, never locked, and nobody else
-                // saw it; this is its only drop.
-                unsafe { ptr::drop_in_place(lock) };
-                // SAFETY: `block` came from the hook with this layout, nobody else saw it,
-                // and nothing in it is used again.
-                unsafe { hooks::free_slab(block, class.layout()) };
-                // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
-                // another thread published.
-                Ok(unsafe { NonNull::new_unchecked(winner) })
-            }
-        }
-    }
-
     /// Places `value` in the cache and returns its box, or hands the value back.
     ///
     /// ```
@@ -963,7 +56,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub fn try_alloc(&self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
         match self.raw_alloc() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
+            // (I2); every slot of this cache is sized and aligned for `T` (I5).
             Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
             Err(e) => Err(AllocError::new(value, e)),
         }
@@ -982,7 +76,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
         // The value goes straight into the slot: no `Result` carrying a `T` in between.
         match self.raw_alloc() {
-            // SAFETY: a fresh slot of this cache, owned by nobody else.
+            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
+            // (I2); every slot of this cache is sized and aligned for `T` (I5).
             Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
             Err(e) => alloc_failed::<T>(SIZE, e),
         }
@@ -1008,7 +103,8 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// [`SlabError::OutOfMemory`] when the allocation hook has no memory.
     pub fn try_alloc_uninit(&self) -> Result<SlabBox<MaybeUninit<T>, Self>, SlabError> {
         let slot = self.raw_alloc()?.cast::<MaybeUninit<T>>();
-        // SAFETY: a `MaybeUninit<T>` needs no initialisation; the slot is fresh and ours.
+        // SAFETY: a `MaybeUninit<T>` needs no initialisation (I3); the slot is a free slot of
+        // this cache, ours now (I2).
         Ok(unsafe { SlabBox::from_slot(slot) })
     }
 
@@ -1027,10 +123,10 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[inline]
     pub(crate) fn raw_alloc(&self) -> Result<NonNull<u8>, SlabError> {
         let ctrl = self.control()?;
-        // SAFETY: `ctrl` is initialised and kept alive by this handle.
+        // SAFETY: `ctrl` is initialised (I15) and kept alive by this handle (I4).
         let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
-        // SAFETY: a free slot of this cache, ours now.
-        unsafe { debug::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
+        // SAFETY: a free slot of a live slab of this cache, ours now (I2).
+        unsafe { hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
         Ok(slot)
     }
 
@@ -1044,11 +140,12 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return false;
         };
-        // SAFETY: alive: this handle (a `static`) counts in `handles`.
+        // SAFETY: alive: this handle (a `static`) counts in `handles` (I4), and the control
+        // block was published complete (I15).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         let d = g.depot();
         let a = base.addr().get();
-        if a < d.lo || a > d.hi {
+        if !d.within_range(a) {
             return false;
         }
         !exact || d.holds_slab(a, SIZE)
@@ -1057,7 +154,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Runs `f` on the locked depot (allocating the master if needed).
     pub(crate) fn with_depot<R>(&self, f: impl FnOnce(&mut Depot) -> R) -> Result<R, SlabError> {
         let ctrl = self.control()?;
-        // SAFETY: alive: this handle counts in `handles`.
+        // SAFETY: alive: this handle counts in `handles` (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         Ok(f(g.depot()))
     }
@@ -1084,18 +181,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return s;
         };
-        // SAFETY: alive: this handle counts in `handles`.
+        // SAFETY: alive: this handle counts in `handles` (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
-        let d = g.depot();
-        d.update_peak();
-        s.in_use = d.live_objects();
-        s.peak = d.peak;
-        s.capacity = d.capacity;
-        s.slabs = d.slabs;
-        s.empty_slabs = d.empty_slaves;
-        s.bytes = d.slabs * SIZE;
-        s.hook_allocs = d.hook_allocs;
-        s.hook_frees = d.hook_frees;
+        g.depot().report(&mut s);
         s
     }
 
@@ -1132,7 +220,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub fn reserve(&self, n: usize) -> Result<(), SlabError> {
         let class = Self::CLASS;
         let ctrl = self.control()?;
-        let missing = self.with_depot(|d| n.saturating_sub(d.capacity - d.in_use))?;
+        let missing = self.with_depot(|d| n.saturating_sub(d.free_slots()))?;
         if missing == 0 {
             return Ok(());
         }
@@ -1143,19 +231,11 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         {
             return Err(SlabError::CapacityOverflow);
         }
-        // Take every slab before adopting any: on failure (or a panicking hook) the guard
-        // gives back what was taken.
-        let mut taken = Blocks::new(class.layout());
-        for _ in 0..slabs {
-            taken.push(hooks::alloc_slab(class.layout())?);
-        }
-        self.with_depot(|d| {
-            while let Some(block) = taken.pop() {
-                // SAFETY: lock held by `with_depot`; `block` is fresh from the hook, with
-                // this cache's layout, and off the guard's list, so nothing else uses it.
-                unsafe { adopt(d, block, &class, ctrl.cast()) };
-            }
-        })
+        // Every slab is taken before any is adopted: on failure (or a panicking hook)
+        // `grow` gives back what was taken.
+        // SAFETY: `ctrl` is initialised and kept alive by this handle (I4), of geometry
+        // `class`.
+        unsafe { grow(ctrl, &class, slabs, |_| ()) }
     }
 
     /// Returns every empty slave slab to the free hook and says how many went back: the
@@ -1172,38 +252,27 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     #[doc(alias("shrink_to_fit", "trim"))]
     pub fn shrink(&self) -> usize {
         let class = Self::CLASS;
-        if self.ctrl.load(Ordering::Acquire).is_null() {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return 0;
-        }
-        let mut chain: *mut SlabHeader = ptr::null_mut();
-        let _ = self.with_depot(|d| {
+        };
+        let give_back = |d: &mut Depot, retired: &mut Retired| {
             // Parked magazines go back to their slabs first, so their slabs can empty.
-            // SAFETY: lock held by `with_depot`.
-            unsafe { magazine::drain_depot(d, &class, &mut chain) };
-            let mut cur = d.empty;
-            while let Some(h) = NonNull::new(cur) {
-                let (next, is_master) = {
-                    // SAFETY: `h` is on the empty list, so a live header; the lock is held
-                    // (inside `with_depot`), which guards its `state`. The shared reference
-                    // ends with this block, before `retire` writes through `h`.
-                    let st = unsafe { &(*h.as_ptr()).state };
-                    (st.next, st.is_master)
-                };
-                cur = next;
-                if !is_master {
-                    // SAFETY: the lock is held; `h` is an empty slave on the empty list.
-                    unsafe { retire(d, h, &class) };
-                    // SAFETY: just retired, freed only after unlocking.
-                    unsafe { magazine::link_retired(&mut chain, h) };
-                }
-            }
-        });
-        // SAFETY: retired under the lock, which `with_depot` released.
-        unsafe { magazine::free_retired(chain, &class) }
+            // SAFETY: the lock is held (`d` comes from the guard, I9); `class` is the
+            // depot's geometry.
+            unsafe { d.drain_parked(&class, retired) };
+            // SAFETY: the lock is held (`d` comes from the guard, I9), and `class` is the
+            // depot's geometry; the parked slots are back in their slabs, so every empty
+            // slave is on the empty list (I11).
+            unsafe { d.retire_empty(&class, retired) };
+            retired.len()
+        };
+        // SAFETY: alive: this handle counts in `handles` (I4); `class` is its geometry.
+        unsafe { with_retiring(ctrl, &class, give_back) }
     }
 
     /// Sets how many empty slave slabs the cache keeps for reuse (default
-    /// [`DEFAULT_KEEP_EMPTY`]); frees beyond that return empty slabs to the hook at once.
+    /// [`DEFAULT_KEEP_EMPTY`](crate::DEFAULT_KEEP_EMPTY)); frees beyond that return empty
+    /// slabs to the hook at once.
     ///
     /// The default keeps alloc/free at a slab boundary off the hooks. A workload that
     /// frees a whole burst and allocates it again can keep its peak instead, with
@@ -1227,7 +296,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// assert_eq!(cache.shrink(), slabs - 1); // all but the master go back on request
     /// ```
     pub fn keep_empty(&self, n: usize) {
-        let _ = self.with_depot(|d| d.keep_empty = n);
+        let _ = self.with_depot(|d| d.set_keep_empty(n));
     }
 }
 
@@ -1240,20 +309,163 @@ where
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
-    /// Another handle to the same master (allocating it if this handle has not yet).
+impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+    /// Like [`alloc`](Self::alloc), through this handle's own magazine: most calls take
+    /// no lock and no atomic read-modify-write.
+    ///
+    /// Returns an owning [`SlabBox`], like `alloc`, not a `&mut T`: the `_mut` is the
+    /// receiver. `&mut self` is what makes the magazine this handle's alone, so give each
+    /// thread (or CPU) its own handle, a [`clone`](Clone::clone) of the cache.
+    ///
+    /// A handle refills its magazine from the cache (under the lock) a batch at a time;
+    /// the slots it holds count as free in [`stats`](Self::stats), and go back when the
+    /// handle is [flushed](Self::flush) or dropped. Give boxes back with
+    /// [`free`](Self::free) to keep them in the magazine (a box that is simply dropped
+    /// returns its slot through the lock). Up to 8 handles of one cache carry a magazine
+    /// at a time; further handles allocate on the locked path.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<[u64; 8]> = SlabCache::new();
+    /// for i in 0..1000 {
+    ///     let b = cache.alloc_mut([i; 8]); // from the handle's magazine
+    ///     assert_eq!(b[7], i);
+    ///     cache.free(b); // back into the magazine
+    /// }
+    /// assert_eq!(cache.stats().in_use, 0); // slots in the magazine count as free
+    /// ```
     ///
     /// # Panics
-    /// If the master slab cannot be allocated.
-    fn clone(&self) -> Self {
-        let ctrl = match self.control() {
-            Ok(c) => c,
+    /// When the allocation hook has no memory, naming `T`; see
+    /// [`try_alloc_mut`](Self::try_alloc_mut).
+    #[doc(alias("alloc_local", "alloc_fast", "magazine"))]
+    #[inline(always)]
+    pub fn alloc_mut(&mut self, value: T) -> SlabBox<T, Self> {
+        match self.mag_pop() {
+            Ok(popped) => {
+                // SAFETY: a free slot of this cache, owned by nobody else (I2).
+                let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+                popped.settle();
+                b
+            }
             Err(e) => alloc_failed::<T>(SIZE, e),
+        }
+    }
+
+    /// Like [`try_alloc`](Self::try_alloc), through this handle's own magazine (see
+    /// [`alloc_mut`](Self::alloc_mut)).
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<String> = SlabCache::new();
+    /// let b = cache.try_alloc_mut("pooled".to_string()).unwrap_or_else(|e| panic!("{e}"));
+    /// assert_eq!(*b, "pooled");
+    /// cache.free(b);
+    /// ```
+    ///
+    /// # Errors
+    /// [`AllocError`] with [`SlabError::OutOfMemory`] when the hook has no memory for a
+    /// new slab; `into_inner` returns `value`.
+    #[inline]
+    pub fn try_alloc_mut(&mut self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
+        match self.mag_pop() {
+            Ok(popped) => {
+                // SAFETY: a free slot of this cache, owned by nobody else (I2).
+                let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+                popped.settle();
+                Ok(b)
+            }
+            Err(e) => Err(AllocError::new(value, e)),
+        }
+    }
+
+    /// Drops the box's value and keeps its slot in this handle's magazine for the next
+    /// [`alloc_mut`](Self::alloc_mut). A box of another cache of the same type goes back
+    /// to its own cache, as if dropped.
+    ///
+    /// Optional: dropping a box frees it too, from any thread, through the cache's lock;
+    /// `free` is the lock-free way back into this handle's magazine.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut a: SlabCache<u32> = SlabCache::new();
+    /// let b: SlabCache<u32> = SlabCache::new();
+    /// let x = a.alloc_mut(1);
+    /// let y = b.alloc(2);
+    /// a.free(x);
+    /// a.free(y); // not `a`'s: returned to `b`
+    /// assert_eq!((a.stats().in_use, b.stats().in_use), (0, 0));
+    /// ```
+    #[doc(alias("dealloc", "release"))]
+    #[inline]
+    pub fn free(&mut self, b: SlabBox<T, Self>) {
+        let value = SlabBox::into_raw(b);
+        // SAFETY: `into_raw` returns the box's slot pointer, which is non-null: a box owns a
+        // slot (I2).
+        let value = unsafe { NonNull::new_unchecked(value) };
+        // SAFETY: the box owned this slot of a cache of this type (I2); the guard is
+        // dropped only while `T::drop` unwinds, after the value is gone, and disarmed
+        // otherwise.
+        let guard = unsafe { SlotGuard::<T, Self>::new(value) };
+        // SAFETY: the box owned an initialised `T` at `value` (into_raw gave up the box
+        // without dropping it), dropped exactly once here (I3). If `T::drop` panics, the
+        // guard returns the slot through the depot, like a box's drop.
+        unsafe { value.drop_in_place() };
+        guard.disarm();
+        let slot = value.cast::<u8>();
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        // SAFETY: a slot of a live slab of this cache type (the box owned it, I2; it keeps
+        // its slab alive, I4), whose value is gone (I3); ours now.
+        unsafe { hardening::on_release(slot, &class, name) };
+        let h = slab::header_of(slot, &class);
+        if hardening::CHECKS {
+            slab::check_header(h, name);
+        }
+        // SAFETY: the slot is outstanding, so `h` is the live header of its slab (I1, I4);
+        // `master` is written once at init and read through the raw pointer (another
+        // thread may be writing the header's state under the lock, I12).
+        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+        if self.mag_has_room(master) {
+            // SAFETY: a free slot of our master's cache holding no value, ours to chain
+            // (I2); a counter is claimed and there is room (`mag_has_room`).
+            unsafe { self.mag_push(slot) };
+            return;
+        }
+        // SAFETY: the slot was handed out by the cache whose control block is `master`
+        // (read from its live header), its value is gone, and we own it (I2, I4).
+        unsafe { self.free_slow(slot, master) };
+    }
+
+    /// Gives this handle's magazines back to the cache (parked in its depot, or returned
+    /// to their slabs), so other handles and [`shrink`](Self::shrink) can use the slots,
+    /// and releases its magazine counter; the next `alloc_mut` claims one again.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<u64> = SlabCache::new();
+    /// let b = cache.alloc_mut(7);
+    /// cache.free(b);
+    /// cache.flush();
+    /// cache.shrink();
+    /// assert_eq!(cache.stats().slabs, 1); // only the master is left
+    /// ```
+    pub fn flush(&mut self) {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            return;
         };
-        // SAFETY: alive: `self` counts in `handles`.
-        let mut g = unsafe { DepotGuard::lock(ctrl) };
-        g.depot().handles += 1;
-        handle!(ctrl.as_ptr())
+        let class = Self::CLASS;
+        let give_back = |d: &mut Depot, retired: &mut Retired| {
+            // SAFETY: the lock is held (`d` comes from the guard, I9), and `d` is the depot
+            // of this handle's master.
+            unsafe { self.mags.give_back(d, &class, retired) };
+        };
+        // SAFETY: alive: this handle counts in `handles` (I4); `class` is its geometry.
+        unsafe { with_retiring(ctrl, &class, give_back) };
     }
 }
 
@@ -1263,27 +475,27 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
             return;
         };
         let class = Self::CLASS;
-        let mut retired = ptr::null_mut();
-        let destroy_now = {
-            // SAFETY: alive: this handle still counts in `handles`.
-            let mut g = unsafe { DepotGuard::lock(ctrl) };
-            let d = g.depot();
-            // SAFETY: the lock is held and `d` is the depot of the master this handle's
-            // magazines came from.
-            unsafe { self.mags.give_back(d, &class, &mut retired) };
-            d.handles -= 1;
-            if d.handles == 0 {
+        let mut destroy = DestroyOnDrop::new(ctrl, &class);
+        let give_back = |d: &mut Depot, retired: &mut Retired| {
+            // SAFETY: the lock is held (`d` comes from the guard, I9) and `d` is the depot
+            // of the master this handle's magazines came from.
+            unsafe { self.mags.give_back(d, &class, retired) };
+            if d.drop_handle() {
                 // No handle is left to allocate, so magazines parked by handles would
                 // keep their slabs (and the master) forever: send them back now.
-                // SAFETY: the lock is held; `class` is this depot's geometry.
-                unsafe { magazine::drain_depot(d, &class, &mut retired) };
+                // SAFETY: the lock is held (`d` comes from the guard, I9); `class` is this
+                // depot's geometry.
+                unsafe { d.drain_parked(&class, retired) };
             }
-            d.handles == 0 && d.in_use == 0
+            if d.is_unused() {
+                // SAFETY: under the lock, no handle and no slot is left; `destroy` is
+                // dropped after `with_retiring` has released the lock (I4).
+                unsafe { destroy.arm() };
+            }
         };
-        // SAFETY: armed only when no handle and no slot is left; the lock is released.
-        let _destroy = unsafe { DestroyOnDrop::new(destroy_now, ctrl, &class) };
-        // SAFETY: retired under the lock, which is released now.
-        unsafe { magazine::free_retired(retired, &class) };
+        // SAFETY: alive: this handle still counts in `handles` (I4); `class` is its
+        // geometry.
+        unsafe { with_retiring(ctrl, &class, give_back) };
     }
 }
 
@@ -1300,7 +512,8 @@ impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
 
 // SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
 // depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
-// cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it).
+// cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it), so
+// `CLASS` is their geometry (I1) and the cache they return to is alive (I2, I4).
 unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
     for SlabCache<T, L, SIZE>
 {
@@ -1317,25 +530,4 @@ unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
         // keeps it alive, I4) of geometry `Self::CLASS` and lock `L`.
         unsafe { depot_free::<L>(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
-    let (name, bytes) = (core::any::type_name::<T>(), size_of::<T>());
-    if e == SlabError::OutOfMemory {
-        // The usual cause on a small target: a hook that cannot give a block this large.
-        panic!(
-            "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
-             cache: {e} (it asked for {size} bytes aligned to {size}). If your hook's memory \
-             comes in smaller blocks, choose smaller slabs: `#[slab_cached(size = 1024)]`, or \
-             `SlabCache<T, L, 1024>` (a power of two from 512). `try_new_boxed`/`try_alloc` \
-             hand the value back instead of panicking"
-        )
-    }
-    panic!(
-        "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
-         cache: {e}; use `try_alloc`/`try_new_boxed` to get the value back instead"
-    )
 }

@@ -96,3 +96,26 @@ impl<T> core::error::Error for AllocError<T> {
         Some(&self.error)
     }
 }
+
+/// Panics for a failed allocation of a `T` from a `size`-byte slab cache, naming both: what
+/// `alloc` and `new_boxed` do where `try_alloc` and `try_new_boxed` return the error.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
+    let (name, bytes) = (core::any::type_name::<T>(), size_of::<T>());
+    if e == SlabError::OutOfMemory {
+        // The usual cause on a small target: a hook that cannot give a block this large.
+        panic!(
+            "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
+             cache: {e} (it asked for {size} bytes aligned to {size}). If your hook's memory \
+             comes in smaller blocks, choose smaller slabs: `#[slab_cached(size = 1024)]`, or \
+             `SlabCache<T, L, 1024>` (a power of two from 512). `try_new_boxed`/`try_alloc` \
+             hand the value back instead of panicking"
+        )
+    }
+    panic!(
+        "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
+         cache: {e}; use `try_alloc`/`try_new_boxed` to get the value back instead"
+    )
+}

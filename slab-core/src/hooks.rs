@@ -6,7 +6,8 @@
 //! link with an undefined reference whose name says what to do; a program that calls it
 //! twice fails with a duplicate definition of the same name.
 //!
-//! This module talks to nothing but the linker; `cache` is its only caller.
+//! This module talks to `error` and, for `global`, `pages`; its callers are `control`
+//! (new slabs) and `depot` (retired slabs).
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -54,12 +55,12 @@ pub(crate) fn alloc_slab(layout: Layout) -> Result<NonNull<u8>, SlabError> {
     // - the symbol is defined by `slab_hooks!`, which checks the user function against
     //   `AllocHook` (the signature declared above) before forwarding to it;
     // - `layout` has a non-zero, power-of-two size equal to its alignment, which is the
-    //   documented contract of the hook.
+    //   documented contract of the hook (I1, I6).
     let block = unsafe { slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro(layout) }
         .ok_or(SlabError::OutOfMemory)?;
     if block.addr().get() & (layout.align() - 1) != 0 {
         // SAFETY: `block` came from the allocation hook with this `layout` and is not used
-        // anywhere else; returning it is the hook's contract.
+        // anywhere else; returning it is the hook's contract (I6).
         unsafe { free_slab(block, layout) };
         return Err(SlabError::AlignmentMismatch);
     }
@@ -97,10 +98,12 @@ pub mod global {
     /// `layout` is a slab layout: a non-zero power-of-two size equal to its alignment.
     pub unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
-            // SAFETY: a slab layout no larger than `MAX_BATCHED`, checked above.
+            // SAFETY: a slab layout no larger than `MAX_BATCHED`, checked above: what
+            // `pages::alloc` serves (I16).
             return unsafe { pages::alloc(layout) };
         }
-        // SAFETY: the caller guarantees a non-zero size, the only precondition.
+        // SAFETY: the caller passes a slab layout (contract), whose size is non-zero (I1):
+        // the only precondition.
         NonNull::new(unsafe { alloc::alloc::alloc(layout) })
     }
 
@@ -140,11 +143,11 @@ pub mod global {
     /// `ptr` was returned by [`alloc`](self::alloc()) with the same `layout`.
     pub unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         if layout.size() <= pages::MAX_BATCHED && layout.size() == layout.align() {
-            // SAFETY: `ptr` came from `alloc` with this `layout` (contract), which for a
-            // slab layout up to `MAX_BATCHED` is `pages::alloc`.
+            // SAFETY: `ptr` came from `alloc` with this `layout` (contract, I6), which for a
+            // slab layout up to `MAX_BATCHED` is `pages::alloc` (I16).
             return unsafe { pages::free(ptr, layout) };
         }
-        // SAFETY: `ptr` came from `alloc` with this `layout` (contract), which for any
+        // SAFETY: `ptr` came from `alloc` with this `layout` (contract, I6), which for any
         // other layout is `alloc::alloc::alloc`.
         unsafe { alloc::alloc::dealloc(ptr.as_ptr(), layout) }
     }

@@ -170,6 +170,19 @@
 //!
 //! A runtime `SlabCache<T>` uses 4096-byte slabs unless its `SIZE` says otherwise.
 //!
+//! # Architecture
+//! Bottom up, each module talking only to those below it: `hooks` (raw memory) →
+//! `geometry` (slab layout, pure arithmetic) → `hardening` (canaries, poison, encoded
+//! links) → `slab` (one slab: header, free list, pop and push) → `chain` (free slots
+//! linked through their first word) → `depot` (slab lists, parked magazines, the registry
+//! of magazine holders, every count) → `control` (the master's control block: lock guard,
+//! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
+//! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
+//! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
+//! ([`SlabCached`], [`Boxed`]) and `scan`. Beside them: `lock` ([`LockTrait`],
+//! [`SpinLock`], [`TicketLock`], [`NoLock`]), `error`, `stats`. `IMPLEMENTATION.md` in the
+//! crate's repository describes each layer, the fast path and the numbered invariants.
+//!
 //! # Features
 //! - `std` (default): per-thread magazines for `#[slab_cached]` types (the lock-free fast
 //!   path), locks that yield the CPU after a short spin; implies `alloc`.
@@ -203,10 +216,18 @@ extern crate self as slab_core;
 #[cfg(feature = "std")]
 extern crate std;
 
+// One module per layer; each imports only layers below it. The layers, in order, and the
+// imports each may make are the table in `tests/architecture.rs`, which checks them;
+// `IMPLEMENTATION.md` describes them.
 mod boxed;
 mod cache;
-mod debug;
+mod chain;
+mod control;
+mod depot;
 mod error;
+mod geometry;
+mod handle;
+mod hardening;
 mod hooks;
 mod lock;
 mod magazine;
@@ -216,23 +237,25 @@ mod scan;
 mod slab;
 mod stats;
 mod sync;
+mod thread_cache;
 mod typed;
 
 pub use boxed::{Pool, SlabBox};
-pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
+pub use depot::DEFAULT_KEEP_EMPTY;
 pub use error::{AllocError, SlabError};
+pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
+pub use handle::{SlabCache, SlabSize, ValidSlabSize};
 #[cfg(feature = "alloc")]
 pub use hooks::global;
 pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
-pub use slab::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use stats::SlabStats;
 pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
 // Not public API: `pub` because public items name them (`Boxed<T>` is a box of
 // `TypePool<T>`, `SlabCached::Cache` is bounded by `CacheOf`), but nothing to use directly.
 #[doc(hidden)]
-pub use slab::LayoutError;
+pub use geometry::LayoutError;
 #[doc(hidden)]
 pub use typed::{CacheOf, TypePool};
 
@@ -252,34 +275,13 @@ mod tests;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeExamples;
 
-/// The message of a compile-time layout check that fails for a runtime `SlabCache`.
-pub(crate) const fn layout_message(e: LayoutError) -> &'static str {
-    match e {
-        LayoutError::BadSlabSize => {
-            "slab_core: SlabCache<T, L, SIZE>: SIZE must be a power of two from 512 to 1 GiB (1 << 30)"
-        }
-        LayoutError::ZeroSized => {
-            "slab_core: SlabCache<T, L, SIZE>: T is zero-sized; a pool of zero-sized values needs no memory, use the value itself"
-        }
-        LayoutError::AlignTooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: align_of::<T>() is over SIZE / 4; use a larger SIZE"
-        }
-        LayoutError::TooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: two values of T do not fit in one SIZE-byte slab; use a SIZE of at least the next power of two above 2 * size_of::<T>() + 512"
-        }
-        LayoutError::LockTooLarge => {
-            "slab_core: SlabCache<T, L, SIZE>: the lock type L is over 16 bytes; keep the lock small or store a pointer to a larger one"
-        }
-    }
-}
-
 /// Not public API: the thread cache that the loom models (`tests/loom.rs`) drive by hand,
 /// because loom cannot model `std` thread-locals. Exists only under `--cfg loom`; every
 /// entry point is an `unsafe fn`.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::magazine::ThreadCache;
+    pub use crate::thread_cache::ThreadCache;
 }
 
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
@@ -295,7 +297,7 @@ pub mod __private {
     pub use core;
 
     pub use crate::cache::header_address;
-    pub use crate::magazine::ThreadCache;
+    pub use crate::thread_cache::ThreadCache;
     pub use core::mem::ManuallyDrop;
     #[cfg(feature = "std")]
     pub use std::thread::LocalKey;

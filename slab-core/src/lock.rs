@@ -87,7 +87,7 @@ pub struct SpinLock(spin::mutex::SpinMutex<()>);
 
 // SAFETY: `SpinMutex` provides exclusion with acquire (on `try_lock`'s successful
 // compare-exchange) and release (on `force_unlock`'s store) ordering; `force_unlock` is a
-// single store, after which `self` is not touched; `SpinMutex::new(())` is unlocked.
+// single store, after which `self` is not touched; `SpinMutex::new(())` is unlocked (I9).
 unsafe impl LockTrait for SpinLock {
     const INIT: Self = SpinLock(spin::mutex::SpinMutex::new(()));
 
@@ -108,7 +108,8 @@ unsafe impl LockTrait for SpinLock {
 
     #[inline]
     unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock, acquired by `lock`, whose guard was forgotten.
+        // SAFETY: the caller holds the lock (`unlock`'s contract), acquired by `lock`, whose
+        // guard was forgotten (I9).
         unsafe { self.0.force_unlock() }
     }
 }
@@ -142,7 +143,7 @@ pub struct TicketLock(spin::mutex::TicketMutex<(), YieldRelax>);
 
 // SAFETY: `TicketMutex` grants the lock to one ticket at a time, acquiring on the load
 // that observes its ticket served and releasing on `force_unlock`'s single `fetch_add`,
-// after which `self` is not touched; `TicketMutex::new(())` is unlocked.
+// after which `self` is not touched; `TicketMutex::new(())` is unlocked (I9).
 unsafe impl LockTrait for TicketLock {
     const INIT: Self = TicketLock(spin::mutex::TicketMutex::<(), YieldRelax>::new(()));
 
@@ -153,7 +154,8 @@ unsafe impl LockTrait for TicketLock {
 
     #[inline]
     unsafe fn unlock(&self) {
-        // SAFETY: the caller holds the lock, acquired by `lock`, whose guard was forgotten.
+        // SAFETY: the caller holds the lock (`unlock`'s contract), acquired by `lock`, whose
+        // guard was forgotten (I9).
         unsafe { self.0.force_unlock() }
     }
 }
@@ -181,7 +183,7 @@ pub struct NoLock(PhantomData<*mut ()>);
 
 // SAFETY: `NoLock` is `!Send` and `!Sync`, so only the thread that created it can reach
 // it, and that thread runs one critical section at a time (the cache never re-enters
-// its lock). Ordering within one thread is program order. `unlock` touches nothing.
+// its lock). Ordering within one thread is program order. `unlock` touches nothing (I9).
 unsafe impl LockTrait for NoLock {
     const INIT: Self = NoLock(PhantomData);
 
@@ -210,7 +212,7 @@ mod tests {
                         assert_eq!(inside.fetch_add(1, Ordering::Relaxed), 0, "two holders");
                         total.fetch_add(1, Ordering::Relaxed);
                         inside.fetch_sub(1, Ordering::Relaxed);
-                        // SAFETY: locked above on this thread.
+                        // SAFETY: locked above on this thread (I9).
                         unsafe { lock.unlock() };
                     }
                 });

@@ -42,7 +42,8 @@ pub(crate) fn trim() -> usize {
     let mut pages = PAGES.lock();
     let mut released = 0;
     for r in pages.regions.extract_if(.., |r| r.live == 0) {
-        // SAFETY: none of its slabs is live, and it is off the list.
+        // SAFETY: none of its slabs is handed out (`live == 0`), and it is off the list
+        // (I16).
         unsafe { r.release() };
         released += REGION;
     }
@@ -73,7 +74,7 @@ impl Region {
     unsafe fn release(self) {
         let layout = Self::layout(self.slab).expect("the same layout was valid at allocation");
         // SAFETY: the region was allocated with this layout (`alloc`) and is unused
-        // (contract).
+        // (contract, I16).
         unsafe { alloc::alloc::dealloc(self.base.as_ptr(), layout) };
     }
 
@@ -94,7 +95,7 @@ struct Pages {
 }
 
 // SAFETY: the raw pointers in `Region` name memory owned by the page allocator, touched
-// only under the `PAGES` lock.
+// only under the `PAGES` lock (I16).
 unsafe impl Send for Pages {}
 
 static PAGES: spin::Mutex<Pages> = spin::Mutex::new(Pages {
@@ -123,11 +124,12 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
         }
         let revived = r.live == 0;
         let p = if let Some(p) = NonNull::new(r.free) {
-            // SAFETY: `p` is a freed slab of this region: its first word is the link.
+            // SAFETY: `p` heads this region's free list, so it is a freed slab whose first
+            // word is the link (I16), read under the `PAGES` lock we hold.
             r.free = unsafe { p.cast::<*mut u8>().read() };
             p
         } else if r.bump < REGION / slab {
-            // SAFETY: `bump * slab < REGION`: inside the region.
+            // SAFETY: `bump * slab < REGION`: inside the region's one allocation (I16).
             let p = unsafe { r.base.add(r.bump * slab) };
             r.bump += 1;
             p
@@ -142,7 +144,8 @@ pub(crate) unsafe fn alloc(layout: Layout) -> Option<NonNull<u8>> {
         return Some(p);
     }
     let region_layout = Region::layout(slab)?;
-    // SAFETY: `REGION` is non-zero.
+    // SAFETY: `REGION` is non-zero, the only precondition; the region joins the list, which
+    // owns it from now on (I16).
     let base = NonNull::new(unsafe { alloc::alloc::alloc(region_layout) })?;
     let at = pages.regions.partition_point(|r| r.base < base);
     pages.regions.insert(
@@ -179,7 +182,8 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
     };
     r.live -= 1;
     if r.live > 0 {
-        // SAFETY: the slab is ours again; its first word becomes the free-list link.
+        // SAFETY: the slab is ours again (contract, I6) and inside this region; its first word
+        // becomes the free-list link (I16), written under the `PAGES` lock we hold.
         unsafe { ptr.cast::<*mut u8>().write(r.free) };
         r.free = ptr.as_ptr();
     } else if retain {
@@ -188,7 +192,7 @@ pub(crate) unsafe fn free(ptr: NonNull<u8>, layout: Layout) {
         r.free = core::ptr::null_mut();
         pages.empty += 1;
     } else {
-        // SAFETY: its last slab just came back, and it is off the list now.
+        // SAFETY: its last slab just came back, and it is off the list now (I16).
         unsafe { pages.regions.remove(at).release() };
     }
 }
@@ -211,7 +215,7 @@ mod tests {
         let layout = Layout::from_size_align(8192, 8192).unwrap();
         let before = live_regions();
         let n = REGION / 8192 * 3 + 5; // four regions' worth
-        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
+        // SAFETY: a slab layout no larger than `MAX_BATCHED` (I16).
         let mut slabs: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
         assert!(slabs.iter().all(|p| p.addr().get() % 8192 == 0));
         let mut addrs: Vec<_> = slabs.iter().map(|p| p.addr().get()).collect();
@@ -220,14 +224,14 @@ mod tests {
         assert_eq!(addrs.len(), n, "no slab handed out twice");
         assert_eq!(live_regions(), before + 4);
         let last = slabs.pop().unwrap();
-        // SAFETY: from `alloc` with this layout, not used again.
+        // SAFETY: from `alloc` with this layout, not used again (I6).
         unsafe { free(last, layout) };
-        // SAFETY: `layout` is a slab layout no larger than `MAX_BATCHED`.
+        // SAFETY: `layout` is a slab layout no larger than `MAX_BATCHED` (I16).
         let again = unsafe { alloc(layout) }.unwrap();
         assert_eq!(again, last, "a freed slab is reused first");
         slabs.push(again);
         for p in slabs {
-            // SAFETY: from `alloc` with this layout, freed once.
+            // SAFETY: from `alloc` with this layout, freed once (I6).
             unsafe { free(p, layout) };
         }
         assert_eq!(
@@ -236,7 +240,7 @@ mod tests {
             "empty regions are kept for reuse"
         );
         assert!(PAGES.lock().empty * REGION <= DEFAULT_RETAIN);
-        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
+        // SAFETY: a slab layout no larger than `MAX_BATCHED` (I16).
         let again: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
         assert_eq!(
             live_regions(),
@@ -244,7 +248,7 @@ mod tests {
             "the kept regions were reused, no new one"
         );
         for p in again {
-            // SAFETY: from `alloc` with this layout, freed once.
+            // SAFETY: from `alloc` with this layout, freed once (I6).
             unsafe { free(p, layout) };
         }
     }
@@ -256,11 +260,11 @@ mod tests {
         let layout = Layout::from_size_align(65536, 65536).unwrap();
         let count = |pages: &Pages| pages.regions.iter().filter(|r| r.slab == 65536).count();
         let n = REGION / 65536 * 2; // two regions' worth
-        // SAFETY: a slab layout no larger than `MAX_BATCHED`.
+        // SAFETY: a slab layout no larger than `MAX_BATCHED` (I16).
         let slabs: Vec<_> = (0..n).map(|_| unsafe { alloc(layout) }.unwrap()).collect();
         assert_eq!(count(&PAGES.lock()), 2);
         for p in slabs {
-            // SAFETY: from `alloc` with this layout, freed once.
+            // SAFETY: from `alloc` with this layout, freed once (I6).
             unsafe { free(p, layout) };
         }
         assert_eq!(count(&PAGES.lock()), 2, "kept within the default budget");
@@ -273,7 +277,8 @@ mod tests {
     fn freeing_a_foreign_block_is_caught() {
         let layout = Layout::from_size_align(4096, 4096).unwrap();
         let mut stack = [0u8; 16];
-        // SAFETY: planted bug: the check fires before the block is touched.
+        // SAFETY: a planted bug (not from `alloc`, against I6): the check fires before the
+        // block is touched.
         unsafe { free(NonNull::new(stack.as_mut_ptr()).unwrap(), layout) };
     }
 }

@@ -55,14 +55,14 @@ fn objects_find_their_slab_header_by_masking_their_address() {
     for b in &boxes {
         let p = SlabBox::as_ptr(b).cast::<u8>();
         let h = crate::slab::header_of(core::ptr::NonNull::new(p.cast_mut()).unwrap(), &class);
-        // SAFETY: the box is live, so its slab is.
+        // SAFETY: the box is live, so its slab is (I4), and `h` is its header (I1).
         assert!(unsafe { crate::slab::is_live(h) });
         assert_eq!(
             h.addr().get() & !511,
             p.addr() & !511,
             "the header is in the slab"
         );
-        let offset = crate::slab::offset_in(h, p.addr(), &class);
+        let offset = class.offset_of(p.addr());
         assert!(offset >= size_of::<crate::slab::SlabHeader>() && offset < 512);
         assert!(class.is_slot_offset(offset));
         colours.insert(h.addr().get() & 511);
@@ -73,7 +73,7 @@ fn objects_find_their_slab_header_by_masking_their_address() {
 
 #[test]
 fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
-    // Without hardening checks full slabs are on no list (`cache::LIST_FULL`); with them
+    // Without hardening checks full slabs are on no list (`depot::LIST_FULL`); with them
     // they are on the full list. Either way `scan` accounts for every slab and slot, and a
     // slab that gets a slot back is found again for the next allocation.
     let _t = Tracker::new();
@@ -89,19 +89,24 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
         cache
             .with_depot(|d| {
                 let mut listed = 0;
-                let mut cur = d.full;
+                let (mut cur, _) = d
+                    .lists()
+                    .into_iter()
+                    .find(|&(_, list)| list == crate::slab::ListId::Full)
+                    .unwrap();
                 while !cur.is_null() {
                     listed += 1;
-                    // SAFETY: a slab on the full list, read under the lock.
+                    // SAFETY: a slab on the full list, so a live header (I11), read under the
+                    // lock (I9, I12).
                     cur = unsafe { (*cur).state.next };
                 }
-                (listed, d.unlisted_full)
+                (listed, d.unlisted_full())
             })
             .unwrap()
     };
     let (listed, unlisted) = full_slabs(&cache);
     assert_eq!(listed + unlisted, cache.stats().slabs);
-    let listing = crate::cache::LIST_FULL;
+    let listing = crate::depot::LIST_FULL;
     assert_eq!((listed > 0, unlisted > 0), (listing, !listing));
     let report = cache.scan().unwrap();
     assert_eq!(report.slabs, cache.stats().slabs);
@@ -173,7 +178,7 @@ fn an_emptied_slab_is_handed_out_in_address_order_again() {
             a
         })
         .collect();
-    if crate::debug::CHECKS {
+    if crate::hardening::CHECKS {
         freed.reverse();
         assert_eq!(again, freed, "with checks, the free list is reused (LIFO)");
     } else {
@@ -371,7 +376,7 @@ fn raw_round_trip_and_leak_keep_the_slot_in_use() {
     let cache: SlabCache<u64> = SlabCache::new();
     let raw = SlabBox::into_raw(cache.alloc(5));
     assert_eq!(cache.stats().in_use, 1);
-    // SAFETY: `raw` came from `into_raw` of this box type and is used once.
+    // SAFETY: `raw` came from `into_raw` of this box type and is used once (I2).
     let b: SlabBox<u64> = unsafe { SlabBox::from_raw(raw) };
     assert_eq!(*b, 5);
     drop(b);
@@ -505,7 +510,7 @@ fn tiny_and_byte_aligned_types_need_no_padding_beyond_the_link() {
     let bytes: SlabCache<u8> = SlabCache::new();
     let v: Vec<_> = (0..=255u8).map(|i| bytes.alloc(i)).collect();
     assert!(v.iter().enumerate().all(|(i, b)| **b as usize == i));
-    let canary = if crate::debug::CHECKS {
+    let canary = if crate::hardening::CHECKS {
         size_of::<usize>()
     } else {
         0

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use common::{DropCounter, Tracker, scaled};
+use common::{DropCounter, Msg, Tracker, scaled};
 use slab_core::{ScanReport, SlabBox, SlabCache, SpinLock, TicketLock};
 
 /// Handles of one cache that can carry magazines (`HANDLE_MAGS` in the crate).
@@ -504,26 +504,6 @@ fn flush_then_shrink_returns_slabs() {
     assert!(check(&c, 0).held > 0);
     drop(c);
     assert_eq!(t.live_blocks(), 0);
-}
-
-#[derive(Debug, PartialEq)]
-struct Msg {
-    from: usize,
-    seq: u64,
-    check: u64,
-}
-
-impl Msg {
-    fn new(from: usize, seq: u64) -> Msg {
-        Msg {
-            from,
-            seq,
-            check: seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ from as u64,
-        }
-    }
-    fn valid(&self) -> bool {
-        *self == Msg::new(self.from, self.seq)
-    }
 }
 
 type MsgCache = SlabCache<Msg, SpinLock, 2048>;

@@ -87,27 +87,27 @@ impl Drop for Report {
 /// The models share the hook counters, so they run one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Model iterations run by the current test (printed at its end).
 static ITERATIONS: AtomicUsize = AtomicUsize::new(0);
 
-fn reset() {
-    ITERATIONS.fetch_add(1, StdOrdering::SeqCst);
-    LIVE.store(0, StdOrdering::SeqCst);
-    ALLOCS.store(0, StdOrdering::SeqCst);
+/// Runs `body` under `loom::model`: one test at a time, with the hook counters reset
+/// before every iteration, and the number of interleavings printed when it ends.
+fn model(body: impl Fn() + Sync + Send + 'static) {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _report = Report;
+    loom::model(move || {
+        ITERATIONS.fetch_add(1, StdOrdering::SeqCst);
+        LIVE.store(0, StdOrdering::SeqCst);
+        ALLOCS.store(0, StdOrdering::SeqCst);
+        body();
+    });
 }
 
 #[test]
 fn racing_first_uses_publish_one_master_and_return_the_losers() {
-    let _serial = serial();
-    let _report = Report;
-    loom::model(|| {
-        reset();
+    model(|| {
         let cache = Arc::new(Cache::new());
         let c2 = cache.clone();
         let t = loom::thread::spawn(move || *c2.alloc(1));
@@ -128,10 +128,7 @@ fn racing_first_uses_publish_one_master_and_return_the_losers() {
 
 #[test]
 fn last_handle_and_last_box_on_two_threads_release_everything_once() {
-    let _serial = serial();
-    let _report = Report;
-    loom::model(|| {
-        reset();
+    model(|| {
         let cache = Cache::new();
         let b = cache.alloc(7);
         let clone = cache.clone();
@@ -153,10 +150,7 @@ fn last_handle_and_last_box_on_two_threads_release_everything_once() {
 
 #[test]
 fn a_cloned_handle_dropped_on_another_thread_keeps_boxes_valid() {
-    let _serial = serial();
-    let _report = Report;
-    loom::model(|| {
-        reset();
+    model(|| {
         let cache = Cache::new();
         let a = cache.alloc(1);
         let clone = cache.clone();
@@ -181,10 +175,7 @@ fn a_cloned_handle_dropped_on_another_thread_keeps_boxes_valid() {
 
 #[test]
 fn magazine_exchange_loses_no_slot_and_never_double_counts() {
-    let _serial = serial();
-    let _report = Report;
-    loom::model(|| {
-        reset();
+    model(|| {
         // Magazines need a cache that is never dropped, like the `static` of a
         // `#[slab_cached]` type: leak one per iteration.
         let cache: &'static Cache = Box::leak(Box::new(Cache::new()));
@@ -220,10 +211,7 @@ fn magazine_exchange_loses_no_slot_and_never_double_counts() {
 
 #[test]
 fn handle_magazines_lose_no_slot_and_release_the_master_once() {
-    let _serial = serial();
-    let _report = Report;
-    loom::model(|| {
-        reset();
+    model(|| {
         let mut cache = Cache::new();
         // The worker owns a cloned handle: fills and drains its magazine (across its
         // boundary under `slab_small`), keeps one box, and drops the handle, which gives

@@ -5,32 +5,10 @@ mod common;
 
 use std::sync::mpsc;
 
-use common::{Tracker, scaled};
+use common::{Msg, Tracker, scaled};
 use slab_core::{SlabBox, SlabCache, SpinLock, TicketLock};
 
 const THREADS: usize = 8;
-
-#[derive(Debug, PartialEq)]
-struct Msg {
-    from: usize,
-    seq: u64,
-    check: u64,
-    name: String,
-}
-
-impl Msg {
-    fn new(from: usize, seq: u64) -> Msg {
-        Msg {
-            from,
-            seq,
-            check: seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ from as u64,
-            name: format!("{from}:{seq}"),
-        }
-    }
-    fn valid(&self) -> bool {
-        *self == Msg::new(self.from, self.seq)
-    }
-}
 
 fn ring<C>(alloc: impl Fn(Msg) -> SlabBox<Msg, C> + Send + Sync + Copy, t: &Tracker) -> usize
 where

@@ -2,14 +2,14 @@
 //!
 //! Syntax only: each key at most once, each with a value of the right shape. Every
 //! mistake is recorded (spanned at its token) and parsing goes on, so one compile reports
-//! them all; what the numbers mean is checked in `valid.rs`. Talks to nothing else.
+//! them all; what the numbers mean is checked in `valid.rs`. Talks to `errors` only.
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
 use syn::parse::{Parser, discouraged::Speculative};
 use syn::{LitInt, LitStr, Path, Token, Type};
 
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 /// The keys `#[slab_cached]` accepts, for messages.
 const EXPECTED: &str = "expected `size`, `lock` or `crate`";

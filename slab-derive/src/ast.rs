@@ -1,12 +1,12 @@
 //! The item under `#[slab_cached]`: a struct or enum (a union is parsed, to attach stubs
 //! to it, and rejected). Keeps the original tokens so the item is re-emitted unchanged.
-//! Talks to `valid` only (to record errors).
+//! Talks to `errors` only.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Generics, Ident, Visibility};
 
-use crate::valid::Errors;
+use crate::errors::Errors;
 
 /// A type definition that `#[slab_cached]` can attach functions to.
 pub(crate) struct Item {

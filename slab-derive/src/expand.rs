@@ -1,5 +1,5 @@
-//! Code generation for `#[slab_cached]`: the pipeline (`args` → `ast` → `valid` → here, or
-//! `fallback` on error) and the expansion itself.
+//! Code generation for `#[slab_cached]`, the last stage of the pipeline (`pipeline.rs`),
+//! and the two helpers every expansion uses (`allows`, `crate_decl`).
 //!
 //! Everything is emitted inside `const _: () = { .. };` next to the user's item, names
 //! slab-core only through `_slab_core::..` (see [`crate_decl`]), and contains no
@@ -12,29 +12,8 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, LitInt, Path, Type};
 
-use crate::args::{self, Args};
-use crate::ast::{self, Item};
-use crate::fallback;
-use crate::valid::{self, Errors};
-
-/// `#[slab_cached(..)]`: parses, validates and expands, or falls back with every error.
-pub(crate) fn slab_cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let mut args = args::parse(args, &mut errors);
-    if let Some(lit) = &args.size
-        && valid::check_size(lit, &mut errors).is_none()
-    {
-        args.size = None;
-    }
-    let parsed = ast::parse(item.clone(), &mut errors);
-    if let Some(parsed) = &parsed {
-        valid::check_item(parsed, &mut errors);
-    }
-    match errors.finish() {
-        Ok(()) => parsed.map_or(item, |parsed| expand(&parsed, &args)),
-        Err(errors) => fallback::slab_cached(item, parsed.as_ref(), &args, &errors),
-    }
-}
+use crate::args::Args;
+use crate::ast::Item;
 
 /// The lints that generated code allows, each with its reason. Applied to the
 /// `const _` block that holds everything the macros generate.
@@ -268,67 +247,7 @@ fn type_name(ty: &Type) -> String {
 
 #[cfg(test)]
 mod tests {
-    use proc_macro2::TokenTree;
-
     use super::*;
-
-    fn idents(tokens: TokenStream, out: &mut Vec<String>) {
-        for tt in tokens {
-            match tt {
-                TokenTree::Ident(i) => out.push(i.to_string()),
-                TokenTree::Group(g) => idents(g.stream(), out),
-                _ => {}
-            }
-        }
-    }
-
-    #[test]
-    fn crate_path_replaces_every_mention_of_slab_core() {
-        let out = slab_cached(
-            quote!(size = 4096, crate = my_slab),
-            quote!(
-                pub struct Packet([u8; 64]);
-            ),
-        );
-        let mut names = Vec::new();
-        idents(out, &mut names);
-        assert!(names.iter().any(|n| n == "my_slab"));
-        assert!(!names.iter().any(|n| n == "slab_core"), "{names:?}");
-        assert!(!names.iter().any(|n| n == "compile_error"), "{names:?}");
-    }
-
-    #[test]
-    fn generated_code_has_no_unsafe() {
-        let out = slab_cached(
-            quote!(lock = SpinLock),
-            quote!(
-                #[derive(Debug)]
-                enum Shape {
-                    A,
-                    B(u8),
-                }
-            ),
-        );
-        let mut names = Vec::new();
-        idents(out, &mut names);
-        assert!(!names.iter().any(|n| n == "unsafe"));
-        assert!(names.iter().any(|n| n == "slab_cached_impl"));
-    }
-
-    #[test]
-    fn a_bad_argument_still_expands_with_the_default() {
-        let out = slab_cached(
-            quote!(size = 1000),
-            quote!(
-                struct Packet([u8; 64]);
-            ),
-        );
-        let mut names = Vec::new();
-        idents(out, &mut names);
-        assert!(names.iter().any(|n| n == "compile_error"));
-        assert!(names.iter().any(|n| n == "auto_slab_size"));
-        assert!(names.iter().any(|n| n == "new_boxed"));
-    }
 
     #[test]
     fn type_names_lose_the_spaces_of_token_streams() {

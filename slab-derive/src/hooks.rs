@@ -13,8 +13,8 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, LitStr, Path, Token};
 
+use crate::errors::Errors;
 use crate::expand::crate_decl;
-use crate::valid::Errors;
 
 /// Must equal `slab_core::__private::ALLOC_SYMBOL`.
 const ALLOC_SYMBOL: &str = "slab_core_0_1__alloc_hook__define_it_once_with_slab_hooks_macro";

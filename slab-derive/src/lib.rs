@@ -25,21 +25,28 @@
 //! ```
 //!
 //! # How the macros are built
-//! `lib.rs` holds the entry points only. `#[slab_cached]` runs `args.rs` (parse the
-//! attribute) → `ast.rs` (the item) → `valid.rs` (checks the input alone decides) →
-//! `expand.rs` (code generation, with `const` checks and trait bounds for what the
-//! type's layout and traits decide), or `fallback.rs` when the input is wrong.
-//! `hooks.rs` is `slab_hooks!`. Every error is spanned at the user's token that causes
-//! it, and all the mistakes of one attribute are reported in one compile.
+//! `lib.rs` holds the entry points only. `#[slab_cached]` is `pipeline.rs`, which runs
+//! `args.rs` (parse the attribute) → `ast.rs` (the item) → `valid.rs` (checks the input
+//! alone decides) → `expand.rs` (code generation, with `const` checks and trait bounds
+//! for what the type's layout and traits decide), or `fallback.rs` when the input is
+//! wrong. Every stage records its mistakes in the collector of `errors.rs` and goes on, so
+//! all the mistakes of one attribute are reported in one compile, each spanned at the
+//! user's token that causes it. `hooks.rs` is `slab_hooks!`. Each file imports only the
+//! stages before it. The expansion snapshot tests (`snapshots.rs`, expected text in
+//! `tests/expand/`) show what both macros emit.
 //!
 //! [`slab-core`]: https://docs.rs/slab-core
 #![forbid(unsafe_code)]
 
 mod args;
 mod ast;
+mod errors;
 mod expand;
 mod fallback;
 mod hooks;
+mod pipeline;
+#[cfg(test)]
+mod snapshots;
 mod valid;
 
 /// Gives a struct or enum its own `static` slab cache and constructors that allocate
@@ -129,7 +136,7 @@ pub fn slab_cached(
     args: proc_macro::TokenStream,
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
-    expand::slab_cached(args.into(), item.into()).into()
+    pipeline::slab_cached(args.into(), item.into()).into()
 }
 
 /// Defines where slab memory comes from: the two allocation hooks of slab-core, once per

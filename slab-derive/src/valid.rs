@@ -3,34 +3,17 @@
 //! Per-argument checks (`check_size`) are kept apart from checks on the item
 //! (`check_item`); checks that depend on the type's layout or traits cannot be done here
 //! and go into the expansion as `const` assertions and trait bounds (`expand.rs`).
-//! Every check records its error in [`Errors`] and goes on. Talks to `ast` only.
+//! Every check records its error in [`Errors`] and goes on. Talks to `ast` and `errors`.
 
 use syn::LitInt;
 
 use crate::ast::Item;
+use crate::errors::Errors;
 
 /// The smallest slab size, `slab_core::MIN_SLAB_SIZE`.
 pub(crate) const MIN_SLAB_SIZE: u64 = 512;
 /// The largest slab size, `slab_core::MAX_SLAB_SIZE`.
 pub(crate) const MAX_SLAB_SIZE: u64 = 1 << 30;
-
-/// All the mistakes found so far, folded into one error with `syn::Error::combine`.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// `Err` with every recorded mistake, if there is one.
-    pub(crate) fn finish(self) -> Result<(), syn::Error> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
 
 /// Checks the value of `size = N` (spanned at `N`), returning the size if it is valid.
 pub(crate) fn check_size(lit: &LitInt, errors: &mut Errors) -> Option<u64> {
@@ -119,6 +102,12 @@ mod tests {
         let mut errors = Errors::default();
         check_size(&lit, &mut errors);
         errors.finish().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_size_bounds_are_slab_cores() {
+        assert_eq!(MIN_SLAB_SIZE, slab_core::MIN_SLAB_SIZE as u64);
+        assert_eq!(MAX_SLAB_SIZE, slab_core::MAX_SLAB_SIZE as u64);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::format;
 use std::ptr::NonNull;
+use std::string::String;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::vec::Vec;
@@ -315,5 +317,32 @@ pub const fn scaled(n: usize) -> usize {
         if n / 100 > 2 { n / 100 } else { 2 }
     } else {
         n
+    }
+}
+
+/// A message passed between threads: its fields check each other, and its heap-allocated
+/// name makes dropping it do real work, so a slot that is freed twice, or read after it
+/// was reused, shows up as an invalid message or a double free.
+#[derive(Debug, PartialEq)]
+pub struct Msg {
+    pub from: usize,
+    pub seq: u64,
+    pub check: u64,
+    pub name: String,
+}
+
+impl Msg {
+    pub fn new(from: usize, seq: u64) -> Msg {
+        Msg {
+            from,
+            seq,
+            check: seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ from as u64,
+            name: format!("{from}:{seq}"),
+        }
+    }
+
+    /// Whether the fields still agree with each other.
+    pub fn valid(&self) -> bool {
+        *self == Msg::new(self.from, self.seq)
     }
 }

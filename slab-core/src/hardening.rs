@@ -21,11 +21,11 @@
 //!   `build.rs` sets only when the target is built with `-Zsanitizer=address` (elsewhere
 //!   the ASan functions do not exist and the program would not link).
 //!
-//! This module talks to `slab` (geometry) only.
+//! This module talks to `geometry` only: it knows a slot's layout, not slabs or caches.
 
 use core::ptr::NonNull;
 
-use crate::slab::Class;
+use crate::geometry::Class;
 
 /// Whether the hardening checks run.
 pub(crate) const CHECKS: bool = cfg!(any(debug_assertions, feature = "debug-checks"));
@@ -50,7 +50,7 @@ pub(crate) enum SlotState {
 
 #[inline]
 fn canary_ptr(slot: NonNull<u8>, class: &Class) -> NonNull<usize> {
-    // SAFETY: `canary + W <= stride`, so the word lies inside the slot.
+    // SAFETY: `canary + W <= stride`, so the word lies inside the slot (`Class::new`, I1).
     unsafe { slot.add(class.canary) }.cast()
 }
 
@@ -67,7 +67,7 @@ pub(crate) unsafe fn state(slot: NonNull<u8>, class: &Class) -> SlotState {
     // a live slab (contract), so it is readable; the allocator initialised it when the slot
     // was first handed out or made free (`on_fresh`, `set_state`), and no value's bytes lie
     // there, so it is initialised in every state; the read is unaligned and every bit
-    // pattern is a `usize`.
+    // pattern is a `usize` (I1, I7).
     let c = unsafe { canary_ptr(slot, class).read_unaligned() };
     let a = slot.addr().get();
     if c == LIVE ^ a {
@@ -87,7 +87,7 @@ unsafe fn set_state(slot: NonNull<u8>, class: &Class, live: bool) {
     if class.canary != 0 {
         let v = if live { LIVE } else { FREE } ^ slot.addr().get();
         // SAFETY: the canary word lies inside the slot (`canary_ptr`), which the caller
-        // owns, and past the object, so the write touches no byte of a value.
+        // owns, and past the object, so the write touches no byte of a value (I2, I7).
         unsafe { canary_ptr(slot, class).write_unaligned(v) };
     }
 }
@@ -106,7 +106,7 @@ pub(crate) unsafe fn write_link(slot: NonNull<u8>, next: *mut u8, class: &Class)
             .write_unaligned(encode(slot.as_ptr(), next))
     };
     if CHECKS {
-        // SAFETY: a slot of a live slab of geometry `class`, owned by the caller.
+        // SAFETY: a slot of a live slab of geometry `class`, owned by the caller (I2).
         unsafe { set_state(slot, class, false) };
     }
 }
@@ -122,7 +122,7 @@ pub(crate) unsafe fn try_read_link(slot: NonNull<u8>, class: &Class) -> Option<*
     // must not be read (I7).
     if CHECKS {
         // SAFETY: `slot` is a slot of a live slab of geometry `class` (this function's
-        // contract), which is what `state` needs.
+        // contract), which is what `state` needs (I1; it reads only the canary, I7).
         let state = unsafe { state(slot, class) };
         if !matches!(state, SlotState::Free | SlotState::Unknown) {
             return None;
@@ -145,7 +145,7 @@ pub(crate) unsafe fn try_read_link(slot: NonNull<u8>, class: &Class) -> Option<*
 #[inline(always)]
 pub(crate) unsafe fn read_link(slot: NonNull<u8>, class: &Class, name: &str) -> *mut u8 {
     // SAFETY: this function's contract is `try_read_link`'s: a free slot of geometry
-    // `class` on a list the caller owns.
+    // `class` on a list the caller owns (I2, I5).
     match unsafe { try_read_link(slot, class) } {
         Some(next) => next,
         None => corrupted_link(slot.as_ptr(), name),
@@ -160,9 +160,10 @@ pub(crate) unsafe fn read_link(slot: NonNull<u8>, class: &Class, name: &str) -> 
 pub(crate) unsafe fn on_fresh(slot: NonNull<u8>, class: &Class) {
     if CHECKS {
         // SAFETY: `poison_end() <= stride`, so the bytes lie inside the slot, which the
-        // caller owns and which holds no value.
+        // caller owns and which holds no value (I2, I3).
         unsafe { slot.as_ptr().write_bytes(POISON, class.poison_end()) };
-        // SAFETY: a free slot of geometry `class`, owned by the caller, holding no value.
+        // SAFETY: a free slot of geometry `class`, owned by the caller, holding no value
+        // (I2, I5).
         unsafe { write_link(slot, core::ptr::null_mut(), class) };
     }
 }
@@ -176,7 +177,8 @@ pub(crate) unsafe fn on_handout(slot: NonNull<u8>, class: &Class, name: &str) {
     if !CHECKS {
         return;
     }
-    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract).
+    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract, I1); `state`
+    // reads only its canary (I7).
     match unsafe { state(slot, class) } {
         SlotState::Free | SlotState::Unknown => {}
         SlotState::Live => panic!(
@@ -187,13 +189,13 @@ pub(crate) unsafe fn on_handout(slot: NonNull<u8>, class: &Class, name: &str) {
         ),
     }
     let end = class.poison_end();
-    // SAFETY: `W <= poison_end() <= stride` (a slot is at least a link wide), so the
+    // SAFETY: `W <= poison_end() <= stride` (a slot is at least a link wide, I5), so the
     // offset stays inside the slot.
     let rest = unsafe { slot.as_ptr().add(W) };
-    // SAFETY: `rest..rest + (end - W)` lies inside the slot, which the caller owns (no one
-    // writes it while the slice lives); every byte there was initialised with `POISON`
-    // when the slot was freed or taken fresh (`on_release`, `on_fresh`), and `u8` has no
-    // invalid values.
+    // SAFETY: `rest..rest + (end - W)` lies inside the slot, which the caller owns (I2: no
+    // one writes it while the slice lives); the slot is free, so these are allocator bytes
+    // (I7), every one initialised with `POISON` when the slot was freed or taken fresh
+    // (`on_release`, `on_fresh`), and `u8` has no invalid values.
     let bytes = unsafe { core::slice::from_raw_parts(rest, end.saturating_sub(W)) };
     if let Some(i) = bytes.iter().position(|&b| b != POISON) {
         panic!(
@@ -201,7 +203,8 @@ pub(crate) unsafe fn on_handout(slot: NonNull<u8>, class: &Class, name: &str) {
             i + W
         );
     }
-    // SAFETY: owned by the caller.
+    // SAFETY: a slot of a live slab of geometry `class`, owned by the caller (contract,
+    // I2).
     unsafe { set_state(slot, class, true) };
 }
 
@@ -214,12 +217,14 @@ pub(crate) unsafe fn on_release(slot: NonNull<u8>, class: &Class, name: &str) {
     if !CHECKS {
         return;
     }
-    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract).
+    // SAFETY: `slot` is a slot of a live slab of geometry `class` (contract, I1); `state`
+    // reads only its canary (I7).
     check_live(unsafe { state(slot, class) }, slot, name, "freed");
     // SAFETY: `poison_end() <= stride`, so the bytes lie inside the slot, which holds no
-    // value any more and is ours until it is pushed.
+    // value any more (I3) and is ours until it is pushed (I2).
     unsafe { slot.as_ptr().write_bytes(POISON, class.poison_end()) };
-    // SAFETY: a free slot of geometry `class`, ours, holding no value.
+    // SAFETY: a free slot of geometry `class`, ours, holding no value (I2, I3): its first
+    // word is the allocator's link word (I5).
     unsafe { write_link(slot, core::ptr::null_mut(), class) };
 }
 
@@ -264,11 +269,7 @@ fn key(slot: *mut u8) -> usize {
 /// Whether `p` is null or the start of a slot of some slab of geometry `class` (by
 /// address arithmetic only: nothing is read).
 pub(crate) fn plausible_slot(p: *mut u8, class: &Class) -> bool {
-    let Some(slot) = NonNull::new(p) else {
-        return true;
-    };
-    let h = crate::slab::header_of(slot, class);
-    class.is_slot_offset(crate::slab::offset_in(h, p.addr(), class))
+    p.is_null() || class.starts_slot(p.addr())
 }
 
 /// Panics: a decoded link is not a slot.
@@ -293,10 +294,10 @@ unsafe extern "C" {
 pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
     #[cfg(slab_asan)]
     {
-        // SAFETY: `W <= stride`, so the offset stays inside the slot.
+        // SAFETY: `W <= stride` (I5), so the offset stays inside the slot.
         let rest = unsafe { slot.as_ptr().add(W) };
-        // SAFETY: `rest..rest + stride - W` lies inside the slot, in a live slab; poisoning
-        // only changes ASan's shadow memory.
+        // SAFETY: `rest..rest + stride - W` lies inside the slot, in a live slab (I1);
+        // poisoning only changes ASan's shadow memory.
         unsafe { __asan_poison_memory_region(rest, class.poison_end() - W) };
     }
 }
@@ -306,8 +307,8 @@ pub(crate) fn asan_poison(slot: NonNull<u8>, class: &Class) {
 #[allow(unused_variables, reason = "a no-op without `cfg(slab_asan)`")]
 pub(crate) fn asan_unpoison(slot: NonNull<u8>, class: &Class) {
     #[cfg(slab_asan)]
-    // SAFETY: the slot's `stride` bytes lie inside a live slab; unpoisoning only changes
-    // ASan's shadow memory.
+    // SAFETY: the slot's `stride` bytes lie inside a live slab (I1); unpoisoning only
+    // changes ASan's shadow memory.
     unsafe {
         __asan_unpoison_memory_region(slot.as_ptr(), class.stride)
     };
@@ -318,7 +319,8 @@ pub(crate) fn asan_unpoison(slot: NonNull<u8>, class: &Class) {
 #[allow(unused_variables, reason = "a no-op without `cfg(slab_asan)`")]
 pub(crate) fn asan_unpoison_slab(base: NonNull<u8>, class: &Class) {
     #[cfg(slab_asan)]
-    // SAFETY: the slab is `slab_size` bytes from the hook.
+    // SAFETY: the slab is `slab_size` bytes from the hook (I1, I6); unpoisoning only
+    // changes ASan's shadow memory.
     unsafe {
         __asan_unpoison_memory_region(base.as_ptr(), class.slab_size)
     };

@@ -1,0 +1,340 @@
+//! A runtime handle: what a [`SlabCache`] value is (a pointer to its master's control block,
+//! published on first use, and the handle's own magazines), how one is made and cloned,
+//! and the magazine mechanics behind its `&mut self` methods.
+//!
+//! The struct lives here, below `boxed`, because [`SlabBox`](crate::SlabBox) names it as
+//! its default pool; what a handle does (`alloc`, `stats`, `reserve`, the `&mut self` fast
+//! path, `Drop`) is in `cache`, above `boxed`.
+//!
+//! A handle carries a loaded + previous [`Pair`] for `alloc_mut`/`free` (std and no_std).
+//! Its count is one of `HANDLE_COUNTERS` counters in the master slab (a cache line each
+//! where the master has room; handles move, so they cannot register their own address),
+//! claimed under the lock on first use (I14); the handle keeps the master alive (I4).
+//! Dropping or flushing the handle gives its magazines back, and the last handle drains
+//! the parked magazines so that the last box can release the cache.
+//!
+//! This module talks to `magazine`, `control`, `depot`, `geometry`, `hardening`, `lock`,
+//! `error` and `sync`.
+
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+
+use crate::control::{Control, DepotGuard, class_of, create_master, depot_alloc, depot_free};
+use crate::depot::{Depot, Retired};
+use crate::error::{SlabError, alloc_failed};
+use crate::geometry::{Class, layout_message};
+use crate::hardening;
+use crate::lock::{LockTrait, SpinLock};
+use crate::magazine::{Pair, Popped, rounds_for};
+use crate::sync::{AtomicPtr, AtomicU32, Ordering};
+
+/// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
+///
+/// `new` is `const` and allocates nothing, so a cache can be a `static`; the master slab
+/// comes from the allocation hook on first use. Handles are `Clone` and share one master;
+/// boxes may outlive every handle, and when the last handle and the last box are gone,
+/// every slab is back with the free hook.
+///
+/// `SIZE` is a power of two from 512 bytes to 1 GiB, and two values of `T` must fit in
+/// the master slab; both are checked at compile time.
+///
+/// ```
+/// use slab_core::{SlabBox, SlabCache, SpinLock};
+/// slab_core::slab_hooks!(global);
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Particle { pos: [f32; 3], ttl: u16 }
+///
+/// static PARTICLES: SlabCache<Particle, SpinLock, 4096> = SlabCache::new();
+///
+/// let p: SlabBox<Particle, _> = PARTICLES.alloc(Particle { pos: [0.0; 3], ttl: 60 });
+/// assert_eq!(p.ttl, 60);
+/// assert_eq!(PARTICLES.stats().in_use, 1);
+/// drop(p);
+/// assert_eq!(PARTICLES.stats().in_use, 0);
+/// ```
+pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
+    /// The master's control block, null until first use (I15).
+    pub(crate) ctrl: AtomicPtr<Control<L>>,
+    /// This handle's own magazines, for the `&mut self` fast path.
+    pub(crate) mags: HandleMags,
+    _marker: Marker<T, L>,
+}
+
+/// The marker of a cache of `T` locked by `L`: invariant in `T` without owning one
+/// (`fn(T) -> T`), and neither `Send` nor `Sync` by default (`*const L`), so those are
+/// granted only by the explicit `unsafe impl`s.
+pub(crate) type Marker<T, L> = PhantomData<(fn(T) -> T, *const L)>;
+
+// SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
+// sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
+// must exclude across threads (`Sync`, I9) and be droppable on another thread (`Send`). A
+// handle's own magazines are reached only through `&mut self`, never through `&self`.
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Sync for SlabCache<T, L, SIZE> {}
+// SAFETY: a moved handle shares the master with its clones on other threads, so it needs
+// what `Sync` needs: `T: Send` and a lock that excludes across threads (I9). Its magazines
+// move with it: free slots holding no value (I2), and a pointer to its counter, an atomic
+// in the master that only the handle's owner writes outside the lock (I8).
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Send for SlabCache<T, L, SIZE> {}
+
+/// Marker for the slab sizes a [`SlabCache`] accepts: powers of two from 512 bytes to
+/// 1 GiB.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid slab size",
+    label = "slab sizes are powers of two from 512 bytes to 1 GiB",
+    note = "pick a power of two such as 4096, 16384 or 65536 for `SIZE`"
+)]
+pub trait ValidSlabSize {}
+
+/// A slab size as a type, for [`ValidSlabSize`] bounds.
+pub struct SlabSize<const N: usize>;
+
+macro_rules! valid_sizes {
+    ($($shift:literal)*) => { $(impl ValidSlabSize for SlabSize<{ 1usize << $shift }> {})* };
+}
+valid_sizes!(9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
+
+/// A handle on control block `$ctrl` (null: not yet allocated), with empty magazines: one
+/// body for the `const`, loom and `static` constructors and `clone`.
+macro_rules! handle {
+    ($ctrl:expr) => {
+        SlabCache {
+            ctrl: AtomicPtr::new($ctrl),
+            mags: HandleMags::new(),
+            _marker: PhantomData,
+        }
+    };
+}
+
+impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+    pub(crate) const CLASS: Class = match class_of::<T, L>(SIZE) {
+        Ok(c) => c,
+        Err(e) => panic!("{}", layout_message(e)),
+    };
+
+    const ROUNDS: u32 = rounds_for(Self::CLASS.stride);
+
+    /// Creates a cache handle. Allocates nothing: the master slab is taken from the hook
+    /// on first use, so this works in a `static`.
+    ///
+    /// Fails to compile if `SIZE` is not a power of two from 512 to 2^30, if `T` is
+    /// zero-sized, if two `T`s do not fit a slab, if `align_of::<T>() > SIZE / 4`, or if
+    /// `L` is over 16 bytes.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
+    {
+        let _ = Self::CLASS;
+        handle!(ptr::null_mut())
+    }
+
+    /// `new` under the loom model checker, whose atomics cannot be built in `const`.
+    #[cfg(loom)]
+    pub fn new() -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
+    {
+        let _ = Self::CLASS;
+        handle!(ptr::null_mut())
+    }
+
+    /// `new` without the compile-time checks, for `#[slab_cached]`, which emits them
+    /// itself at the user's tokens (so a mistake is reported once, there). Not public API.
+    #[doc(hidden)]
+    #[cfg(not(loom))]
+    pub const fn __new_static() -> Self {
+        handle!(ptr::null_mut())
+    }
+
+    /// The control block, allocating the master slab on first use.
+    #[inline]
+    pub(crate) fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
+        match NonNull::new(self.ctrl.load(Ordering::Acquire)) {
+            Some(c) => Ok(c),
+            None => create_master(&self.ctrl, &Self::CLASS, core::any::type_name::<T>()),
+        }
+    }
+
+    /// One slot for `alloc_mut`: from the loaded magazine, else the slow path. The fast
+    /// path makes no call, so the caller's value can be built straight into the slot; the
+    /// caller settles the slot after writing it ([`Popped`]).
+    #[inline(always)]
+    pub(crate) fn mag_pop(&mut self) -> Result<Popped<'_>, SlabError> {
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        // SAFETY: the handle's counter, when one is claimed, lives in the master, which the
+        // handle keeps alive (I4); a loaded magazine holds slots only while it is claimed
+        // (I14).
+        if let Some(popped) = unsafe { self.mags.mags.pop(self.mags.held, &class, name) } {
+            // SAFETY: a free slot of this cache, ours now (I2).
+            unsafe { hardening::on_handout(popped.slot(), &class, name) };
+            return Ok(popped);
+        }
+        self.mag_pop_slow()
+    }
+
+    /// `mag_pop` with an empty loaded magazine: swap, refill, or the locked path.
+    #[cold]
+    #[inline(never)]
+    fn mag_pop_slow(&mut self) -> Result<Popped<'_>, SlabError> {
+        let class = Self::CLASS;
+        let ctrl = self.control()?;
+        if self.mags.held.is_null() && !self.claim_counter(ctrl) {
+            // Every counter is claimed by other handles: take the locked path.
+            // SAFETY: `ctrl` is initialised and kept alive by this handle (I4).
+            let slot = unsafe { depot_alloc(ctrl, &class) }?;
+            // SAFETY: a free slot of this cache, ours now (I2).
+            unsafe { hardening::on_handout(slot, &class, core::any::type_name::<T>()) };
+            return Ok(Popped::uncounted(slot));
+        }
+        // SAFETY: claimed above or before, in this same master, which the handle keeps
+        // alive (I4, I14).
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: `ctrl` is kept alive by this handle (I4); `held` is its claimed counter
+        // there (I14).
+        unsafe { self.mags.mags.refill::<L>(ctrl, &class, Self::ROUNDS, held) }?;
+        self.mag_pop()
+    }
+
+    /// Claims one of the master's magazine counters for this handle.
+    fn claim_counter(&mut self, ctrl: NonNull<Control<L>>) -> bool {
+        // SAFETY: alive: this handle counts in `handles` (I4).
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        match g.depot().claim_counter() {
+            Some(c) => {
+                self.mags.held = c.as_ptr();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `free` can keep a slot of the cache of `master` in this handle's loaded
+    /// magazine: it is this handle's cache, a counter is claimed, and there is room.
+    #[inline(always)]
+    pub(crate) fn mag_has_room(&self, master: NonNull<Control<L>>) -> bool {
+        !self.mags.held.is_null()
+            // SAFETY: claimed (checked just before), in the master the handle keeps alive
+            // (I4, I14).
+            && self.mags.mags.has_room(Self::ROUNDS, unsafe { self.mags.counter() })
+            && master.as_ptr() == self.ctrl.load(Ordering::Relaxed)
+    }
+
+    /// Chains a slot onto the loaded magazine.
+    ///
+    /// # Safety
+    /// `slot` is a free slot of this handle's cache holding no value, given up by the
+    /// caller (I2); a counter is claimed and the loaded magazine has room.
+    #[inline(always)]
+    pub(crate) unsafe fn mag_push(&mut self, slot: NonNull<u8>) {
+        // SAFETY: claimed (contract), in the master the handle keeps alive (I4, I14).
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: the free, empty slot is ours (I2), there is room, and `held` is our count
+        // (contract).
+        unsafe { self.mags.mags.push(slot, &Self::CLASS, held) };
+    }
+
+    /// `free` when the slot is another cache's, or the loaded magazine is full, or this
+    /// handle has no counter yet.
+    ///
+    /// # Safety
+    /// `slot` is a free slot, holding no value, of the cache whose control block is
+    /// `master`; the caller gives it up (I2).
+    #[cold]
+    #[inline(never)]
+    pub(crate) unsafe fn free_slow(&mut self, slot: NonNull<u8>, master: NonNull<Control<L>>) {
+        let class = Self::CLASS;
+        let name = core::any::type_name::<T>();
+        let ours = master.as_ptr() == self.ctrl.load(Ordering::Relaxed);
+        if !ours || (self.mags.held.is_null() && !self.claim_counter(master)) {
+            // SAFETY: a slot of the live cache whose control block is `master` (the slot
+            // keeps it alive, I4), holding no value, given up by the caller (I2): it goes
+            // back through its lock.
+            unsafe { depot_free::<L>(slot, &class, name) };
+            return;
+        }
+        // SAFETY: claimed (checked above), in the master the handle keeps alive (I4, I14).
+        let held = unsafe { self.mags.counter() };
+        if !self.mags.mags.has_room(Self::ROUNDS, held) {
+            // SAFETY: our master (checked above) is alive while this handle is (I4), `held`
+            // is this handle's counter there (I14), and the magazines hold its free slots.
+            unsafe { self.mags.mags.make_room::<L>(master, &class, held) };
+        }
+        // SAFETY: a free slot of our master's cache holding no value, ours to chain (I2);
+        // a counter is claimed, and the loaded magazine has room now.
+        unsafe { self.mag_push(slot) };
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
+    /// Another handle to the same master (allocating it if this handle has not yet).
+    ///
+    /// # Panics
+    /// If the master slab cannot be allocated.
+    fn clone(&self) -> Self {
+        let ctrl = match self.control() {
+            Ok(c) => c,
+            Err(e) => alloc_failed::<T>(SIZE, e),
+        };
+        // SAFETY: alive: `self` counts in `handles` (I4).
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        g.depot().add_handle();
+        handle!(ctrl.as_ptr())
+    }
+}
+
+/// The magazines a [`SlabCache`] handle carries for its `&mut self` methods
+/// ([`alloc_mut`](SlabCache::alloc_mut), [`free`](SlabCache::free)): the same
+/// loaded + previous [`Pair`] as a thread's, reached only through `&mut self` (so never
+/// shared, although `SlabCache` is `Sync`).
+///
+/// For exact `stats`, the slots they hold are counted in one of the master's
+/// `HANDLE_COUNTERS` counters, claimed under the lock on first use and released when the
+/// handle flushes or drops (I14); a handle that finds none free works on the locked path.
+pub(crate) struct HandleMags {
+    mags: Pair,
+    /// The claimed counter in the master slab, or null.
+    held: *const AtomicU32,
+}
+
+impl HandleMags {
+    /// No magazines, no counter.
+    pub(crate) const fn new() -> HandleMags {
+        HandleMags {
+            mags: Pair::new(),
+            held: ptr::null(),
+        }
+    }
+
+    /// The claimed counter.
+    ///
+    /// # Safety
+    /// A counter is claimed (`held` is non-null), so the master, which the handle keeps
+    /// alive, holds it (I4, I14).
+    #[inline(always)]
+    unsafe fn counter(&self) -> &AtomicU32 {
+        // SAFETY: non-null by contract, pointing into the live master slab (I4, I14).
+        unsafe { &*self.held }
+    }
+
+    /// Hands both magazines to depot `d` and releases the claimed counter (nothing to do
+    /// if none is claimed).
+    ///
+    /// # Safety
+    /// `d` is locked (reached through its guard, I9) and is the depot of this handle's
+    /// master; `class` is its geometry.
+    pub(crate) unsafe fn give_back(&mut self, d: &mut Depot, class: &Class, retired: &mut Retired) {
+        if self.held.is_null() {
+            return;
+        }
+        // SAFETY: claimed, so the counter lives in `d`'s master slab (I14).
+        let held = unsafe { self.counter() };
+        // SAFETY: `d` is locked and is the depot of our master (contract), `class` its
+        // geometry; the magazines hold free slots of that cache, counted in `held`, our
+        // claimed counter there (I14).
+        unsafe { self.mags.give_back(d, class, held, retired) };
+        d.release_counter(held);
+        self.held = ptr::null();
+    }
+}

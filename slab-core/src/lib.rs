@@ -69,6 +69,7 @@ extern crate std;
 
 mod boxed;
 mod cache;
+mod coerce;
 mod debug;
 mod error;
 mod hooks;
@@ -82,8 +83,9 @@ mod stats;
 mod sync;
 mod typed;
 
-pub use boxed::{Pool, SlabBox};
+pub use boxed::{BoxPool, Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
+pub use coerce::Erased;
 pub use error::{AllocError, SlabError};
 #[cfg(feature = "alloc")]
 pub use hooks::global;
@@ -138,6 +140,7 @@ pub mod __loom {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__slab_cached_impl as slab_cached_impl;
+    pub use crate::coerce::Coerce;
     pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
         ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,

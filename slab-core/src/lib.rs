@@ -69,6 +69,7 @@ extern crate std;
 
 mod boxed;
 mod cache;
+mod clone;
 mod coerce;
 mod debug;
 mod error;
@@ -85,6 +86,7 @@ mod typed;
 
 pub use boxed::{BoxPool, Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
+pub use clone::Refill;
 pub use coerce::Erased;
 pub use error::{AllocError, SlabError};
 #[cfg(feature = "alloc")]

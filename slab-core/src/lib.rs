@@ -67,6 +67,7 @@ extern crate self as slab_core;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod arc;
 mod boxed;
 mod cache;
 mod clone;
@@ -84,6 +85,7 @@ mod stats;
 mod sync;
 mod typed;
 
+pub use arc::{ArcCached, ArcInner, ArcPool, CachedArc, CachedWeak, SlabArc, SlabWeak};
 pub use boxed::{BoxPool, Pool, SlabBox};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use clone::Refill;
@@ -141,7 +143,9 @@ pub mod __loom {
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__slab_arc_impl as slab_arc_impl;
     pub use crate::__slab_cached_impl as slab_cached_impl;
+    pub use crate::arc::arc_slab_size;
     pub use crate::coerce::Coerce;
     pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{

@@ -80,6 +80,19 @@ fn stubs(item: &Item, args: &Args) -> TokenStream {
                     #panic
                 }
                 #[doc(hidden)]
+                #vis fn new_arc(_: Self) -> _slab_core::SlabArc<Self> {
+                    #panic
+                }
+                #[doc(hidden)]
+                #vis fn try_new_arc(
+                    _: Self,
+                ) -> _slab_core::__private::core::result::Result<
+                    _slab_core::SlabArc<Self>,
+                    _slab_core::AllocError<Self>,
+                > {
+                    #panic
+                }
+                #[doc(hidden)]
                 #vis fn slab_cache() -> &'static _slab_core::SlabCache<Self>
                 where
                     Self: 'static,

@@ -54,6 +54,8 @@
 //! - `std` (default): yielding spin locks; implies `alloc`.
 //! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator.
 //! - `derive` (default): re-exports `#[slab_cached]` and `slab_hooks!` from `slab-derive`.
+//! - `bytes`: `SlabBox::into_bytes`, a zero-copy hand-off of a pooled buffer to
+//!   `bytes::Bytes`, and `bytes::BufMut` for [`ByteBuf`].
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -69,6 +71,7 @@ extern crate std;
 
 mod arc;
 mod boxed;
+mod buf;
 mod cache;
 mod clone;
 mod coerce;
@@ -87,6 +90,7 @@ mod typed;
 
 pub use arc::{ArcCached, ArcInner, ArcPool, CachedArc, CachedWeak, SlabArc, SlabWeak};
 pub use boxed::{BoxPool, Pool, SlabBox};
+pub use buf::{ByteBuf, ByteBuffer, CapacityError};
 pub use cache::{DEFAULT_KEEP_EMPTY, SlabCache, SlabSize, ValidSlabSize};
 pub use clone::Refill;
 pub use coerce::Erased;

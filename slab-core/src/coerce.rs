@@ -105,6 +105,11 @@ pub(crate) mod sealed {
     /// `retarget(m)` makes a box of pool `C2` give its slot back where a box of pool `Self`
     /// with release word `m` would, and only if `C2::Sharing` allows it on any thread when
     /// `Self::Sharing` does not, never.
+    #[diagnostic::on_unimplemented(
+        message = "a box of pool `{Self}` cannot become a box of pool `{C2}`",
+        label = "`coerce!` keeps the pool, or erases one whose lock is `Send + Sync`",
+        note = "an `Erased` box may be dropped on any thread, so only caches whose lock is `Send + Sync` are erased; keep the pool in the target type instead"
+    )]
     pub unsafe trait Retarget<U: ?Sized, C2: BoxPool>: BoxPool {
         /// The release word of the same slot as a box of `C2`.
         fn retarget(meta: Self::Meta) -> C2::Meta;

@@ -261,6 +261,16 @@ impl<T: ?Sized, C: BoxPool> SlabArc<T, C> {
     }
 
     /// A new weak reference to this value.
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(1);
+    /// let w = SlabArc::downgrade(&a);
+    /// assert_eq!(SlabArc::weak_count(&a), 1);
+    /// assert_eq!(w.upgrade().as_deref(), Some(&1));
+    /// ```
     #[must_use = "this returns a new `SlabWeak` pointer, without modifying the original `SlabArc`"]
     pub fn downgrade(this: &Self) -> SlabWeak<T, C> {
         let weak = this.counts().weak;
@@ -292,12 +302,33 @@ impl<T: ?Sized, C: BoxPool> SlabArc<T, C> {
     }
 
     /// How many `SlabArc`s share this value (a snapshot: other threads may change it).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(1);
+    /// let b = SlabArc::clone(&a);
+    /// assert_eq!(SlabArc::strong_count(&a), 2);
+    /// drop(b);
+    /// assert_eq!(SlabArc::strong_count(&a), 1);
+    /// ```
     #[must_use]
     pub fn strong_count(this: &Self) -> usize {
         this.counts().strong.load(Ordering::Relaxed)
     }
 
     /// How many [`SlabWeak`]s point at this value (a snapshot).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(1);
+    /// let (w1, w2) = (SlabArc::downgrade(&a), SlabArc::downgrade(&a));
+    /// assert_eq!(SlabArc::weak_count(&a), 2);
+    /// # drop((w1, w2));
+    /// ```
     #[must_use]
     pub fn weak_count(this: &Self) -> usize {
         let n = this.counts().weak.load(Ordering::Relaxed);
@@ -306,12 +337,32 @@ impl<T: ?Sized, C: BoxPool> SlabArc<T, C> {
     }
 
     /// Whether both point at the same value (like `std::sync::Arc::ptr_eq`).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(1);
+    /// let b = SlabArc::clone(&a);
+    /// let c = cache.alloc_arc(1);
+    /// assert!(SlabArc::ptr_eq(&a, &b));
+    /// assert!(!SlabArc::ptr_eq(&a, &c)); // equal values, two slots
+    /// ```
     #[must_use]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
         ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
     }
 
     /// The raw pointer to the value, without consuming the arc.
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(9);
+    /// let p = SlabArc::as_ptr(&a);
+    /// assert_eq!(p, &*a as *const u32);
+    /// ```
     #[must_use]
     pub fn as_ptr(this: &Self) -> *const T {
         this.data().cast_const()
@@ -455,6 +506,17 @@ impl<T, C: BoxPool> SlabArc<T, C> {
     }
 
     /// The value if this is the only `SlabArc`, else a clone of it.
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(4);
+    /// let b = SlabArc::clone(&a);
+    /// assert_eq!(SlabArc::unwrap_or_clone(a), 4); // cloned: `b` shares it
+    /// assert_eq!(SlabArc::unwrap_or_clone(b), 4); // moved out: the last one
+    /// assert_eq!(cache.stats().in_use, 0);
+    /// ```
     #[must_use]
     pub fn unwrap_or_clone(this: Self) -> T
     where
@@ -471,6 +533,15 @@ impl<T, C: BoxPool> SlabArc<T, C> {
 impl<T, C: Pool> SlabArc<T, C> {
     /// Consumes the arc and returns the pointer to its value; the count stays taken until
     /// [`from_raw`](Self::from_raw).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let raw = SlabArc::into_raw(cache.alloc_arc(3));
+    /// // SAFETY: `raw` came from `into_raw` of an arc of this very type, once.
+    /// assert_eq!(*unsafe { SlabArc::<u32>::from_raw(raw) }, 3);
+    /// ```
     #[must_use = "losing the pointer will leak memory"]
     pub fn into_raw(this: Self) -> *const T {
         let this = ManuallyDrop::new(this);
@@ -648,6 +719,17 @@ impl<T: ?Sized, C: BoxPool> SlabWeak<T, C> {
     }
 
     /// A `SlabArc` to the value if any strong reference is left, else `None`.
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(2);
+    /// let w = SlabArc::downgrade(&a);
+    /// assert_eq!(w.upgrade().map(|a| *a), Some(2));
+    /// drop(a);
+    /// assert!(w.upgrade().is_none()); // the value is gone; `w` still holds the slot
+    /// ```
     #[must_use = "this returns a new `SlabArc`, without modifying the original weak pointer"]
     pub fn upgrade(&self) -> Option<SlabArc<T, C>> {
         // Never from zero to one: a dropped value stays dropped. Acquire on success, so
@@ -669,6 +751,17 @@ impl<T: ?Sized, C: BoxPool> SlabWeak<T, C> {
     }
 
     /// How many `SlabArc`s point at the value (0 once it was dropped).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(2);
+    /// let w = SlabArc::downgrade(&a);
+    /// assert_eq!(w.strong_count(), 1);
+    /// drop(a);
+    /// assert_eq!(w.strong_count(), 0);
+    /// ```
     #[must_use]
     pub fn strong_count(&self) -> usize {
         self.counts().strong.load(Ordering::Relaxed)
@@ -676,6 +769,18 @@ impl<T: ?Sized, C: BoxPool> SlabWeak<T, C> {
 
     /// How many `SlabWeak`s point at the value, 0 once no strong reference is left (a
     /// snapshot).
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(2);
+    /// let w = SlabArc::downgrade(&a);
+    /// let w2 = w.clone();
+    /// assert_eq!(w.weak_count(), 2);
+    /// drop(a);
+    /// assert_eq!(w2.weak_count(), 0);
+    /// ```
     #[must_use]
     pub fn weak_count(&self) -> usize {
         let c = self.counts();
@@ -691,6 +796,15 @@ impl<T: ?Sized, C: BoxPool> SlabWeak<T, C> {
     }
 
     /// Whether both point at the same slot.
+    ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.alloc_arc(2);
+    /// let (w1, w2) = (SlabArc::downgrade(&a), SlabArc::downgrade(&a));
+    /// assert!(w1.ptr_eq(&w2));
+    /// ```
     #[must_use]
     pub fn ptr_eq(&self, other: &Self) -> bool {
         ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
@@ -757,6 +871,14 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<ArcInner<T>, L, SIZE> {
 
     /// Like [`alloc_arc`](Self::alloc_arc), or hands the value back.
     ///
+    /// ```
+    /// use slab_core::{ArcInner, SlabArc, SlabCache};
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<ArcInner<u32>> = SlabCache::new();
+    /// let a = cache.try_alloc_arc(5).unwrap_or_else(|e| panic!("{e}"));
+    /// assert_eq!(*a, 5);
+    /// ```
+    ///
     /// # Errors
     /// [`AllocError`] when the allocation hook has no memory; `into_inner` returns `value`.
     #[inline]
@@ -772,6 +894,22 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<ArcInner<T>, L, SIZE> {
 /// A type whose `ArcInner` has its own `static` slab cache, implemented by
 /// `#[slab_cached]` beside [`SlabCached`](crate::SlabCached): what `T::new_arc` and
 /// [`CachedArc<T>`] use.
+///
+/// ```
+/// use slab_core::{slab_cached, ArcCached, CachedArc};
+/// slab_core::slab_hooks!(global);
+///
+/// #[slab_cached]
+/// struct Texture { id: u32 }
+///
+/// fn share<T: ArcCached>(v: T) -> (CachedArc<T>, CachedArc<T>) {
+///     let a = CachedArc::new(v);
+///     (a.clone(), a)
+/// }
+/// let (a, b) = share(Texture { id: 7 });
+/// assert_eq!(a.id + b.id, 14);
+/// assert_eq!(Texture::arc_cache().stats().in_use, 1); // one slot for both
+/// ```
 ///
 /// # Safety
 /// Write `#[slab_cached]` instead of an impl. An `unsafe impl` written by hand promises what
@@ -794,6 +932,14 @@ pub unsafe trait ArcCached: Sized + 'static {
 
 /// The pool of a `#[slab_cached]` type's arcs: slots go to this thread's magazines of its
 /// arc cache (in `std` builds), else to that cache's depot.
+///
+/// ```
+/// use slab_core::{slab_cached, ArcPool, SlabArc};
+/// slab_core::slab_hooks!(global);
+/// #[slab_cached] struct Sprite(u16);
+/// let a: SlabArc<Sprite, ArcPool<Sprite>> = Sprite::new_arc(Sprite(1));
+/// assert_eq!(a.0, 1);
+/// ```
 pub struct ArcPool<T>(PhantomData<fn() -> T>);
 
 /// Public because [`CachedArc<T>`] names it; it has no value and no method of its own.
@@ -837,9 +983,29 @@ unsafe impl<T: ArcCached> crate::clone::sealed::AllocLike for ArcPool<T> {
 }
 
 /// The arc of a `#[slab_cached]` type `T`: what `T::new_arc` returns.
+///
+/// ```
+/// use slab_core::{slab_cached, CachedArc};
+/// slab_core::slab_hooks!(global);
+/// #[slab_cached] struct Faction { name: String }
+/// let f: CachedArc<Faction> = Faction::new_arc(Faction { name: "Guild".into() });
+/// let members: Vec<CachedArc<Faction>> = (0..3).map(|_| CachedArc::clone(&f)).collect();
+/// assert_eq!(CachedArc::strong_count(&f), 4);
+/// assert_eq!(members[2].name, "Guild");
+/// ```
 pub type CachedArc<T> = SlabArc<T, ArcPool<T>>;
 
 /// The weak reference of a [`CachedArc<T>`].
+///
+/// ```
+/// use slab_core::{slab_cached, CachedArc, CachedWeak};
+/// slab_core::slab_hooks!(global);
+/// #[slab_cached] struct Node { parent: Option<CachedWeak<Node>>, depth: u8 }
+/// let root = Node::new_arc(Node { parent: None, depth: 0 });
+/// let child = Node::new_arc(Node { parent: Some(CachedArc::downgrade(&root)), depth: 1 });
+/// let up = child.parent.as_ref().and_then(|w| w.upgrade()).unwrap();
+/// assert_eq!(up.depth, 0);
+/// ```
 pub type CachedWeak<T> = SlabWeak<T, ArcPool<T>>;
 
 /// One free slot of `T`'s arc cache, from this thread's magazine when it holds one.
@@ -903,6 +1069,14 @@ impl<T: ArcCached> SlabArc<T, ArcPool<T>> {
 
     /// Allocates `value` in `T`'s arc cache, or hands it back.
     ///
+    /// ```
+    /// use slab_core::{slab_cached, CachedArc};
+    /// slab_core::slab_hooks!(global);
+    /// #[slab_cached] struct Job(u64);
+    /// let a = CachedArc::try_new(Job(3)).unwrap_or_else(|e| panic!("{e}"));
+    /// assert_eq!(a.0, 3);
+    /// ```
+    ///
     /// # Errors
     /// [`AllocError`] when the allocation hook has no memory; `into_inner` returns `value`.
     #[inline(always)]
@@ -915,6 +1089,16 @@ impl<T: ArcCached> SlabArc<T, ArcPool<T>> {
     }
 
     /// Allocates `value` in `T`'s arc cache, pinned (slab slots never move).
+    ///
+    /// ```
+    /// use std::marker::PhantomPinned;
+    /// use slab_core::{slab_cached, CachedArc};
+    /// slab_core::slab_hooks!(global);
+    /// #[slab_cached] struct Waiter { id: u32, _pin: PhantomPinned }
+    /// let w = CachedArc::pin(Waiter { id: 1, _pin: PhantomPinned });
+    /// let w2 = w.clone(); // `Pin<CachedArc<_>>` clones like `Pin<Arc<_>>`
+    /// assert_eq!(w2.id, 1);
+    /// ```
     #[must_use]
     pub fn pin(value: T) -> Pin<Self> {
         // SAFETY: the value lives in its slot until the last arc is gone, and `Pin` hides
@@ -924,6 +1108,14 @@ impl<T: ArcCached> SlabArc<T, ArcPool<T>> {
 }
 
 /// `T::default()` in a slot of `T`'s arc cache.
+///
+/// ```
+/// use slab_core::{slab_cached, CachedArc};
+/// slab_core::slab_hooks!(global);
+/// #[slab_cached] #[derive(Default)] struct Stats { hits: u64 }
+/// let s: CachedArc<Stats> = CachedArc::default();
+/// assert_eq!(s.hits, 0);
+/// ```
 impl<T: ArcCached + Default> Default for SlabArc<T, ArcPool<T>> {
     fn default() -> Self {
         Self::new(T::default())

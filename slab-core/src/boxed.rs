@@ -85,6 +85,20 @@ pub trait Pool: sealed::Sealed {
 /// [`Erased`](crate::Erased), whose boxes carry their pool's release function (a box of a
 /// `dyn Trait` made by [`coerce!`](crate::coerce) from boxes of several types). Sealed:
 /// the crate alone implements it.
+///
+/// ```
+/// use std::fmt::Debug;
+/// use slab_core::{coerce, BoxPool, Erased, SlabBox, SlabCache};
+/// slab_core::slab_hooks!(global);
+///
+/// fn show<T: Debug + ?Sized, C: BoxPool>(b: &SlabBox<T, C>) -> String {
+///     format!("{b:?}")
+/// }
+/// let cache: SlabCache<u8> = SlabCache::new();
+/// let typed = cache.alloc(1);
+/// let erased: SlabBox<dyn Debug, Erased> = coerce!(cache.alloc(2));
+/// assert_eq!(show(&typed) + &show(&erased), "12");
+/// ```
 pub trait BoxPool: sealed::Home {}
 
 impl<C: Pool> BoxPool for C {}

@@ -64,6 +64,13 @@ pub struct ByteBuf<const N: usize> {
 }
 
 /// The error of a write past the capacity of a [`ByteBuf`]: nothing was written.
+///
+/// ```
+/// use slab_core::{ByteBuf, CapacityError};
+/// let mut b = ByteBuf::<2>::new();
+/// assert_eq!(b.extend_from_slice(b"abc"), Err(CapacityError));
+/// assert_eq!(CapacityError.to_string(), "the byte buffer has no room for the bytes");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CapacityError;
 
@@ -77,6 +84,12 @@ impl core::error::Error for CapacityError {}
 
 impl<const N: usize> ByteBuf<N> {
     /// An empty buffer. Nothing of the capacity is written.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// const EMPTY: ByteBuf<64> = ByteBuf::new(); // `const`: usable in statics
+    /// assert!(EMPTY.is_empty());
+    /// ```
     #[must_use]
     #[inline]
     pub const fn new() -> Self {
@@ -88,6 +101,12 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// The filled bytes.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let b = ByteBuf::<8>::try_from(&b"abc"[..]).unwrap();
+    /// assert_eq!(b.as_slice(), b"abc");
+    /// ```
     #[inline]
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {
@@ -98,6 +117,13 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// The filled bytes, mutably.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::try_from(&b"abc"[..]).unwrap();
+    /// b.as_mut_slice()[0] = b'A';
+    /// assert_eq!(&b[..], b"Abc");
+    /// ```
     #[inline]
     #[must_use]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
@@ -108,6 +134,13 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// The number of filled bytes.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::new();
+    /// b.push(1).unwrap();
+    /// assert_eq!(b.len(), 1);
+    /// ```
     #[inline]
     #[must_use]
     pub const fn len(&self) -> usize {
@@ -115,6 +148,11 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// Whether no byte is filled.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// assert!(ByteBuf::<8>::new().is_empty());
+    /// ```
     #[inline]
     #[must_use]
     pub const fn is_empty(&self) -> bool {
@@ -122,6 +160,11 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// The capacity, `N`.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// assert_eq!(ByteBuf::<1500>::new().capacity(), 1500);
+    /// ```
     #[inline]
     #[must_use]
     pub const fn capacity(&self) -> usize {
@@ -129,6 +172,12 @@ impl<const N: usize> ByteBuf<N> {
     }
 
     /// The unfilled capacity, `N - len()`.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let b = ByteBuf::<8>::try_from(&b"abc"[..]).unwrap();
+    /// assert_eq!(b.remaining(), 5);
+    /// ```
     #[inline]
     #[must_use]
     pub const fn remaining(&self) -> usize {
@@ -137,18 +186,42 @@ impl<const N: usize> ByteBuf<N> {
 
     /// Empties the buffer; the capacity stays initialised as far as it was, so a reused
     /// buffer's [`initialize_unfilled`](Self::initialize_unfilled) zeroes nothing.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::try_from(&b"abc"[..]).unwrap();
+    /// b.clear();
+    /// assert!(b.is_empty());
+    /// ```
     #[inline]
     pub fn clear(&mut self) {
         self.len = 0;
     }
 
     /// Shortens the filled part to `len` bytes (no effect if it is shorter already).
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::try_from(&b"abcdef"[..]).unwrap();
+    /// b.truncate(2);
+    /// b.truncate(5); // no effect
+    /// assert_eq!(&b[..], b"ab");
+    /// ```
     #[inline]
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
     /// Appends `bytes`, or writes nothing if they do not fit.
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// use slab_core::CapacityError;
+    /// let mut b = ByteBuf::<4>::new();
+    /// b.extend_from_slice(b"ab").unwrap();
+    /// assert_eq!(b.extend_from_slice(b"cde"), Err(CapacityError));
+    /// assert_eq!(&b[..], b"ab");
+    /// ```
     ///
     /// # Errors
     /// [`CapacityError`] when `bytes` is longer than [`remaining`](Self::remaining).
@@ -167,6 +240,13 @@ impl<const N: usize> ByteBuf<N> {
 
     /// Appends one byte, or hands it back if the buffer is full.
     ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<1>::new();
+    /// assert_eq!(b.push(7), Ok(()));
+    /// assert_eq!(b.push(8), Err(8));
+    /// ```
+    ///
     /// # Errors
     /// The byte, when the buffer is full.
     pub fn push(&mut self, byte: u8) -> Result<(), u8> {
@@ -183,6 +263,15 @@ impl<const N: usize> ByteBuf<N> {
 
     /// Sets the filled length to `new_len`, filling new bytes with `value` (like
     /// `Vec::resize`).
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::try_from(&b"ab"[..]).unwrap();
+    /// b.resize(4, b'.');
+    /// assert_eq!(&b[..], b"ab..");
+    /// b.resize(1, 0);
+    /// assert_eq!(&b[..], b"a");
+    /// ```
     ///
     /// # Panics
     /// If `new_len > N`.
@@ -228,6 +317,14 @@ impl<const N: usize> ByteBuf<N> {
     /// Adds `n` bytes of the initialised unfilled capacity to the filled part (after a
     /// reader wrote them through [`initialize_unfilled`](Self::initialize_unfilled)).
     ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::new();
+    /// let n = std::io::Read::read(&mut &b"in"[..], b.initialize_unfilled()).unwrap();
+    /// b.advance(n);
+    /// assert_eq!(&b[..], b"in");
+    /// ```
+    ///
     /// # Panics
     /// If fewer than `n` bytes past the filled part are initialised.
     #[inline]
@@ -244,6 +341,12 @@ impl<const N: usize> ByteBuf<N> {
 
     /// The unfilled capacity, uninitialised, for readers that take `MaybeUninit` bytes;
     /// follow with [`set_len`](Self::set_len).
+    ///
+    /// ```
+    /// use slab_core::ByteBuf;
+    /// let mut b = ByteBuf::<8>::try_from(&b"ab"[..]).unwrap();
+    /// assert_eq!(b.spare_capacity_mut().len(), 6); // uninitialised: see `set_len`
+    /// ```
     #[inline]
     pub fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         &mut self.data[self.len..]

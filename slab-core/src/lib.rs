@@ -23,7 +23,9 @@
 //! # Layers
 //! `hooks` (raw memory) → `slab` (one slab, its free list) → `cache` (the depot:
 //! master control block, lists, Master-Slave lifecycle) → `boxed` ([`SlabBox`]) and
-//! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]).
+//! `lock` ([`LockTrait`], [`SpinLock`], [`TicketLock`], [`NoLock`]). On top of the boxes:
+//! `coerce` ([`coerce!`] to `dyn Trait`, [`Erased`]), `clone` (`Clone`, `Default`, pins),
+//! `arc` ([`SlabArc`], [`SlabWeak`]) and `buf` ([`ByteBuf`], `bytes::Bytes` hand-off).
 //!
 //! # Magazines
 //! Most allocations and frees touch no lock: `#[slab_cached]` types keep per-thread

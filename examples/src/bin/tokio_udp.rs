@@ -214,8 +214,8 @@ fn main() {
         human_bytes(usize::try_from(bytes).unwrap_or(usize::MAX))
     );
     println!(
-        "{allocated} pooled buffers received into and handed to tasks as Bytes (+1 spare at the end), \
-         each freed by the task that dropped its last clone"
+        "{allocated} pooled buffers received into (the last held the end marker); {received} \
+         handed to tasks as Bytes, each freed by the task that dropped its last clone"
     );
     print_report(&[Datagram::slab_cache().stats()]);
 }

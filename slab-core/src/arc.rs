@@ -167,6 +167,21 @@ fn refcount_overflow() -> ! {
     }
 }
 
+/// The acquire side of a count that a release decrement took to zero: a fence, as in
+/// `alloc::sync::Arc`. ThreadSanitizer does not model fences, so under `--cfg slab_tsan`
+/// (the CI's TSan stage) it is an acquire load of that count, which synchronises with the
+/// same release decrements (`std` does the same under `cfg(sanitize = "thread")`).
+#[inline(always)]
+fn acquire_after_zero(count: &AtomicUsize) {
+    #[cfg(not(slab_tsan))]
+    {
+        let _ = count;
+        fence(Ordering::Acquire);
+    }
+    #[cfg(slab_tsan)]
+    let _ = count.load(Ordering::Acquire);
+}
+
 /// The two counts of a slot, reached without a reference to the value (which may be
 /// dropped while weak references read them).
 struct Counts<'a> {
@@ -219,7 +234,7 @@ impl<T: ?Sized, C: BoxPool> Drop for WeakRelease<T, C> {
         }
         // Every other holder's last use happens before their decrement, which this
         // acquire fence orders before the slot goes back.
-        fence(Ordering::Acquire);
+        acquire_after_zero(c.weak);
         // SAFETY: the weak count is zero, so the value was dropped (the strong ones hold a
         // weak count until they are gone) and nobody else can reach the slot; it came from
         // the cache that `meta` and `C` describe (I2, I11).
@@ -463,7 +478,7 @@ impl<T, C: BoxPool> SlabArc<T, C> {
         }
         // Other strong references' uses (before their release decrements) happen before
         // the value is moved out.
-        fence(Ordering::Acquire);
+        acquire_after_zero(this.counts().strong);
         let this = ManuallyDrop::new(this);
         // SAFETY: the strong count went from 1 to 0 by our hand: the value is ours alone
         // and is moved out once; it is never dropped in place (I3, I11).
@@ -494,7 +509,7 @@ impl<T, C: BoxPool> SlabArc<T, C> {
         if this.counts().strong.fetch_sub(1, Ordering::Release) != 1 {
             return None;
         }
-        fence(Ordering::Acquire);
+        acquire_after_zero(this.counts().strong);
         // SAFETY: we took the strong count to zero, so the value is ours alone, moved out
         // once and never dropped in place (I3, I11).
         let value = unsafe { ptr::read(this.data()) };
@@ -697,7 +712,7 @@ impl<T: ?Sized, C: BoxPool> Drop for SlabArc<T, C> {
         }
         // Every other strong reference's use happens before its release decrement, which
         // this fence orders before the value's destructor.
-        fence(Ordering::Acquire);
+        acquire_after_zero(self.counts().strong);
         // The strong references' implicit weak count goes back after the value, even if
         // its destructor panics (I3).
         let _weak = WeakRelease::<T, C> {

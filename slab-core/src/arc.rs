@@ -182,6 +182,16 @@ fn acquire_after_zero(count: &AtomicUsize) {
     let _ = count.load(Ordering::Acquire);
 }
 
+/// Sets a strong count back to 1 when dropped: `make_mut` holds one at zero while it takes
+/// a new slot, and must not leave it there if that panics.
+struct RestoreStrong<'a>(&'a AtomicUsize);
+
+impl Drop for RestoreStrong<'_> {
+    fn drop(&mut self) {
+        self.0.store(1, Ordering::Release);
+    }
+}
+
 /// The two counts of a slot, reached without a reference to the value (which may be
 /// dropped while weak references read them).
 struct Counts<'a> {
@@ -646,15 +656,18 @@ impl<T: Clone, C: Refill> SlabArc<T, C> {
         } else if this.counts().weak.load(Ordering::Relaxed) != 1 {
             // We were the only strong reference, but weak ones remain: move the value to a
             // new slot and leave them the old one, whose value is now gone (strong = 0).
+            // Until the value has moved, a failed or panicking allocation gives it its
+            // strong count back (nothing moved yet), so `this` stays a valid arc.
+            let restore = RestoreStrong(this.counts().strong);
             // SAFETY: our arc keeps its slot outstanding (I2).
             let slot = match unsafe { C::alloc_like(this.ptr.cast()) } {
                 Ok(s) => s,
                 Err(e) => {
-                    // Nothing moved: give the value its strong count back, then panic.
-                    this.counts().strong.store(1, Ordering::Release);
+                    drop(restore);
                     alloc_failed::<ArcInner<T>>(C::SLAB_SIZE, e)
                 }
             };
+            core::mem::forget(restore);
             // SAFETY: the strong count is zero by our hand, so the value is ours alone: it
             // is moved out once, and the old slot never drops it (I3, I11).
             let value = unsafe { ptr::read(this.data()) };

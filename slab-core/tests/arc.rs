@@ -156,6 +156,34 @@ fn make_mut_clones_shared_values_and_parts_weak_references() {
 }
 
 #[test]
+fn make_mut_that_cannot_get_a_slot_leaves_the_arc_as_it_was() {
+    let t = Tracker::new();
+    let cache: SlabCache<ArcInner<[u64; 100]>, slab_core::SpinLock, 4096> = SlabCache::new();
+    let mut a = cache.alloc_arc([7; 100]);
+    let capacity = cache.stats().capacity;
+    let rest: Vec<_> = (1..capacity).map(|_| cache.alloc_arc([0; 100])).collect();
+    let w = SlabArc::downgrade(&a); // only a weak reference shares it: the value would move
+    common::fail_on_call(1);
+    let r = catch_unwind(AssertUnwindSafe(|| SlabArc::make_mut(&mut a)[0] = 8));
+    common::no_failures();
+    assert!(
+        r.is_err(),
+        "no slab for the new slot: make_mut panics like `Arc` on OOM"
+    );
+    assert_eq!((SlabArc::strong_count(&a), SlabArc::weak_count(&a)), (1, 1));
+    assert_eq!(
+        w.upgrade().map(|x| x[0]),
+        Some(7),
+        "the value stayed, still shared"
+    );
+    SlabArc::make_mut(&mut a)[0] = 9; // now there is memory: the value moves
+    assert!(w.upgrade().is_none());
+    assert_eq!(a[0], 9);
+    drop((a, w, rest, cache));
+    assert_eq!(t.live_blocks(), 0);
+}
+
+#[test]
 fn try_unwrap_into_inner_and_unwrap_or_clone_move_the_value_out_once() {
     let t = Tracker::new();
     let drops = Arc::new(AtomicUsize::new(0));

@@ -56,6 +56,25 @@ COLUMNS = [
     ("S5-packet", "S5 pkt", "S5: resident bytes per live packet at 1M packets", "B/object"),
 ]
 
+# Issue 18: the pooled Arc and the hand-off of pooled buffers to `bytes::Bytes`, each against its
+# own peers, in their own section (criterion group, long label, unit, reference implementation).
+SHARED_IMPLS = [
+    ("std-arc", "std Arc (glibc)", "`std::sync::Arc::new` / `clone` / drop on the global allocator, glibc (`benches/alloc.rs`)"),
+    ("std-arc-mimalloc", "std Arc (mimalloc)", "the same with mimalloc as the global allocator (`benches/arc_mimalloc.rs`)"),
+    ("heapless-arc", "heapless arc_pool", "heapless 0.9 `arc_pool!` (lock-free Treiber stack, fixed block array, no `Weak`)"),
+    ("ours-arc-macro", "ours CachedArc", "`T::new_arc` on a `#[slab_cached]` type (its arc cache, thread-local magazines)"),
+    ("ours-arc-runtime", "ours SlabArc (runtime)", "`static CACHE: SlabCache<ArcInner<T>, SpinLock, SIZE>`; `CACHE.alloc_arc(v)` (the depot path)"),
+    ("bytesmut-freeze", "BytesMut::freeze", "`BytesMut::with_capacity(1500)`, `put_slice`, `freeze` on the global allocator (glibc)"),
+    ("ours-bytes-macro", "ours Boxed -> Bytes", "a `#[slab_cached]` `ByteBuf<1500>` wrapper, `put_slice`, `into_bytes` (`Bytes::from_owner`)"),
+    ("ours-bytes-runtime", "ours SlabCache -> Bytes", "a handle of `static SlabCache<ByteBuf<1500>>`: `alloc_mut`, `put_slice`, `into_bytes`"),
+]
+SHARED_NAME = {i: n for i, n, _ in SHARED_IMPLS}
+SHARED_GROUPS = [
+    ("Arc-64B", "Arc: new, clone, drop both (one 64-byte object in and out of its pool, three count updates)", "ns/arc", "std-arc"),
+    ("Arc-clone-64B", "Arc: clone a live arc and drop the clone (count updates only), 64 B", "ns/clone", "std-arc"),
+    ("Bytes-packet", "Bytes: a 1500-byte buffer, a 64-byte header written, made `Bytes`, dropped", "ns/buffer", "bytesmut-freeze"),
+]
+
 # Issue 5's reference figures ("Today"), for a sanity check of this machine and harness.
 REFERENCE = [
     ("S1-64B", {"box": 8.5, "mimalloc": 4.5, "seed-spin": 12.0, "floor": 1.6}),
@@ -485,6 +504,33 @@ def main():
                         NAME[i], fmt(r["median"]), fmt(r["min"]), fmt(r["max"]),
                         ("%.2f" % (r["median"] / box)) if box else "—"))
         w("")
+
+    # Issue 18.
+    shared = [grp for grp in SHARED_GROUPS if data.get(grp[0])]
+    if shared:
+        w("## Arc and Bytes (issue 18)")
+        w("")
+        w("A pooled `Arc` against `std::sync::Arc` and heapless's `arc_pool!`, and the hand-off of a pooled")
+        w("buffer to `bytes::Bytes` against `BytesMut::freeze`; one thread, medians of this run.")
+        w("")
+        for i, n, desc in SHARED_IMPLS:
+            if any(i in data[grp[0]] for grp in shared):
+                w("- **%s**: %s" % (n, desc))
+        w("")
+        for key, long, unit, ref in shared:
+            g = data[key]
+            base = g.get(ref, {}).get("median")
+            w("### %s" % long)
+            w("")
+            w("| implementation | median %s | fastest sample | slowest sample | × %s |" % (unit, SHARED_NAME[ref]))
+            w("|---|---:|---:|---:|---:|")
+            for i, n, _ in SHARED_IMPLS:
+                if i in g:
+                    r = g[i]
+                    w("| %s | %s | %s | %s | %s |" % (
+                        n, fmt(r["median"]), fmt(r["min"]), fmt(r["max"]),
+                        ("%.2f" % (r["median"] / base)) if base else "—"))
+            w("")
 
     # Reference.
     w("## Against issue 5's reference figures")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/BENCHMARKS.md and docs/benchmarks.svg from scratch:
-#   1. `cargo bench -p slab-bench` (criterion: S1-S4, S6; every implementation, one run),
+#   1. `cargo bench -p slab-bench` (criterion: S1-S4, S6, the Arc and Bytes rows of issue 18;
+#      every implementation, one run; the std Arc row on mimalloc in its own binary),
 #   2. S5: `slab-rss <impl> <object>` once per implementation and object, each in a fresh
 #      process,
 #   3. `python3 benches/report.py`.
@@ -55,6 +56,8 @@ if [[ "${1:-}" != "--report" ]]; then
     start=$(date +%s.%N)
     start_iso=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     cargo bench -p slab-bench --bench alloc 2>&1 | tee "$out/bench.log"
+    # std::sync::Arc with mimalloc as the global allocator (a process has one).
+    cargo bench -p slab-bench --bench arc_mimalloc 2>&1 | tee -a "$out/bench.log"
     end=$(date +%s.%N)
 
     # S5, one fresh process per implementation and object (same profile as the bench).

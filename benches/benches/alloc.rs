@@ -15,11 +15,22 @@
 //! Threads are spawned once per sample batch (`iter_custom` + `std::thread::scope`) and
 //! start together on a barrier; spawning and joining are outside the timed span.
 //!
+//! - Arc (issue 18): `Arc-64B`, one iteration makes an arc of a 64-byte object, clones it
+//!   and drops both (one slot in and out, three count updates); `Arc-clone-64B`, one
+//!   iteration clones a live arc and drops the clone. `std::sync::Arc` here is on glibc;
+//!   `benches/arc_mimalloc.rs` adds the same rows on mimalloc.
+//! - Bytes (issue 18): `Bytes-packet`, one iteration takes a 1500-byte buffer, writes a
+//!   64-byte header, hands it to `bytes::Bytes` and drops that: a pooled `ByteBuf` through
+//!   `into_bytes` (zero-copy, `Bytes::from_owner`) against `BytesMut::freeze` on the global
+//!   allocator.
+//!
 //! Environment: `SLAB_BENCH_S2_N` (default 1 000 000) and `SLAB_BENCH_S2_PACKETS`
 //! (default 100 000: 1M packets would be 1.5 GB per implementation and blow the time
 //! budget) set N for S2.
 
 use std::hint::black_box;
+
+use bytes::{BufMut, Bytes, BytesMut};
 use std::sync::Barrier;
 use std::sync::mpsc::sync_channel;
 use std::thread;
@@ -320,6 +331,132 @@ fn scenario_s4(c: &mut Criterion) {
     g.finish();
 }
 
+/// `iters` times: make an arc with `new`, clone it, drop both.
+#[inline(never)]
+fn arc_loop<A: Clone>(iters: u64, mut new: impl FnMut(u64) -> A) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let a = new(i);
+        let b = black_box(&a).clone();
+        drop(black_box(a));
+        drop(black_box(b));
+    }
+    start.elapsed()
+}
+
+/// `iters` times: clone `live` and drop the clone.
+#[inline(never)]
+fn clone_loop<A: Clone>(iters: u64, live: &A) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        drop(black_box(black_box(live).clone()));
+    }
+    start.elapsed()
+}
+
+/// `iters` times: `one` takes a 1500-byte buffer, writes the 64-byte header into it and
+/// makes it `Bytes`, which is dropped.
+#[inline(never)]
+fn bytes_loop(iters: u64, mut one: impl FnMut(&[u8]) -> Bytes) -> Duration {
+    let header = [0x5a_u8; 64];
+    let start = Instant::now();
+    for _ in 0..iters {
+        drop(black_box(one(black_box(&header))));
+    }
+    start.elapsed()
+}
+
+fn scenario_arc_and_bytes(c: &mut Criterion) {
+    use std::sync::Arc;
+
+    use slab_bench::shared::{
+        ArcObj64, HeaplessArc64, OURS_ARC_64, OURS_BUFS, PooledBuf, heapless_arc_blocks,
+    };
+    use slab_core::{ByteBuf, SlabArc};
+
+    let settings = |g: &mut BenchmarkGroup<'_, WallTime>| {
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_millis(1500));
+    };
+    heapless_arc_blocks(64);
+    let obj = |i: u64| -> Obj64 { <Obj64 as Obj>::make(i as usize) };
+
+    let mut g = group(c, "Arc-64B".to_string(), 1);
+    settings(&mut g);
+    g.bench_function("std-arc", |b| {
+        b.iter_custom(|n| arc_loop(n, |i| Arc::new(obj(i))))
+    });
+    g.bench_function("heapless-arc", |b| {
+        b.iter_custom(|n| {
+            arc_loop(n, |i| match HeaplessArc64.alloc(obj(i)) {
+                Ok(a) => a,
+                Err(_) => panic!("heapless arc pool exhausted"),
+            })
+        })
+    });
+    g.bench_function("ours-arc-macro", |b| {
+        b.iter_custom(|n| arc_loop(n, |i| ArcObj64::new_arc(ArcObj64(obj(i)))))
+    });
+    g.bench_function("ours-arc-runtime", |b| {
+        b.iter_custom(|n| arc_loop(n, |i| OURS_ARC_64.alloc_arc(obj(i))))
+    });
+    g.finish();
+
+    let mut g = group(c, "Arc-clone-64B".to_string(), 1);
+    settings(&mut g);
+    let std_live = Arc::new(obj(1));
+    g.bench_function("std-arc", |b| b.iter_custom(|n| clone_loop(n, &std_live)));
+    let heapless_live = match HeaplessArc64.alloc(obj(1)) {
+        Ok(a) => a,
+        Err(_) => panic!("heapless arc pool exhausted"),
+    };
+    g.bench_function("heapless-arc", |b| {
+        b.iter_custom(|n| clone_loop(n, &heapless_live))
+    });
+    let ours_live = ArcObj64::new_arc(ArcObj64(obj(1)));
+    g.bench_function("ours-arc-macro", |b| {
+        b.iter_custom(|n| clone_loop(n, &ours_live))
+    });
+    let runtime_live = OURS_ARC_64.alloc_arc(obj(1));
+    g.bench_function("ours-arc-runtime", |b| {
+        b.iter_custom(|n| clone_loop::<SlabArc<Obj64, _>>(n, &runtime_live))
+    });
+    g.finish();
+
+    let mut g = group(c, "Bytes-packet".to_string(), 1);
+    settings(&mut g);
+    g.bench_function("bytesmut-freeze", |b| {
+        b.iter_custom(|n| {
+            bytes_loop(n, |h| {
+                let mut buf = BytesMut::with_capacity(1500);
+                buf.put_slice(h);
+                buf.freeze()
+            })
+        })
+    });
+    g.bench_function("ours-bytes-macro", |b| {
+        b.iter_custom(|n| {
+            bytes_loop(n, |h| {
+                let mut p = PooledBuf::new_boxed(PooledBuf(ByteBuf::new()));
+                p.0.put_slice(h);
+                p.into_bytes()
+            })
+        })
+    });
+    let mut handle = OURS_BUFS.clone();
+    g.bench_function("ours-bytes-runtime", |b| {
+        b.iter_custom(|n| {
+            bytes_loop(n, |h| {
+                let mut buf = handle.alloc_mut(ByteBuf::new());
+                buf.put_slice(h);
+                buf.into_bytes()
+            })
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .without_plots()
@@ -332,5 +469,6 @@ fn main() {
     scenarios_64(&mut c);
     scenarios_packet(&mut c);
     scenario_s4(&mut c);
+    scenario_arc_and_bytes(&mut c);
     c.final_summary();
 }

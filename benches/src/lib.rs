@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use slab_core::{SlabBox, SlabCache, SpinLock};
 
+pub mod shared;
+
 // Where slab-core takes slab memory: the hooks a user gets by default (Rust's global
 // allocator, here the system allocator).
 slab_core::slab_hooks!(global);

@@ -4,7 +4,9 @@
 //! |---|---|
 //! | `demo` | the README's tour: a `#[slab_cached]` type, allocation, a free on another thread, stats, `try_new_boxed` |
 //! | `game` | a frame loop spawning and despawning thousands of entities of three types, against `Box` |
-//! | `packets` | a UDP exchange over 127.0.0.1 into pooled 1500-byte buffers built in place, freed by a worker thread |
+//! | `game` (mixed scene) | one `Vec<SlabBox<dyn Entity, Erased>>` of three entity types, beside `Vec<Box<dyn Entity>>` |
+//! | `packets` | a UDP exchange over 127.0.0.1 into pooled `ByteBuf<1500>` buffers, freed by a worker thread |
+//! | `tokio_udp` | tokio UDP over 127.0.0.1: pooled buffers received without zeroing, handed to tasks as `bytes::Bytes` |
 //! | `arena` | hooks backed by a static, aligned byte array with a tiny page allocator; exhaustion and recovery |
 //! | `runtime` | runtime `SlabCache` handles cloned across threads, boxes outliving every handle |
 //!

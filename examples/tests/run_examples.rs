@@ -88,6 +88,7 @@ fn game() {
         &[
             "time per frame",
             "#[slab_cached]",
+            "mixed scene: one Vec<SlabBox<dyn Entity, Erased>> of 3 types",
             "Box",
             "Projectile   in use 0,",
             "Particle     in use 0,",
@@ -108,6 +109,23 @@ fn packets() {
             "dropped",
             "corrupt 0",
             "Packet       in use 0,",
+        ],
+    );
+}
+
+#[test]
+fn tokio_udp() {
+    let out = run("tokio_udp", env!("CARGO_BIN_EXE_tokio_udp"));
+    assert_has("tokio_udp", &out, &REPORT);
+    assert_has(
+        "tokio_udp",
+        &out,
+        &[
+            "(loopback only)",
+            "datagrams/s",
+            "corrupt 0",
+            "handed to tasks as Bytes",
+            "Datagram     in use 0,",
         ],
     );
 }

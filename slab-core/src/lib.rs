@@ -179,7 +179,9 @@
 //! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
 //! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
 //! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
-//! ([`SlabCached`], [`Boxed`]) and `scan`. Beside them: `lock` ([`LockTrait`],
+//! ([`SlabCached`], [`Boxed`]) and `scan`. On top of the boxes: `coerce` ([`coerce!`] to
+//! `dyn Trait`, [`Erased`]), `clone` (`Clone`, `Default`, pins), `arc` ([`SlabArc`],
+//! [`SlabWeak`]) and `buf` ([`ByteBuf`], the `bytes::Bytes` hand-off). Beside them: `lock` ([`LockTrait`],
 //! [`SpinLock`], [`TicketLock`], [`NoLock`]), `error`, `stats`. `IMPLEMENTATION.md` in the
 //! crate's repository describes each layer, the fast path and the numbered invariants.
 //!
@@ -196,6 +198,10 @@
 //!   with `-Zsanitizer=address` (nightly); elsewhere the feature does nothing.
 //! - `loom`: internal, for slab-core's own model tests (with `--cfg loom`); does nothing
 //!   otherwise.
+//!
+//! # Minimum Rust version
+//! - `bytes`: `SlabBox::into_bytes`, a zero-copy hand-off of a pooled buffer to
+//!   `bytes::Bytes`, and `bytes::BufMut` for [`ByteBuf`].
 //!
 //! # Minimum Rust version
 //! Rust 1.88, checked in CI.
@@ -219,9 +225,13 @@ extern crate std;
 // One module per layer; each imports only layers below it. The layers, in order, and the
 // imports each may make are the table in `tests/architecture.rs`, which checks them;
 // `IMPLEMENTATION.md` describes them.
+mod arc;
 mod boxed;
+mod buf;
 mod cache;
 mod chain;
+mod clone;
+mod coerce;
 mod control;
 mod depot;
 mod error;
@@ -240,7 +250,11 @@ mod sync;
 mod thread_cache;
 mod typed;
 
-pub use boxed::{Pool, SlabBox};
+pub use arc::{ArcCached, ArcInner, ArcPool, CachedArc, CachedWeak, SlabArc, SlabWeak};
+pub use boxed::{BoxPool, Pool, SlabBox};
+pub use buf::{ByteBuf, ByteBuffer, CapacityError};
+pub use clone::Refill;
+pub use coerce::Erased;
 pub use depot::DEFAULT_KEEP_EMPTY;
 pub use error::{AllocError, SlabError};
 pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
@@ -287,7 +301,10 @@ pub mod __loom {
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__slab_arc_impl as slab_arc_impl;
     pub use crate::__slab_cached_impl as slab_cached_impl;
+    pub use crate::arc::arc_slab_size;
+    pub use crate::coerce::Coerce;
     pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
         ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,

@@ -35,6 +35,10 @@ const LAYERS: &[&str] = &[
     "thread_cache: handle magazine control depot slab geometry lock error",
     "typed:        thread_cache handle boxed control geometry hardening lock error",
     "scan:         handle control depot slab geometry hardening lock sync",
+    "coerce:       boxed",
+    "clone:        typed boxed handle control slab hardening lock error",
+    "arc:          clone coerce typed boxed handle control geometry lock error sync",
+    "buf:          boxed",
 ];
 
 /// [`LAYERS`], parsed: each layer with the layers it may import.

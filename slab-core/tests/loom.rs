@@ -11,7 +11,12 @@
 //!   or counted twice (run with `--cfg slab_small` too, so every exchange path is taken);
 //! - handle magazines: a cloned handle fills, drains and drops its magazine on one thread
 //!   while the first handle reads `stats()` and allocates through its own magazine; the
-//!   counts stay exact, and the last box (not the last handle) returns every slab.
+//!   counts stay exact, and the last box (not the last handle) returns every slab;
+//! - `SlabArc` counts (I17): the last strong and the last weak reference dropped on two
+//!   threads (the value dropped once, the slot given back once), `upgrade` racing the
+//!   last strong drop, `get_mut` and `make_mut` racing a weak reference's upgrade and
+//!   drop. The value is a loom `UnsafeCell`, so loom also checks that every write through
+//!   `get_mut`/`make_mut`/`drop` is ordered after every read through another reference.
 //!
 //! The lock is a loom-visible spin lock, so loom explores every interleaving of the
 //! critical sections too. The magazines are built explicitly on each thread (loom cannot
@@ -25,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use slab_core::__loom::ThreadCache;
-use slab_core::{LockTrait, SlabCache};
+use slab_core::{ArcInner, LockTrait, SlabArc, SlabCache};
 
 /// Live blocks of the current model iteration (loom runs iterations one at a time).
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -249,5 +254,150 @@ fn handle_magazines_lose_no_slot_and_release_the_master_once() {
             0,
             "the last box returned every slab"
         );
+    });
+}
+
+/// Drops of [`Shared`] values in the current model iteration.
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// A value whose reads and writes loom checks for races; counts its drops.
+struct Shared(loom::cell::UnsafeCell<u64>);
+
+// SAFETY: the claim under test: reads go through shared `SlabArc`s, writes only through
+// `get_mut`/`make_mut` (which need the only reference) and `drop` (after the last one);
+// loom reports any read and write that are not ordered.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(v: u64) -> Self {
+        Shared(loom::cell::UnsafeCell::new(v))
+    }
+    fn read(&self) -> u64 {
+        // SAFETY: a shared read; loom checks it against every write.
+        self.0.with(|p| unsafe { *p })
+    }
+    fn write(&mut self, v: u64) {
+        self.0.with_mut(|p| {
+            // SAFETY: `&mut self`: exclusive, and loom checks it.
+            unsafe { *p = v }
+        });
+    }
+}
+impl Clone for Shared {
+    fn clone(&self) -> Self {
+        Shared::new(self.read())
+    }
+}
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.write(u64::MAX);
+        DROPS.fetch_add(1, StdOrdering::SeqCst);
+    }
+}
+
+type ArcCache = SlabCache<ArcInner<Shared>, LoomLock, 512>;
+
+/// Checks that every value was dropped once and every slot and slab went back.
+fn all_released(cache: ArcCache, values: usize) {
+    assert_eq!(
+        DROPS.load(StdOrdering::SeqCst),
+        values,
+        "each value dropped once"
+    );
+    assert_eq!(cache.stats().in_use, 0, "every slot back once");
+    drop(cache);
+    assert_eq!(LIVE.load(StdOrdering::SeqCst), 0);
+}
+
+#[test]
+fn arc_last_strong_and_last_weak_on_two_threads_release_once() {
+    model(|| {
+        DROPS.store(0, StdOrdering::SeqCst);
+        let cache = ArcCache::new();
+        let a = cache.alloc_arc(Shared::new(1));
+        let b = SlabArc::clone(&a);
+        let w = SlabArc::downgrade(&a);
+        let t = loom::thread::spawn(move || {
+            assert_eq!(b.read(), 1);
+            drop(b);
+            drop(w);
+        });
+        assert_eq!(a.read(), 1);
+        drop(a);
+        t.join().unwrap();
+        all_released(cache, 1);
+    });
+}
+
+#[test]
+fn arc_upgrade_races_the_last_strong_drop() {
+    model(|| {
+        DROPS.store(0, StdOrdering::SeqCst);
+        let cache = ArcCache::new();
+        let a = cache.alloc_arc(Shared::new(2));
+        let w = SlabArc::downgrade(&a);
+        let t = loom::thread::spawn(move || {
+            // Either the value is still there (and stays until `b` goes), or it is gone
+            // for good.
+            let got = w.upgrade().map(|b| b.read());
+            assert!(w.upgrade().is_none() || got.is_some());
+            got
+        });
+        drop(a);
+        let got = t.join().unwrap();
+        assert!(got.is_none() || got == Some(2));
+        all_released(cache, 1);
+    });
+}
+
+#[test]
+fn arc_get_mut_races_a_weak_reference_s_upgrade_and_drop() {
+    model(|| {
+        DROPS.store(0, StdOrdering::SeqCst);
+        let cache = ArcCache::new();
+        let mut a = cache.alloc_arc(Shared::new(3));
+        let w = SlabArc::downgrade(&a);
+        let t = loom::thread::spawn(move || {
+            let b = w.upgrade();
+            drop(w);
+            b.map(|b| b.read())
+        });
+        // Unique only once the other thread dropped both its references; the write then
+        // happens after its read (loom checks).
+        if let Some(v) = SlabArc::get_mut(&mut a) {
+            v.write(4);
+        }
+        let read = t.join().unwrap();
+        assert!(matches!(read, None | Some(3) | Some(4)));
+        assert!(SlabArc::get_mut(&mut a).is_some(), "unique after the join");
+        drop(a);
+        all_released(cache, 1);
+    });
+}
+
+#[test]
+fn arc_make_mut_races_a_weak_reference() {
+    model(|| {
+        DROPS.store(0, StdOrdering::SeqCst);
+        let cache = ArcCache::new();
+        let mut a = cache.alloc_arc(Shared::new(5));
+        let w = SlabArc::downgrade(&a);
+        let t = loom::thread::spawn(move || w.upgrade().map(|b| b.read()));
+        // In place, cloned (the other thread holds a strong reference) or moved (it holds
+        // only the weak one): the write never races its read.
+        let before = SlabArc::as_ptr(&a);
+        SlabArc::make_mut(&mut a).write(6);
+        let in_place = SlabArc::as_ptr(&a) == before;
+        let read = t.join().unwrap();
+        assert!(matches!(read, None | Some(5)));
+        assert_eq!(a.read(), 6);
+        drop(a);
+        // A clone made a second value; a move or an in-place write did not.
+        let values = DROPS.load(StdOrdering::SeqCst);
+        assert!(values == 1 || values == 2);
+        if in_place {
+            assert_eq!(values, 1, "written in place: one value");
+        }
+        all_released(cache, values);
     });
 }

@@ -74,6 +74,25 @@ fn stubs(item: &Item, args: &Args) -> TokenStream {
                     #panic
                 }
                 #[doc(hidden)]
+                #vis fn pin_boxed(_: Self) -> _slab_core::__private::core::pin::Pin<
+                    _slab_core::SlabBox<Self>,
+                > {
+                    #panic
+                }
+                #[doc(hidden)]
+                #vis fn new_arc(_: Self) -> _slab_core::SlabArc<Self> {
+                    #panic
+                }
+                #[doc(hidden)]
+                #vis fn try_new_arc(
+                    _: Self,
+                ) -> _slab_core::__private::core::result::Result<
+                    _slab_core::SlabArc<Self>,
+                    _slab_core::AllocError<Self>,
+                > {
+                    #panic
+                }
+                #[doc(hidden)]
                 #vis fn slab_cache() -> &'static _slab_core::SlabCache<Self>
                 where
                     Self: 'static,

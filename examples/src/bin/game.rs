@@ -8,6 +8,10 @@
 //! the program prints the time per frame of both, the per-type stats table, and the
 //! stats again after `shrink()` gave the spare slabs back.
 //!
+//! Then a **mixed scene**: the same three types behind one `trait Entity`, all in one
+//! `Vec<SlabBox<dyn Entity, Erased>>` (boxes made by `slab_core::coerce!`, each returning to
+//! its own type's cache when dropped), beside the same scene in a `Vec<Box<dyn Entity>>`.
+//!
 //! ```sh
 //! cargo run -p examples --release --bin game            # ~1000 frames, a few seconds
 //! cargo run -p examples --bin game -- --quick           # a few frames (also SLAB_EXAMPLES_QUICK=1)
@@ -17,7 +21,7 @@ use std::ops::DerefMut;
 use std::time::{Duration, Instant};
 
 use examples::{Rng, ms, print_report, print_stats, scaled};
-use slab_core::{Boxed, slab_cached};
+use slab_core::{Boxed, Erased, SlabBox, coerce, slab_cached};
 
 slab_core::slab_hooks!(global);
 
@@ -356,6 +360,127 @@ fn run(frames: usize, warmup: usize, rates: Rates) {
     print_stats(&stats());
 }
 
+/// What every entity of the mixed scene does, whatever its type.
+trait Entity: Send {
+    /// One frame; whether the entity stays alive.
+    fn update(&mut self) -> bool;
+}
+
+impl Entity for Projectile {
+    fn update(&mut self) -> bool {
+        for (x, v) in self.pos.iter_mut().zip(self.vel) {
+            *x += v;
+        }
+        self.ttl = self.ttl.saturating_sub(1);
+        self.ttl > 0
+    }
+}
+
+impl Entity for Particle {
+    fn update(&mut self) -> bool {
+        for (x, v) in self.pos.iter_mut().zip(self.vel) {
+            *x += v;
+        }
+        self.color = self.color.saturating_sub(0x0001_0101);
+        self.ttl = self.ttl.saturating_sub(1);
+        self.ttl > 0
+    }
+}
+
+impl Entity for Npc {
+    fn update(&mut self) -> bool {
+        self.pos[0] += 0.1;
+        self.hp -= i32::from(self.state & 1);
+        self.state = self.state.wrapping_add(1);
+        self.ttl = self.ttl.saturating_sub(1);
+        self.ttl > 0 && self.hp > 0
+    }
+}
+
+/// One frame's newcomers of the mixed scene, made by `make` into either kind of box.
+fn spawn_mixed<E>(
+    rng: &mut Rng,
+    n: usize,
+    scene: &mut Vec<E>,
+    projectile: impl Fn(Projectile) -> E,
+    particle: impl Fn(Particle) -> E,
+    npc: impl Fn(Npc) -> E,
+) {
+    for i in 0..n {
+        let ttl = u16::try_from(rng.range(5, 60)).unwrap_or(5);
+        let pos = [rng.unit(), rng.unit(), rng.unit()];
+        scene.push(match i % 8 {
+            0 => npc(Npc {
+                name: format!("{} #{i}", NAMES[i % NAMES.len()]),
+                pos,
+                hp: 100,
+                state: 0,
+                ttl,
+            }),
+            1..=3 => projectile(Projectile {
+                pos,
+                vel: [1.0, 0.0, 0.5],
+                damage: 10,
+                ttl,
+                owner: 1,
+            }),
+            _ => particle(Particle {
+                pos,
+                vel: [0.0, 1.0, 0.0],
+                color: 0x00ff_ffff,
+                ttl,
+            }),
+        });
+    }
+}
+
+/// The mixed scene: one `Vec` of `dyn Entity` boxes of three types, slab and `Box` side by
+/// side.
+fn run_mixed(frames: usize, per_frame: usize) {
+    let mut slab: Vec<SlabBox<dyn Entity, Erased>> = Vec::new();
+    let mut heap: Vec<Box<dyn Entity>> = Vec::new();
+    let (mut rng_s, mut rng_h) = (Rng::new(7), Rng::new(7));
+    let (mut t_slab, mut t_heap) = (Duration::ZERO, Duration::ZERO);
+    let mut peak = 0;
+    for _ in 0..frames {
+        let t = Instant::now();
+        slab.retain_mut(|e| e.update());
+        spawn_mixed(
+            &mut rng_s,
+            per_frame,
+            &mut slab,
+            |p| coerce!(Projectile::new_boxed(p)),
+            |p| coerce!(Particle::new_boxed(p)),
+            |n| coerce!(Npc::new_boxed(n)),
+        );
+        t_slab += t.elapsed();
+        let t = Instant::now();
+        heap.retain_mut(|e| e.update());
+        spawn_mixed(
+            &mut rng_h,
+            per_frame,
+            &mut heap,
+            |p| Box::new(p) as Box<dyn Entity>,
+            |p| Box::new(p) as Box<dyn Entity>,
+            |n| Box::new(n) as Box<dyn Entity>,
+        );
+        t_heap += t.elapsed();
+        assert_eq!(slab.len(), heap.len(), "both scenes hold the same entities");
+        peak = peak.max(slab.len());
+    }
+    let per = |d: Duration| d / u32::try_from(frames.max(1)).unwrap_or(u32::MAX);
+    println!(
+        "mixed scene: one Vec<SlabBox<dyn Entity, Erased>> of 3 types, up to {peak} alive, {per_frame} spawned per frame"
+    );
+    println!(
+        "time per frame: SlabBox<dyn Entity> {}, Box<dyn Entity> {}",
+        ms(per(t_slab)),
+        ms(per(t_heap))
+    );
+    drop(slab); // each box goes back to its own type's cache
+    drop(heap);
+}
+
 fn main() {
     let frames = scaled(1000, 60);
     let warmup = scaled(100, 5);
@@ -379,7 +504,10 @@ fn main() {
     // below can return every slab but the masters.
     std::thread::Builder::new()
         .name("game".into())
-        .spawn(move || run(frames, warmup, rates))
+        .spawn(move || {
+            run(frames, warmup, rates);
+            run_mixed(frames / 2, rates.projectiles / 4);
+        })
         .expect("spawn the game thread")
         .join()
         .expect("the game thread panicked");

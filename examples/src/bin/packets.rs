@@ -4,9 +4,10 @@
 //! - the **sender** sends a fixed number of datagrams (64 to 1472 bytes, each carrying a
 //!   sequence number and a checksum) to the receiver's socket, at most 64 ahead of what
 //!   the receiver has read (`--flood` sends as fast as it can);
-//! - the **receiver** takes a `Packet` slot from the pool with `Packet::new_uninit_boxed()`,
-//!   zeroes it *in place* (a 1.5 KiB value never exists on its stack), and `recv`s straight
-//!   into the pooled buffer, then hands the box to the worker;
+//! - the **receiver** takes a `Packet` from the pool (a `ByteBuf<1500>` with a timestamp,
+//!   no `unsafe` and no wrapper), `recv`s straight into the pooled buffer's unfilled
+//!   capacity (`initialize_unfilled`: std's `recv` wants `&mut [u8]`, so a fresh buffer is
+//!   zeroed once, in place), and hands the box to the worker;
 //! - the **worker** checks each packet and drops it, so every packet is freed on another
 //!   thread than the one that allocated it.
 //!
@@ -28,7 +29,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use examples::{human_bytes, print_report, scaled};
-use slab_core::{Boxed, SlabBox, slab_cached};
+use slab_core::{Boxed, ByteBuf, ByteBuffer, slab_cached};
 
 slab_core::slab_hooks!(global);
 
@@ -38,12 +39,20 @@ const MAX_PAYLOAD: usize = 1472;
 /// A received datagram in a pooled buffer (1.5 KiB; `#[slab_cached]` picks the slab size).
 #[slab_cached]
 struct Packet {
-    /// Bytes of `data` that hold the datagram.
-    len: u16,
     /// When the receiver got it.
     received_at: Option<Instant>,
-    /// The datagram.
-    data: [u8; 1500],
+    /// The datagram: its length is the buffer's filled length.
+    data: ByteBuf<1500>,
+}
+
+/// A box of a `Packet` is `AsRef<[u8]>` (its datagram), for any API that takes bytes.
+impl ByteBuffer for Packet {
+    fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
 }
 
 /// Datagrams the sender may send ahead of the receiver (about 150 KiB of socket buffer).
@@ -78,26 +87,12 @@ fn encode(seq: u64, buf: &mut [u8]) {
     buf[8..12].copy_from_slice(&sum.to_le_bytes());
 }
 
-/// A packet slot from the pool, built in place: the 1.5 KiB value is never on the stack
-/// (a `Packet::new_boxed(Packet { .. })` would build it there first, then copy it).
+/// An empty packet from the pool. Nothing of its buffer is written yet.
 fn fresh_packet() -> Boxed<Packet> {
-    let mut slot = Packet::new_uninit_boxed();
-    let p = SlabBox::as_mut_ptr(&mut slot).cast::<Packet>();
-    // SAFETY: `p` points to this box's slot, valid for one `Packet`; `&raw mut` takes the
-    // field's address without making a reference to uninitialised memory.
-    let data = unsafe { &raw mut (*p).data };
-    // SAFETY: `data` is valid for writes of one `[u8; 1500]`, aligned (byte array).
-    unsafe { data.write_bytes(0, 1) };
-    // SAFETY: as for `data`.
-    let len = unsafe { &raw mut (*p).len };
-    // SAFETY: `len` points into the slot, aligned for a `u16`.
-    unsafe { len.write(0) };
-    // SAFETY: as for `data`.
-    let at = unsafe { &raw mut (*p).received_at };
-    // SAFETY: `at` points into the slot, aligned for an `Option<Instant>`.
-    unsafe { at.write(None) };
-    // SAFETY: every field was written above.
-    unsafe { slot.assume_init() }
+    Packet::new_boxed(Packet {
+        received_at: None,
+        data: ByteBuf::new(),
+    })
 }
 
 /// Counters of one run.
@@ -185,13 +180,13 @@ fn main() {
             allocs += 1;
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
-                match rx.recv(&mut packet.data) {
+                match rx.recv(packet.data.initialize_unfilled()) {
                     Ok(n) => {
-                        if n == 8 && packet.data[..8] == END.to_le_bytes() {
+                        packet.data.advance(n);
+                        if packet.data[..] == END.to_le_bytes() {
                             break;
                         }
                         rx_count.fetch_add(1, Ordering::Release);
-                        packet.len = u16::try_from(n).unwrap_or(0);
                         packet.received_at = Some(Instant::now());
                         let full = std::mem::replace(&mut packet, fresh_packet());
                         allocs += 1;
@@ -218,7 +213,7 @@ fn main() {
             let mut t = Totals::default();
             let mut expected = 0u64;
             for p in from_rx {
-                let data = &p.data[..usize::from(p.len)];
+                let data: &[u8] = p.as_ref(); // the filled bytes, through `ByteBuffer`
                 let mut seq = [0u8; 8];
                 let mut sum = [0u8; 4];
                 seq.copy_from_slice(&data[..8]);
@@ -232,7 +227,7 @@ fn main() {
                 }
                 expected = seq + 1;
                 t.received += 1;
-                t.bytes += u64::from(p.len);
+                t.bytes += data.len() as u64;
                 if let Some(at) = p.received_at {
                     t.latency_sum += at.elapsed();
                 }

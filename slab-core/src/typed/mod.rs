@@ -294,6 +294,7 @@ impl<T: SlabCached> SlabBox<T, TypePool<T>> {
     ///
     /// # Panics
     /// When the allocation hook has no memory, naming `T`.
+    #[must_use]
     #[inline(always)]
     pub fn new(value: T) -> Self {
         new_boxed(value)

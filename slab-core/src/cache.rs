@@ -21,6 +21,7 @@ use crate::handle::{SlabCache, SlabSize, ValidSlabSize};
 use crate::hardening;
 use crate::lock::LockTrait;
 use crate::slab;
+use crate::source::{DefaultSource, SlabSource};
 use crate::stats::SlabStats;
 use crate::sync::Ordering;
 
@@ -39,7 +40,7 @@ where
         .as_ptr()
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
     /// Places `value` in the cache and returns its box, or hands the value back.
     ///
     /// ```
@@ -300,7 +301,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Default for SlabCache<T, L, SIZE>
+impl<T, L: LockTrait, const SIZE: usize, S: DefaultSource> Default for SlabCache<T, L, SIZE, S>
 where
     SlabSize<SIZE>: ValidSlabSize,
 {
@@ -309,7 +310,7 @@ where
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
     /// Like [`alloc`](Self::alloc), through this handle's own magazine: most calls take
     /// no lock and no atomic read-modify-write.
     ///
@@ -428,7 +429,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // SAFETY: the slot is outstanding, so `h` is the live header of its slab (I1, I4);
         // `master` is written once at init and read through the raw pointer (another
         // thread may be writing the header's state under the lock, I12).
-        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
         if self.mag_has_room(master) {
             // SAFETY: a free slot of our master's cache holding no value, ours to chain
             // (I2); a counter is claimed and there is room (`mag_has_room`).
@@ -469,7 +470,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Drop for SlabCache<T, L, SIZE, S> {
     fn drop(&mut self) {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return;
@@ -499,23 +500,25 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> core::fmt::Debug
+    for SlabCache<T, L, SIZE, S>
+{
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_tuple("SlabCache").field(&self.stats()).finish()
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Pool for SlabCache<T, L, SIZE, S> {
     type Lock = L;
     const SLAB_SIZE: usize = SIZE;
 }
 
 // SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
-// depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
+// depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE, S>>` are only made from slots of a
 // cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it), so
 // `CLASS` is their geometry (I1) and the cache they return to is alive (I2, I4).
-unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
-    for SlabCache<T, L, SIZE>
+unsafe impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> crate::boxed::sealed::Sealed
+    for SlabCache<T, L, SIZE, S>
 {
     const CLASS: Class = Self::CLASS;
 
@@ -528,6 +531,6 @@ unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
         // SAFETY: `slot` was handed out by a cache of this type and holds no value
         // (`release`'s contract), so it belongs to the depot of a live cache (the slot
         // keeps it alive, I4) of geometry `Self::CLASS` and lock `L`.
-        unsafe { depot_free::<L>(slot, &Self::CLASS, core::any::type_name::<T>()) }
+        unsafe { depot_free::<L, S>(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }

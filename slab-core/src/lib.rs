@@ -228,13 +228,13 @@ mod error;
 mod geometry;
 mod handle;
 mod hardening;
-mod hooks;
 mod lock;
 mod magazine;
 #[cfg(feature = "alloc")]
 mod pages;
 mod scan;
 mod slab;
+mod source;
 mod stats;
 mod sync;
 mod thread_cache;
@@ -245,11 +245,11 @@ pub use depot::DEFAULT_KEEP_EMPTY;
 pub use error::{AllocError, SlabError};
 pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use handle::{SlabCache, SlabSize, ValidSlabSize};
-#[cfg(feature = "alloc")]
-pub use hooks::global;
-pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
+pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
+#[cfg(feature = "alloc")]
+pub use source::{Global, global};
 pub use stats::SlabStats;
 pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
 // Not public API: `pub` because public items name them (`Boxed<T>` is a box of
@@ -288,11 +288,11 @@ pub mod __loom {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__slab_cached_impl as slab_cached_impl;
-    pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
+    pub use crate::source::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
         ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
-        assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed, new_uninit_boxed,
-        try_new_boxed, try_new_uninit_boxed,
+        assert_source, assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed,
+        new_uninit_boxed, try_new_boxed, try_new_uninit_boxed,
     };
     pub use core;
 
@@ -305,5 +305,5 @@ pub mod __private {
     pub use std::thread_local;
 
     #[cfg(feature = "alloc")]
-    pub use crate::hooks::global;
+    pub use crate::source::global;
 }

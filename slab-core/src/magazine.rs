@@ -29,6 +29,7 @@ use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::hardening;
 use crate::lock::LockTrait;
+use crate::source::SlabSource;
 use crate::sync::{AtomicU32, Ordering};
 
 /// Rounds per magazine for a slot stride: about 32 KiB of objects, from 8 to 64 slots
@@ -181,9 +182,9 @@ impl Pair {
     /// # Safety
     /// `ctrl` is a live control block of geometry `class` (I4); `held` is the owner's
     /// count there (a registered thread node's, or a claimed handle counter, I14).
-    pub(crate) unsafe fn refill<L: LockTrait>(
+    pub(crate) unsafe fn refill<L: LockTrait, S: SlabSource + Copy>(
         &self,
-        ctrl: NonNull<Control<L>>,
+        ctrl: NonNull<Control<L, S>>,
         class: &Class,
         rounds: u32,
         held: &AtomicU32,
@@ -205,7 +206,7 @@ impl Pair {
         // SAFETY: `ctrl` is a live control block of geometry `class` (I4), and `held` this
         // holder's registered count there (`refill`'s contract, I14): what `take_full`
         // needs.
-        let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
+        let chain = unsafe { take_full::<L, S>(ctrl, class, rounds, held) }?;
         // `take_full` may call the allocation hook, and a hook that allocates or frees
         // this type on this thread re-enters this pair: what it left in either magazine
         // stays there, and the new chain goes into an empty magazine, or back to the depot.
@@ -219,7 +220,7 @@ impl Pair {
             // SAFETY: `ctrl` is live and `held` registered there (`refill`'s contract,
             // I14); the chain's slots are free slots of that cache, entered in `held` by
             // `take_full`, given to the depot now (I2, I8).
-            unsafe { park_full::<L>(ctrl, class, chain, held) };
+            unsafe { park_full::<L, S>(ctrl, class, chain, held) };
         }
         Ok(())
     }
@@ -230,9 +231,9 @@ impl Pair {
     ///
     /// # Safety
     /// As [`refill`](Self::refill); the magazines hold free slots of that cache (I14).
-    pub(crate) unsafe fn make_room<L: LockTrait>(
+    pub(crate) unsafe fn make_room<L: LockTrait, S: SlabSource + Copy>(
         &self,
-        ctrl: NonNull<Control<L>>,
+        ctrl: NonNull<Control<L, S>>,
         class: &Class,
         held: &AtomicU32,
     ) {
@@ -248,7 +249,7 @@ impl Pair {
         // SAFETY: `ctrl` is live and `held` registered there (`make_room`'s contract,
         // I14); the chain's slots are this holder's free slots of that cache, given to the
         // depot now (I2, I8).
-        unsafe { park_full::<L>(ctrl, class, full, held) };
+        unsafe { park_full::<L, S>(ctrl, class, full, held) };
     }
 
     /// Empties both magazines and returns their chains (the caller zeroes `held`, in the
@@ -294,8 +295,8 @@ impl Pair {
 /// # Safety
 /// `ctrl` is a live control block (I4); `chain` holds free slots of its cache, counted in
 /// `held`, the holder's registered count there (I14).
-unsafe fn park_full<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
+unsafe fn park_full<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     chain: Chain,
     held: &AtomicU32,
@@ -317,8 +318,8 @@ unsafe fn park_full<L: LockTrait>(
 /// # Safety
 /// `ctrl` is a live control block of geometry `class` (I4); `held` is a registered count
 /// there (I14).
-unsafe fn take_full<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
+unsafe fn take_full<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     rounds: u32,
     held: &AtomicU32,

@@ -80,7 +80,18 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
     // The lock is named once, so a path that does not resolve is reported once.
     let lock = quote_spanned!(lock_span=> __SlabCachedLock);
     let lock_alias = quote_spanned!(lock_span=> type #lock = #lock_type;);
-    let size = size_expr(ident, &lock, args.size.as_ref());
+    let user_source = args.source.as_ref();
+    let source_span = user_source.map_or_else(|| ident.span(), Spanned::span);
+    let source_type = user_source.map_or_else(|| quote!(_slab_core::Hooks), Type::to_token_stream);
+    // Named once too, and checked at the user's token: `DefaultSource` says what to do.
+    let source = quote_spanned!(source_span=> __SlabCachedSource);
+    let source_alias = quote_spanned!(source_span=> type #source = #source_type;);
+    let source_check = user_source.map(|_| {
+        quote_spanned! {source_span=>
+            const _: () = _slab_core::__private::assert_source::<#source>();
+        }
+    });
+    let size = size_expr(ident, &lock, &source, args.size.as_ref());
     let size_span = args
         .size
         .as_ref()
@@ -88,11 +99,11 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
     let type_name = ident.unraw().to_string();
 
     let impl_call = quote_spanned! {ident.span()=>
-        _slab_core::__private::slab_cached_impl!(#ident, #lock, #size);
+        _slab_core::__private::slab_cached_impl!(#ident, #lock, #size, #source);
     };
     let layout_check = quote_spanned! {size_span=>
         const _: () = if let _slab_core::__private::core::result::Result::Err(__m) =
-            _slab_core::__private::check_layout::<#ident, #lock>(#type_name, #lock_name, #size)
+            _slab_core::__private::check_layout::<#ident, #lock, #source>(#type_name, #lock_name, #size)
         {
             _slab_core::__private::core::panic!("{}", __m.as_str())
         };
@@ -112,7 +123,9 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
         const _: () = {
             #krate
             #lock_alias
+            #source_alias
             #lock_check
+            #source_check
             #send_check
             #layout_check
             #impl_call
@@ -122,11 +135,16 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
 }
 
 /// The slab size: the literal as written, or slab-core's choice for the type.
-fn size_expr(ident: &Ident, lock: &TokenStream, size: Option<&LitInt>) -> TokenStream {
+fn size_expr(
+    ident: &Ident,
+    lock: &TokenStream,
+    source: &TokenStream,
+    size: Option<&LitInt>,
+) -> TokenStream {
     match size {
         Some(lit) => lit.to_token_stream(),
         None => quote_spanned! {ident.span()=>
-            _slab_core::__private::auto_slab_size::<#ident, #lock>()
+            _slab_core::__private::auto_slab_size::<#ident, #lock, #source>()
         },
     }
 }

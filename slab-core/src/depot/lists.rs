@@ -180,9 +180,9 @@ impl Depot {
     pub(crate) unsafe fn adopt(&mut self, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
         if hardening::CHECKS && self.holds_slab(block.addr().get(), class.slab_size) {
             panic!(
-                "slab_core: the allocation hook returned {block:p}, which is already a live \
-                 slab of the `{}` cache: the hook handed one block out twice, breaking the \
-                 promise of its `unsafe` in `slab_hooks!`",
+                "slab_core: the memory source returned {block:p}, which is already a live \
+                 slab of the `{}` cache: the source handed one block out twice, breaking the \
+                 promise of its `unsafe impl SlabSource` (or its `unsafe` in `slab_hooks!`)",
                 self.name
             );
         }

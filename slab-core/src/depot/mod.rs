@@ -15,7 +15,7 @@
 //! holder's own `held`, by its owner (I8).
 //!
 //! This module talks to `slab` (headers, pop and push), `chain`, `geometry`, `hardening`,
-//! `hooks` (to give retired slabs back), `stats` and `sync`.
+//! `source` (to give retired slabs back), `stats` and `sync`.
 
 use core::ptr::{self, NonNull};
 

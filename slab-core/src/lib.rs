@@ -135,6 +135,44 @@
 //! }
 //! ```
 //!
+//! # Memory sources: one per cache
+//! The hooks are the default **source** of every cache. A cache can name another as its
+//! last type parameter, `SlabCache<T, L, SIZE, S>`, or with `#[slab_cached(source = S)]`:
+//! [`Global`] (Rust's global allocator), a byte cap shared by several caches
+//! (`&'static` [`Capped<S>`]), or your own memory (an `unsafe impl` [`SlabSource`]). A
+//! program whose caches all name such sources needs **no** `slab_hooks!`, which is how a
+//! library keeps its own types (and its own tests) off its users' hooks:
+//!
+//! ```
+//! use slab_core::{Capped, Global, SlabCache, SlabError, SpinLock, slab_cached};
+//!
+//! // No `slab_hooks!` in this program.
+//! #[slab_cached(source = Global)]
+//! pub struct Node {
+//!     pub id: u32,
+//! }
+//!
+//! static POOL: Capped<Global> = Capped::new(Global, 16 << 10); // at most 16 KiB
+//!
+//! fn main() {
+//!     assert_eq!(Node::new_boxed(Node { id: 1 }).id, 1);
+//!     let capped: SlabCache<[u8; 1000], SpinLock, 4096, &'static Capped<Global>> =
+//!         SlabCache::with_source(&POOL);
+//!     let mut held = Vec::new();
+//!     let e = loop {
+//!         match capped.try_alloc([0; 1000]) {
+//!             Ok(b) => held.push(b),
+//!             Err(e) => break e,
+//!         }
+//!     };
+//!     assert_eq!(e.error(), SlabError::OutOfMemory); // past the cap; `e.into_inner()`
+//!     assert_eq!(POOL.used(), 16 << 10); // four 4 KiB slabs, and not one more
+//! }
+//! ```
+//!
+//! See [`SlabSource`] for the promise a source makes, and the README's "Memory sources"
+//! for two sources in one program.
+//!
 //! # `no_std`, and small memories
 //! Without `std` there are no per-thread magazines: `#[slab_cached]` types and plain box
 //! drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
@@ -171,7 +209,8 @@
 //! A runtime `SlabCache<T>` uses 4096-byte slabs unless its `SIZE` says otherwise.
 //!
 //! # Architecture
-//! Bottom up, each module talking only to those below it: `hooks` (raw memory) →
+//! Bottom up, each module talking only to those below it: `source` (raw memory: the
+//! hooks, the global allocator, caps) →
 //! `geometry` (slab layout, pure arithmetic) → `hardening` (canaries, poison, encoded
 //! links) → `slab` (one slab: header, free list, pop and push) → `chain` (free slots
 //! linked through their first word) → `depot` (slab lists, parked magazines, the registry

@@ -52,13 +52,13 @@ pub(crate) unsafe fn source_of<L, S: Copy>(ctrl: NonNull<Control<L, S>>) -> S {
 }
 
 /// The geometry of `SlabCache<T, L, SIZE, S>`, or the reason it is invalid.
-pub(crate) const fn class_of<T, L, S>(slab_size: usize) -> Result<Class, LayoutError> {
+pub(crate) const fn class_of<T, L, S: SlabSource>(slab_size: usize) -> Result<Class, LayoutError> {
     class_with::<T, L, S>(slab_size, hardening::CHECKS)
 }
 
 /// The geometry with or without the hardening canary. Choices that must not depend on the
 /// build profile (the automatic slab size) use `checks = false`.
-pub(crate) const fn class_with<T, L, S>(
+pub(crate) const fn class_with<T, L, S: SlabSource>(
     slab_size: usize,
     checks: bool,
 ) -> Result<Class, LayoutError> {
@@ -69,6 +69,7 @@ pub(crate) const fn class_with<T, L, S>(
         control: Layout::new::<Control<L, S>>(),
         lock_size: size_of::<L>(),
         checks,
+        kept: S::__KEPT,
     })
 }
 

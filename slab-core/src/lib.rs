@@ -269,6 +269,7 @@ mod handle;
 mod hardening;
 mod lock;
 mod magazine;
+mod objcache;
 #[cfg(feature = "alloc")]
 mod pages;
 mod scan;
@@ -285,6 +286,7 @@ pub use error::{AllocError, SlabError};
 pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use handle::{SlabCache, SlabSize, ValidSlabSize};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
+pub use objcache::{ObjectCache, Pooled, Recycle};
 pub use scan::{ScanError, ScanReport};
 pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
 #[cfg(feature = "alloc")]

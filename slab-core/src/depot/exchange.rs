@@ -216,7 +216,7 @@ impl Depot {
             self.in_use += taken as usize;
             // SAFETY: `h` is live, on the list its `list` field names (`pop_batch` does not
             // touch the lists, I11), and its fill level changed; the lock is held.
-            unsafe { self.relist(h) };
+            unsafe { self.relist(h, class) };
         }
         chain
     }

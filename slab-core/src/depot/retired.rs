@@ -102,11 +102,29 @@ impl Retired {
 /// `h` was retired (or is a master being destroyed) and nothing references it (I13);
 /// `source` is the source its block came from (or a copy of it, I17).
 pub(crate) unsafe fn free_block<S: SlabSource>(h: NonNull<SlabHeader>, class: &Class, source: &S) {
-    let base = slab::base_of(h, class);
-    hardening::asan_unpoison_slab(base, class);
-    // SAFETY: the block at `base` came from `source` through `source::alloc_slab` with
-    // `class.layout()` (contract, I6, I17), and nothing references it any more.
-    unsafe { free_slab(source, base, class.layout()) }
+    /// Gives the block back, even if dropping a kept value panicked (I6).
+    struct GiveBack<'a, S: SlabSource> {
+        base: NonNull<u8>,
+        class: &'a Class,
+        source: &'a S,
+    }
+    impl<S: SlabSource> Drop for GiveBack<'_, S> {
+        fn drop(&mut self) {
+            hardening::asan_unpoison_slab(self.base, self.class);
+            // SAFETY: the block at `base` came from `source` through `source::alloc_slab`
+            // with `class.layout()` (`free_block`'s contract, I6, I17), its kept values are
+            // dropped (or their `Drop` panicked, which counts as run, I3), and nothing
+            // references it any more.
+            unsafe { free_slab(self.source, self.base, self.class.layout()) }
+        }
+    }
+    let _give_back = GiveBack {
+        base: slab::base_of(h, class),
+        class,
+        source,
+    };
+    // SAFETY: retired or destroyed, every slot free, reachable only by us (contract, I13).
+    unsafe { slab::drop_kept(h, class) };
 }
 
 impl Depot {

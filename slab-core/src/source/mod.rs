@@ -21,6 +21,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 
 use crate::error::SlabError;
+use crate::geometry::Kept;
 
 mod capped;
 #[cfg(feature = "alloc")]
@@ -109,6 +110,11 @@ pub unsafe trait SlabSource {
     /// `block` was returned by [`alloc`](Self::alloc) of this source (or of a copy of it)
     /// with this same `layout`, is given back once, and is not used afterwards.
     unsafe fn free(&self, block: NonNull<u8>, layout: Layout);
+
+    /// Not public API: what the slots of an object cache keep (the crate's own wrapper
+    /// source sets it; its type cannot be named outside the crate).
+    #[doc(hidden)]
+    const __KEPT: Option<Kept> = None;
 }
 
 // SAFETY: forwards both calls to the source `S` that the reference names, which keeps

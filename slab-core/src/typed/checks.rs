@@ -6,7 +6,7 @@
 use crate::control::{class_of, class_with};
 use crate::geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 use crate::lock::LockTrait;
-use crate::source::DefaultSource;
+use crate::source::{DefaultSource, SlabSource};
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).
 #[doc(hidden)]
@@ -65,7 +65,7 @@ impl ConstMsg {
 }
 
 /// The smallest valid slab size above `from` for `T`, `L` and `S`, or 0.
-const fn smallest_valid<T, L, S>(mut from: usize) -> usize {
+const fn smallest_valid<T, L, S: SlabSource>(mut from: usize) -> usize {
     if from < MIN_SLAB_SIZE {
         from = MIN_SLAB_SIZE;
     }
@@ -93,7 +93,7 @@ pub(crate) const AUTO_MIN_SLAB: usize = 16384;
 /// slab, about 1507 bytes each); failing that, the smallest size that holds two. Untouched
 /// slab pages are not resident, so a large slab costs little until it fills.
 #[doc(hidden)]
-pub const fn auto_slab_size<T, L, S>() -> usize {
+pub const fn auto_slab_size<T, L, S: SlabSource>() -> usize {
     let mut s = AUTO_MIN_SLAB;
     while s <= 1 << 24 {
         // Release geometry: the size must not change with the build profile.
@@ -120,7 +120,7 @@ pub const fn auto_slab_size<T, L, S>() -> usize {
               (no allocator in const fns, and this crate is `no_std`), and `#[slab_cached]` \
               only ever calls this in a `const` item, so the size costs nothing at run time"
 )]
-pub const fn check_layout<T, L, S>(
+pub const fn check_layout<T, L, S: SlabSource>(
     type_name: &'static str,
     lock_name: &'static str,
     size: usize,

@@ -46,22 +46,39 @@ pub fn print_stats(rows: &[SlabStats]) {
     }
 }
 
-/// Prints the closing report of an example: the stats table, one line per type with the
-/// numbers a reader looks for, and a total line `in use N across K types ...`.
+/// Every live cache of the program, from slab-core's registry
+/// ([`slab_core::for_each_cache`]), sorted by name: the examples list no type by hand.
+#[must_use]
+pub fn all_caches() -> Vec<SlabStats> {
+    let mut rows = Vec::new();
+    slab_core::for_each_cache(|s| rows.push(*s));
+    rows.sort_by_key(|s| short_name(s.name).to_string());
+    rows
+}
+
+/// Prints the closing report of an example from the registry of every cache: the stats
+/// table, one line per cache with the numbers a reader looks for and its fast-path
+/// counters, and a total line `in use N across K types ...`.
 ///
 /// The integration test looks for `in use 0 across` in the output of every example.
-pub fn print_report(rows: &[SlabStats]) {
+pub fn print_report() {
+    let rows = all_caches();
+    let rows = rows.as_slice();
     println!("== report ==");
     print_stats(rows);
     for s in rows {
         println!(
-            "  {:<12} in use {}, peak {}, slabs {} of {} B, bytes from the hooks {}",
+            "  {:<12} in use {}, peak {}, slabs {} of {} B, bytes from the hooks {}; \
+             magazine hits {}, depot exchanges {}, refills {}",
             short_name(s.name),
             s.in_use,
             s.peak,
             s.slabs,
             s.slab_size,
-            s.bytes
+            s.bytes,
+            s.magazine_hits,
+            s.depot_exchanges,
+            s.refills
         );
     }
     let in_use: usize = rows.iter().map(|s| s.in_use).sum();

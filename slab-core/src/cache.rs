@@ -163,22 +163,7 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     /// Counters of this cache, read under the lock. Allocates nothing: a cache that was
     /// never used reports zeros.
     pub fn stats(&self) -> SlabStats {
-        let class = Self::CLASS;
-        let mut s = SlabStats {
-            name: core::any::type_name::<T>(),
-            object_size: class.obj_size,
-            slot_size: class.stride,
-            slab_size: SIZE,
-            objects_per_slab: class.slave_slots,
-            in_use: 0,
-            peak: 0,
-            capacity: 0,
-            slabs: 0,
-            empty_slabs: 0,
-            bytes: 0,
-            hook_allocs: 0,
-            hook_frees: 0,
-        };
+        let mut s = Self::static_stats();
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return s;
         };
@@ -186,6 +171,33 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         g.depot().report(&mut s);
         s
+    }
+
+    /// The figures of this cache type that no depot holds.
+    fn static_stats() -> SlabStats {
+        let class = Self::CLASS;
+        SlabStats {
+            name: core::any::type_name::<T>(),
+            object_size: class.obj_size,
+            slot_size: class.stride,
+            slab_size: SIZE,
+            objects_per_slab: class.slave_slots,
+            ..SlabStats::EMPTY
+        }
+    }
+
+    /// The registry's `report` of a cache of this type: its stats, read under its lock.
+    ///
+    /// # Safety
+    /// `node` is the registry node of a live control block of this cache type (I20).
+    pub(crate) unsafe fn report_node(node: NonNull<crate::registry::Node>, s: &mut SlabStats) {
+        *s = Self::static_stats();
+        // SAFETY: the node lies in a `Control<L, S>` of this cache type (contract).
+        let ctrl = unsafe { Control::<L, S>::of_node(node) };
+        // SAFETY: alive while its node is listed, which the caller's registry lock keeps
+        // (I20).
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        g.depot().report(s);
     }
 
     /// Grows the cache so that the next `n` allocations need no hook call (unless other

@@ -24,6 +24,7 @@ use crate::error::SlabError;
 use crate::geometry::{Class, HANDLE_COUNTERS, LayoutError, Spec};
 use crate::hardening;
 use crate::lock::LockTrait;
+use crate::registry::{self, Node};
 use crate::slab::{self, SlabHeader};
 use crate::source::{SlabSource, alloc_slab, free_slab};
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
@@ -37,6 +38,30 @@ pub(crate) struct Control<L, S> {
     /// `init_master`, and never changed: read without the lock while the control block is
     /// alive. A zero-sized source takes no room.
     source: S,
+    /// The cache's entry in the registry of every cache (I20).
+    node: Node,
+}
+
+impl<L, S> Control<L, S> {
+    /// The control block that holds registry node `node`.
+    ///
+    /// # Safety
+    /// `node` is the `node` field of a `Control<L, S>`.
+    #[inline]
+    pub(crate) unsafe fn of_node(node: NonNull<Node>) -> NonNull<Self> {
+        // SAFETY: `node` lies `offset_of!(Self, node)` bytes into its control block
+        // (contract), so stepping back stays in the same allocation, with its provenance.
+        unsafe { node.byte_sub(core::mem::offset_of!(Self, node)) }.cast()
+    }
+}
+
+/// The registry node of the control block `ctrl` (no reference made).
+#[inline]
+fn node_of<L, S>(ctrl: NonNull<Control<L, S>>) -> NonNull<Node> {
+    // SAFETY: a projection to a field of the control block, in bounds of it; no reference.
+    let p = unsafe { &raw mut (*ctrl.as_ptr()).node };
+    // SAFETY: derived from a non-null pointer.
+    unsafe { NonNull::new_unchecked(p) }
 }
 
 /// A copy of the source of the control block `ctrl`.
@@ -125,18 +150,25 @@ pub(crate) fn create_master<L: LockTrait, S: SlabSource + Copy>(
     class: &Class,
     name: &'static str,
     source: S,
+    report: unsafe fn(NonNull<Node>, &mut crate::stats::SlabStats),
 ) -> Result<NonNull<Control<L, S>>, SlabError> {
     let block = alloc_slab(&source, class.layout())?;
     // SAFETY: `block` is a fresh, exclusively owned slab-sized block from `source` (I1,
     // I6), of this cache's layout.
-    let ctrl = unsafe { init_master::<L, S>(block, class, name, source) };
+    let ctrl = unsafe { init_master::<L, S>(block, class, name, source, report) };
     match published.compare_exchange(
         ptr::null_mut(),
         ctrl.as_ptr(),
         Ordering::AcqRel,
         Ordering::Acquire,
     ) {
-        Ok(_) => Ok(ctrl),
+        Ok(_) => {
+            // SAFETY: the node of the control block just published, on no list; it stays
+            // put until `destroy` unregisters it, and its `report` locks this cache's depot
+            // (I20). No depot lock is held here.
+            unsafe { registry::register(node_of(ctrl)) };
+            Ok(ctrl)
+        }
         Err(winner) => {
             // Another thread published its master first: ours was never shared (I15).
             // SAFETY: `ctrl` was written in bounds of `block` by `init_master` (I1), so
@@ -167,6 +199,7 @@ unsafe fn init_master<L: LockTrait, S>(
     class: &Class,
     name: &'static str,
     source: S,
+    report: unsafe fn(NonNull<Node>, &mut crate::stats::SlabStats),
 ) -> NonNull<Control<L, S>> {
     // The control block and the counters lie before `master_first` in the unrotated
     // layout, which the colour rotation never cuts (`geometry::Colours`): they are
@@ -200,6 +233,7 @@ unsafe fn init_master<L: LockTrait, S>(
             lock: L::__fresh(),
             depot: UnsafeCell::new(depot),
             source,
+            node: Node::new(report),
         })
     };
     ctrl
@@ -212,9 +246,12 @@ unsafe fn init_master<L: LockTrait, S>(
 /// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
 /// released; nothing else can reach it any more (I4).
 unsafe fn destroy<L: LockTrait, S: SlabSource + Copy>(ctrl: NonNull<Control<L, S>>, class: &Class) {
+    // SAFETY: the node of this cache's control block, linked at its creation (I20); no
+    // depot lock is held (contract). After this no lister can reach the cache.
+    unsafe { registry::unregister(node_of(ctrl)) };
     // SAFETY: `ctrl` points to an initialised control block (contract) that nobody else
-    // can reach any more (I4), so a shared reference to it is valid until its memory goes
-    // back below; it is last used to reach the depot.
+    // can reach any more (I4, and unlisted above, I20), so a shared reference to it is
+    // valid until its memory goes back below; it is last used to reach the depot.
     let control = unsafe { ctrl.as_ref() };
     // The source lives in the master, which goes back first: copy it out (I17).
     let source = control.source;

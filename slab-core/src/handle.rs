@@ -226,6 +226,7 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
                 &Self::CLASS,
                 core::any::type_name::<T>(),
                 self.source,
+                Self::report_node,
             ),
         }
     }

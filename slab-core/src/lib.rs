@@ -173,6 +173,41 @@
 //! See [`SlabSource`] for the promise a source makes, and the README's "Memory sources"
 //! for two sources in one program.
 //!
+//! # Object caching: objects that stay constructed
+//! An [`ObjectCache<T, L, SIZE, S>`](ObjectCache) keeps its objects constructed between
+//! uses (Bonwick 1994): dropping a [`Pooled`] box [resets](Recycle::reset) the value and
+//! keeps it in its slot, and the next [`take`](ObjectCache::take) hands it out again. A
+//! pooled `Vec<u8>` keeps its capacity. Values are dropped for real only when their slab
+//! goes back to its source.
+//!
+//! ```
+//! use slab_core::{Global, ObjectCache, SpinLock};
+//!
+//! let mut pool: ObjectCache<Vec<u8>, SpinLock, 16384, Global> = ObjectCache::new();
+//! let mut v = pool.take_mut();
+//! v.extend_from_slice(&[0; 1500]);
+//! pool.give(v); // cleared, not dropped
+//! assert!(pool.take_mut().capacity() >= 1500);
+//! ```
+//!
+//! # Every cache of the program
+//! [`slabinfo()`] prints every live cache as a `/proc/slabinfo`-style table, and
+//! [`for_each_cache`] hands each cache's [`SlabStats`] (with the fast path's counters) to
+//! a metrics exporter. `#[slab_cached]` types join on first use; runtime caches when their
+//! master is made, and leave when it is released. Registering allocates nothing.
+//!
+//! ```
+//! use slab_core::{Global, SlabCache, SpinLock};
+//!
+//! let cache: SlabCache<u64, SpinLock, 4096, Global> = SlabCache::new();
+//! let b = cache.alloc(1);
+//! println!("{}", slab_core::slabinfo());
+//! let mut caches = 0;
+//! slab_core::for_each_cache(|_| caches += 1);
+//! assert!(caches >= 1);
+//! # drop(b);
+//! ```
+//!
 //! # `no_std`, and small memories
 //! Without `std` there are no per-thread magazines: `#[slab_cached]` types and plain box
 //! drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
@@ -272,6 +307,7 @@ mod magazine;
 mod objcache;
 #[cfg(feature = "alloc")]
 mod pages;
+mod registry;
 mod scan;
 mod slab;
 mod source;
@@ -287,6 +323,7 @@ pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use handle::{SlabCache, SlabSize, ValidSlabSize};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use objcache::{ObjectCache, Pooled, Recycle};
+pub use registry::{SlabInfo, for_each_cache, slabinfo};
 pub use scan::{ScanError, ScanReport};
 pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
 #[cfg(feature = "alloc")]

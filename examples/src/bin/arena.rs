@@ -26,7 +26,7 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use examples::{print_report, print_stats, quick_mode};
+use examples::{all_caches, print_report, print_stats, quick_mode};
 use slab_core::{AllocError, Boxed, DefaultSource, Global, SlabError, SlabSource, slab_cached};
 
 /// Bytes per page of the arena.
@@ -282,7 +282,7 @@ fn main() {
         let task = Task::try_new_boxed(task).unwrap_or_else(|e| panic!("{e}"));
         println!("Task::try_new_boxed -> Ok({task:?})");
         tasks.push(task);
-        print_stats(&[Frame::slab_cache().stats(), Task::slab_cache().stats()]);
+        print_stats(&all_caches());
     }
     for (round, t) in tasks.iter().enumerate() {
         println!(
@@ -302,5 +302,5 @@ fn main() {
         HOOK_FREES.load(Ordering::Relaxed),
         pages_used()
     );
-    print_report(&[Frame::slab_cache().stats(), Task::slab_cache().stats()]);
+    print_report();
 }

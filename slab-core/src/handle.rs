@@ -216,6 +216,13 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         handle!(ptr::null_mut(), S::DEFAULT)
     }
 
+    /// `__new_static` with a source value (for the object cache of a
+    /// `#[slab_cached(recycle)]` type).
+    #[cfg(not(loom))]
+    pub(crate) const fn __new_static_with(source: S) -> Self {
+        handle!(ptr::null_mut(), source)
+    }
+
     /// The control block, allocating the master slab on first use.
     #[inline]
     pub(crate) fn control(&self) -> Result<NonNull<Control<L, S>>, SlabError> {

@@ -329,13 +329,16 @@ pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
 #[cfg(feature = "alloc")]
 pub use source::{Global, global};
 pub use stats::SlabStats;
-pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
+pub use typed::{
+    Boxed, ObjectCached, Recycled, SlabCached, UninitBoxed, flush_thread_cache,
+    flush_thread_objects,
+};
 // Not public API: `pub` because public items name them (`Boxed<T>` is a box of
 // `TypePool<T>`, `SlabCached::Cache` is bounded by `CacheOf`), but nothing to use directly.
 #[doc(hidden)]
 pub use geometry::LayoutError;
 #[doc(hidden)]
-pub use typed::{CacheOf, TypePool};
+pub use typed::{CacheOf, ObjectCacheOf, TypeObjects, TypePool};
 
 #[cfg(feature = "derive")]
 pub use slab_derive::{slab_cached, slab_hooks};
@@ -365,12 +368,14 @@ pub mod __loom {
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__object_cached_impl as object_cached_impl;
     pub use crate::__slab_cached_impl as slab_cached_impl;
     pub use crate::source::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
-        ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
-        assert_source, assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed,
-        new_uninit_boxed, try_new_boxed, try_new_uninit_boxed,
+        ConstMsg, Magazines, ObjMagazines, RecycleValue, SendValue, ThreadSafeLock, assert_lock,
+        assert_recycle, assert_send_value, assert_source, assert_thread_safe_lock,
+        auto_object_slab_size, auto_slab_size, check_layout, check_object_layout, new_boxed,
+        new_uninit_boxed, take, try_new_boxed, try_new_uninit_boxed, try_take,
     };
     pub use core;
 

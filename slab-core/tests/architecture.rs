@@ -35,7 +35,7 @@ const LAYERS: &[&str] = &[
     "cache:        boxed handle control depot slab geometry hardening source registry lock error stats sync",
     "objcache:     boxed handle control geometry hardening slab source lock error stats",
     "thread_cache: handle magazine control depot slab geometry source lock error",
-    "typed:        thread_cache handle boxed control geometry hardening source lock error",
+    "typed:        thread_cache objcache handle boxed control geometry hardening source lock error",
     "scan:         handle control depot slab geometry hardening source lock sync",
 ];
 

@@ -328,3 +328,63 @@ fn threads_share_an_object_cache_and_each_value_is_dropped_once() {
         "Drop once per value built"
     );
 }
+
+static FRAMES_BUILT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static FRAMES_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A `#[slab_cached(recycle)]` type: its objects stay constructed, with per-thread
+/// magazines.
+#[slab_core::slab_cached(recycle, size = 16384, source = Global)]
+struct Frame {
+    bytes: Vec<u8>,
+}
+
+impl Recycle for Frame {
+    fn fresh() -> Self {
+        FRAMES_BUILT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Frame {
+            bytes: Vec::with_capacity(1500),
+        }
+    }
+    fn reset(&mut self) {
+        self.bytes.clear();
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        FRAMES_DROPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_recycled_type_keeps_its_objects_through_thread_magazines() {
+    use slab_core::{ObjectCached, Recycled};
+    let ord = std::sync::atomic::Ordering::Relaxed;
+    std::thread::scope(|s| {
+        for t in 0..3u8 {
+            s.spawn(move || {
+                let mut held: Vec<Recycled<Frame>> = Vec::new();
+                for i in 0..common::scaled(1000) {
+                    let mut f = Frame::take();
+                    assert!(f.bytes.is_empty() && f.bytes.capacity() >= 1500);
+                    f.bytes.extend_from_slice(&[t; 1500]);
+                    if i % 4 == 0 {
+                        held.push(f); // freed later, maybe on another thread's magazine
+                    }
+                }
+                drop(held);
+                slab_core::flush_thread_objects::<Frame>();
+            });
+        }
+    });
+    let cache = Frame::object_cache();
+    assert_eq!(cache.stats().in_use, 0);
+    let built = FRAMES_BUILT.load(ord);
+    assert!(built > 0 && FRAMES_DROPPED.load(ord) <= built);
+    // The objects of emptied slabs are dropped when those slabs go back; the master keeps
+    // its own for ever (a `static` cache is never released).
+    cache.shrink();
+    assert!(FRAMES_DROPPED.load(ord) <= built, "never dropped twice");
+    assert!(<Frame as ObjectCached>::object_cache().stats().slabs >= 1);
+}

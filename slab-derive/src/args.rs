@@ -12,7 +12,7 @@ use syn::{LitInt, LitStr, Path, Token, Type};
 use crate::errors::Errors;
 
 /// The keys `#[slab_cached]` accepts, for messages.
-const EXPECTED: &str = "expected `size`, `lock`, `source` or `crate`";
+const EXPECTED: &str = "expected `size`, `lock`, `source`, `recycle` or `crate`";
 
 /// The arguments as written; `None` where a key is absent (or was malformed).
 #[derive(Default)]
@@ -23,6 +23,8 @@ pub(crate) struct Args {
     pub(crate) lock: Option<Type>,
     /// `source = <type>`.
     pub(crate) source: Option<Type>,
+    /// `recycle`: an object cache (the type implements `slab_core::Recycle`).
+    pub(crate) recycle: Option<proc_macro2::Span>,
     /// `crate = path` or `crate = "path"`.
     pub(crate) krate: Option<Path>,
 }
@@ -44,6 +46,23 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
         match key.as_str() {
             "size" => one(&mut args.size, &meta, errors, "size = 4096", parse_size),
             "lock" => one(&mut args.lock, &meta, errors, "lock = SpinLock", parse_lock),
+            "recycle" => {
+                if meta.input.peek(Token![=]) {
+                    errors.push(syn::Error::new_spanned(
+                        &meta.path,
+                        "`recycle` takes no value: write `#[slab_cached(recycle)]`",
+                    ));
+                    return skip_value(&meta);
+                }
+                if args.recycle.is_some() {
+                    errors.push(syn::Error::new_spanned(
+                        &meta.path,
+                        "`recycle` is given twice; keep one",
+                    ));
+                }
+                args.recycle = Some(syn::spanned::Spanned::span(&meta.path));
+                Ok(())
+            }
             "source" => one(
                 &mut args.source,
                 &meta,
@@ -267,6 +286,10 @@ mod tests {
         assert!(args.lock.is_some());
         assert!(args.source.is_some());
         assert!(args.krate.unwrap().is_ident("my_slab"));
+        let (args, errors) = messages(quote!(recycle, size = 4096));
+        assert!(errors.is_empty() && args.recycle.is_some(), "{errors:?}");
+        let (_, errors) = messages(quote!(recycle = true, recycle, recycle));
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     #[test]

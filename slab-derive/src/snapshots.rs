@@ -50,6 +50,15 @@ fn cases() -> Vec<(&'static str, TokenStream)> {
             ),
         ),
         (
+            "slab_cached_recycle",
+            crate::pipeline::slab_cached(
+                quote!(recycle, size = 16384),
+                quote! {
+                    pub struct Frame(Vec<u8>);
+                },
+            ),
+        ),
+        (
             "slab_cached_bad_size_falls_back",
             crate::pipeline::slab_cached(
                 quote!(size = 1000),

@@ -99,6 +99,24 @@ impl<T: Recycle, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ObjectCa
 
     const CLASS: Class = Inner::<T, L, SIZE, S>::CLASS;
 
+    /// `new` for the `static` of a `#[slab_cached(recycle)]` type, which emits the layout
+    /// checks itself at the user's tokens. Not public API.
+    #[doc(hidden)]
+    #[cfg(not(loom))]
+    pub const fn __new_static() -> Self
+    where
+        S: DefaultSource,
+    {
+        ObjectCache {
+            inner: SlabCache::__new_static_with(Objects::new(S::DEFAULT)),
+        }
+    }
+
+    /// The slab cache of kept slots behind this object cache.
+    pub(crate) fn inner(&self) -> &Inner<T, L, SIZE, S> {
+        &self.inner
+    }
+
     /// Takes an object through the cache's lock: a kept one, reset when it was given
     /// back, or a [fresh](Recycle::fresh) one the first time its slot is used.
     ///

@@ -64,6 +64,11 @@ pub use pooled::Pooled;
 /// let b = pool.take_mut(); // the same buffer, empty, its capacity kept
 /// assert!(b.0.is_empty() && b.0.capacity() >= 1500);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `slab_core::Recycle`, which an object cache needs",
+    label = "no `impl Recycle for {Self}`",
+    note = "an object cache builds each object with `Recycle::fresh` and resets it with `Recycle::reset` when it comes back: implement both for `{Self}` (or, for `#[slab_cached]`, drop `recycle` for a cache whose objects are dropped)"
+)]
 pub trait Recycle: Sized {
     /// Builds a value, the first time its slot is taken (not when the slab joins).
     fn fresh() -> Self;
@@ -110,8 +115,12 @@ const BUILT: usize = 0x0b1e_c7ed;
 
 /// A slot of an object cache: the allocator's link word (I5), the "constructed" word,
 /// then the value (I19).
+///
+/// Not public API: `pub` only because the thread-local magazines of a
+/// `#[slab_cached(recycle)]` type name it, in a module no one outside the crate can reach.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct Slot<T> {
+pub struct Slot<T> {
     /// The free-list link while the slot is free; unused while it is out.
     _link: MaybeUninit<usize>,
     /// `BUILT` when `value` holds a value, `EMPTY` otherwise (written when the slot leaves
@@ -186,8 +195,11 @@ unsafe fn drop_value<T>(slot: NonNull<u8>) {
 }
 
 /// The source of an object cache: its user's source `S`, and the layout of its slots
-/// (`__KEPT`, I19). Crate-private: no one else can make a cache whose slots keep values.
-pub(crate) struct Objects<T, S> {
+/// (`__KEPT`, I19). Not public API, and not nameable outside the crate (`pub` in an
+/// unreachable module, for the same alias as `Slot`), and it has no public constructor:
+/// no one else can make a cache whose slots keep values.
+#[doc(hidden)]
+pub struct Objects<T, S> {
     source: S,
     _values: PhantomData<fn() -> T>,
 }
@@ -211,6 +223,7 @@ impl<T, S: Copy> Copy for Objects<T, S> {}
 // SAFETY: forwards both calls to `S`, a source by its own `unsafe impl`; copies forward to
 // copies of `S`, one source. `__KEPT` describes `Slot<T>`, the slot type of every cache
 // that names this source (only `ObjectCache`, which wraps `SlabCache<Slot<T>, ..>`).
+#[diagnostic::do_not_recommend]
 unsafe impl<T, S: SlabSource> SlabSource for Objects<T, S> {
     const __KEPT: Option<Kept> = Some(Kept {
         fresh: mark_fresh::<T>,

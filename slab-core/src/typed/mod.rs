@@ -21,10 +21,15 @@ use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
 
 mod checks;
+mod objects;
 
 pub use checks::{
     ConstMsg, SendValue, ThreadSafeLock, assert_lock, assert_send_value, assert_source,
     assert_thread_safe_lock, auto_slab_size, check_layout,
+};
+pub use objects::{
+    ObjMagazines, ObjectCacheOf, ObjectCached, RecycleValue, Recycled, TypeObjects, assert_recycle,
+    auto_object_slab_size, check_object_layout, flush_thread_objects, take, try_take,
 };
 
 pub(crate) mod sealed {

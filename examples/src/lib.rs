@@ -5,15 +5,17 @@
 //! | `demo` | the README's tour: a `#[slab_cached]` type, allocation, a free on another thread, stats, `try_new_boxed` |
 //! | `game` | a frame loop spawning and despawning thousands of entities of three types, against `Box` |
 //! | `packets` | a UDP exchange over 127.0.0.1 into pooled 1500-byte buffers built in place, freed by a worker thread |
-//! | `arena` | hooks backed by a static, aligned byte array with a tiny page allocator; exhaustion and recovery |
+//! | `arena` | two memory sources and no hooks: DMA frames in a static "device memory" arena with a tiny page allocator, tasks on the global allocator; exhaustion and recovery |
 //! | `runtime` | runtime `SlabCache` handles cloned across threads, boxes outliving every handle |
 //!
 //! Run one with `cargo run -p examples --release --bin <name>`; add `--quick` (or set
 //! `SLAB_EXAMPLES_QUICK=1`) to scale the work down to about a second in a debug build.
 //!
 //! This library defines **no** allocation hooks: the hooks are link-time symbols defined
-//! once per final binary, so every binary calls `slab_core::slab_hooks!` itself (`arena`
-//! and `runtime` with their own functions, the others with `global`).
+//! once per final binary, so every binary that uses them calls `slab_core::slab_hooks!`
+//! itself (`runtime` with its own functions, `demo`, `game` and `packets` with `global`);
+//! `arena` names a memory source for each of its caches and needs none. The closing
+//! reports list the program's caches from slab-core's registry ([`all_caches`]).
 
 use std::time::Duration;
 

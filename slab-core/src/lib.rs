@@ -253,7 +253,9 @@
 //! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
 //! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
 //! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
-//! ([`SlabCached`], [`Boxed`]) and `scan`. Beside them: `lock` ([`LockTrait`],
+//! ([`SlabCached`], [`Boxed`], [`ObjectCached`]) and `scan`; `objcache` ([`ObjectCache`])
+//! sits above `cache`, and `registry` (the list of every cache) beside the leaves, below
+//! `control`. Beside them: `lock` ([`LockTrait`],
 //! [`SpinLock`], [`TicketLock`], [`NoLock`]), `error`, `stats`. `IMPLEMENTATION.md` in the
 //! crate's repository describes each layer, the fast path and the numbered invariants.
 //!

@@ -173,12 +173,17 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         s
     }
 
-    /// The figures of this cache type that no depot holds.
+    /// The figures of this cache type that no depot holds (an object cache's name its
+    /// value's type, not its slot's).
     fn static_stats() -> SlabStats {
         let class = Self::CLASS;
+        let (name, object_size) = match class.kept {
+            Some(kept) => ((kept.name)(), kept.value_size),
+            None => (core::any::type_name::<T>(), class.obj_size),
+        };
         SlabStats {
-            name: core::any::type_name::<T>(),
-            object_size: class.obj_size,
+            name,
+            object_size,
             slot_size: class.stride,
             slab_size: SIZE,
             objects_per_slab: class.slave_slots,

@@ -59,6 +59,9 @@ pub struct Kept {
     /// Drops the value of a free slot, if it holds one, before its slab goes back. May
     /// run user code (a `Drop`), which may panic.
     pub(crate) retire: unsafe fn(NonNull<u8>),
+    /// The kept value's type name and size, for the cache's statistics.
+    pub(crate) name: fn() -> &'static str,
+    pub(crate) value_size: usize,
 }
 
 /// Why a (type, slab size) pair cannot form a cache. Shared by the runtime checks in

@@ -139,3 +139,24 @@ fn slabinfo_prints_a_header_and_a_line_per_cache() {
     assert!(line.contains(" : hits "), "{line}");
     drop(r);
 }
+
+#[test]
+fn an_object_cache_is_listed_under_its_value_type() {
+    struct Scratch(Vec<u8>);
+    impl slab_core::Recycle for Scratch {
+        fn fresh() -> Self {
+            Scratch(Vec::new())
+        }
+        fn reset(&mut self) {
+            self.0.clear();
+        }
+    }
+    let pool: slab_core::ObjectCache<Scratch, SpinLock, 4096, Global> =
+        slab_core::ObjectCache::new();
+    let s = pool.take();
+    let rows = listed(std::any::type_name::<Scratch>());
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].in_use, rows[0].object_size), (1, size_of::<Scratch>()));
+    assert_eq!(rows[0], pool.stats());
+    drop(s);
+}

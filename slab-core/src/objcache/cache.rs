@@ -205,10 +205,7 @@ impl<T: Recycle, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ObjectCa
     /// Counters of this cache (see [`SlabCache::stats`]); objects kept in free slots count
     /// as free.
     pub fn stats(&self) -> SlabStats {
-        let mut s = self.inner.stats();
-        s.name = core::any::type_name::<T>();
-        s.object_size = size_of::<T>();
-        s
+        self.inner.stats()
     }
 
     /// Returns every empty slave slab to the source, dropping the objects it kept (see

@@ -228,6 +228,8 @@ unsafe impl<T, S: SlabSource> SlabSource for Objects<T, S> {
     const __KEPT: Option<Kept> = Some(Kept {
         fresh: mark_fresh::<T>,
         retire: drop_value::<T>,
+        name: core::any::type_name::<T>,
+        value_size: size_of::<T>(),
     });
 
     #[inline]

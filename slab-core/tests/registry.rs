@@ -156,7 +156,10 @@ fn an_object_cache_is_listed_under_its_value_type() {
     let s = pool.take();
     let rows = listed(std::any::type_name::<Scratch>());
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].in_use, rows[0].object_size), (1, size_of::<Scratch>()));
+    assert_eq!(
+        (rows[0].in_use, rows[0].object_size),
+        (1, size_of::<Scratch>())
+    );
     assert_eq!(rows[0], pool.stats());
     drop(s);
 }

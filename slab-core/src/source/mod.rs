@@ -139,8 +139,10 @@ unsafe impl<S: SlabSource + ?Sized> SlabSource for &S {
 /// [`with_source`](crate::SlabCache::with_source)) and `#[slab_cached(source = S)]`.
 ///
 /// [`Hooks`] and [`Global`] implement it. For a zero-sized source of your own, it is one
-/// line; a stateful source shared by several caches is reached through a zero-sized type
-/// that forwards to a `static` (see the crate documentation, "Memory sources").
+/// line. A stateful source (a [`Capped`] budget) has no value known at compile time: a
+/// runtime cache takes it with [`SlabCache::with_source(&STATIC)`](crate::SlabCache::with_source),
+/// and a `#[slab_cached]` type names a zero-sized type whose `unsafe impl SlabSource`
+/// forwards both calls to that `static` (one `static`, so every copy is the same source).
 ///
 /// ```
 /// use core::alloc::Layout;

@@ -74,6 +74,46 @@ SHARED_GROUPS = [
     ("Arc-clone-64B", "Arc: clone a live arc and drop the clone (count updates only), 64 B", "ns/clone", "std-arc"),
     ("Bytes-packet", "Bytes: a 1500-byte buffer, a 64-byte header written, made `Bytes`, dropped", "ns/buffer", "bytesmut-freeze"),
 ]
+# The object pools of issue 19 ("pooled-vec": take a `Vec<u8>` of 1500 bytes' capacity,
+# fill it, give it back), and its target: ours at most 0.5x the best of the others.
+POOLED = [
+    ("ours", "ours ObjectCache", "`ObjectCache<Buf, SpinLock, 65536, Global>`: `take_mut` / `give` on a handle (its own magazines); `Buf::reset` clears"),
+    ("object-pool", "object-pool", "object-pool 0.6 `Pool::pull` / drop (a `Mutex<Vec>`); cleared on take, as it does not reset"),
+    ("opool", "opool", "opool 0.2 `LocalPool::get` / drop (thread-local); `PoolAllocator::reset` clears"),
+    ("lifeguard", "lifeguard", "lifeguard 0.6 `Pool::new` / drop (single-threaded); `Recycleable::reset` clears"),
+]
+POOLED_TARGET = 0.5
+
+
+def pooled_section(data, w):
+    """The issue 19 object-pool benchmark: a table and its target."""
+    w("## Object pools (issue 19)")
+    w("")
+    g = data.get("pooled-vec")
+    if not g:
+        w("Not in this run (`pooled-vec`).")
+        w("")
+        return
+    w("One round trip per iteration, one thread: take a `Vec<u8>` with 1500 bytes of capacity from")
+    w("the pool, fill it with 1500 bytes, give it back (cleared, capacity kept).")
+    w("")
+    w("| pool | median | min | max | what |")
+    w("|---|---:|---:|---:|---|")
+    for key, name, what in POOLED:
+        r = g.get(key)
+        if r:
+            w("| %s | %s | %s | %s | %s |" % (name, fmt(r["median"]), fmt(r["min"]), fmt(r["max"]), what))
+    w("")
+    others = [g[k]["median"] for k, _, _ in POOLED[1:] if k in g]
+    ours = g.get("ours", {}).get("median")
+    limit = POOLED_TARGET * min(others) if others else None
+    v, _ = verdict(ours, limit)
+    w("| target | ours | limit | result |")
+    w("|---|---:|---:|---|")
+    w("| pooled `Vec<u8>` ≤ %s× the best other pool | %s ns | %s ns (%s × best) | %s |"
+      % (POOLED_TARGET, fmt(ours), fmt(limit), POOLED_TARGET, v))
+    w("")
+
 
 # Issue 5's reference figures ("Today"), for a sanity check of this machine and harness.
 REFERENCE = [
@@ -459,6 +499,8 @@ def main():
         w("")
         w("%d of %d targets met." % (npass, nall))
         w("")
+
+    pooled_section(data, w)
 
     # Summary table.
     w("## All results (median)")

@@ -23,6 +23,10 @@
 //!   64-byte header, hands it to `bytes::Bytes` and drops that: a pooled `ByteBuf` through
 //!   `into_bytes` (zero-copy, `Bytes::from_owner`) against `BytesMut::freeze` on the global
 //!   allocator.
+//! - pooled-vec (issue 19): one object-pool round trip per iteration, one thread: take a
+//!   `Vec<u8>` of 1500 bytes' capacity from the pool, fill it with 1500 bytes, give it
+//!   back (reset: cleared, capacity kept); ours (`ObjectCache`, a handle's magazines)
+//!   against `object-pool`, `opool` (its thread-local pool) and `lifeguard`.
 //!
 //! Environment: `SLAB_BENCH_S2_N` (default 1 000 000) and `SLAB_BENCH_S2_PACKETS`
 //! (default 100 000: 1M packets would be 1.5 GB per implementation and blow the time
@@ -457,6 +461,120 @@ fn scenario_arc_and_bytes(c: &mut Criterion) {
     g.finish();
 }
 
+// ---------------------------------------------------------------------------------------
+// pooled-vec: object pools of `Vec<u8>` with 1500 bytes of capacity (issue 19).
+
+/// Bytes a pooled buffer holds.
+const BUF: usize = 1500;
+
+/// The payload every round trip copies in.
+static PAYLOAD: [u8; BUF] = [0x5a; BUF];
+
+/// Our pooled buffer: built with its capacity, cleared on return.
+struct OursBuf(Vec<u8>);
+
+impl slab_core::Recycle for OursBuf {
+    fn fresh() -> Self {
+        OursBuf(Vec::with_capacity(BUF))
+    }
+    fn reset(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A buffer for `lifeguard`, whose `Recycleable` is its own trait.
+struct LifeguardBuf(Vec<u8>);
+
+impl lifeguard::Recycleable for LifeguardBuf {
+    fn new() -> Self {
+        LifeguardBuf(Vec::with_capacity(BUF))
+    }
+    fn reset(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// `opool`'s allocator: builds with the capacity, clears on return.
+struct OpoolBufs;
+
+impl opool::PoolAllocator<Vec<u8>> for OpoolBufs {
+    fn allocate(&self) -> Vec<u8> {
+        Vec::with_capacity(BUF)
+    }
+    fn reset(&self, v: &mut Vec<u8>) {
+        v.clear();
+    }
+}
+
+/// Times `iters` round trips of `round`.
+#[inline(never)]
+fn pooled_loop(iters: u64, mut round: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        round();
+    }
+    start.elapsed()
+}
+
+fn pooled_vec(c: &mut Criterion) {
+    let mut g = group(c, "pooled-vec".to_string(), 1);
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500));
+
+    let mut ours: slab_core::ObjectCache<
+        OursBuf,
+        slab_core::SpinLock,
+        { 1 << 16 },
+        slab_core::Global,
+    > = slab_core::ObjectCache::new();
+    g.bench_function("ours", |b| {
+        b.iter_custom(|n| {
+            pooled_loop(n, || {
+                let mut buf = ours.take_mut();
+                buf.0.extend_from_slice(black_box(&PAYLOAD));
+                black_box(&mut buf.0);
+                ours.give(buf);
+            })
+        })
+    });
+
+    let op = object_pool::Pool::new(1, || Vec::with_capacity(BUF));
+    g.bench_function("object-pool", |b| {
+        b.iter_custom(|n| {
+            pooled_loop(n, || {
+                let mut buf = op.pull(|| Vec::with_capacity(BUF));
+                buf.clear(); // `object-pool` does not reset: its users clear on take
+                buf.extend_from_slice(black_box(&PAYLOAD));
+                black_box(&mut *buf);
+            })
+        })
+    });
+
+    let local = opool::LocalPool::new_prefilled(1, OpoolBufs);
+    g.bench_function("opool", |b| {
+        b.iter_custom(|n| {
+            pooled_loop(n, || {
+                let mut buf = local.get();
+                buf.extend_from_slice(black_box(&PAYLOAD));
+                black_box(&mut *buf);
+            })
+        })
+    });
+
+    let life: lifeguard::Pool<LifeguardBuf> = lifeguard::Pool::with_size(1);
+    g.bench_function("lifeguard", |b| {
+        b.iter_custom(|n| {
+            pooled_loop(n, || {
+                let mut buf = life.new();
+                buf.0.extend_from_slice(black_box(&PAYLOAD));
+                black_box(&mut buf.0);
+            })
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .without_plots()
@@ -470,5 +588,6 @@ fn main() {
     scenarios_packet(&mut c);
     scenario_s4(&mut c);
     scenario_arc_and_bytes(&mut c);
+    pooled_vec(&mut c);
     c.final_summary();
 }

@@ -7,15 +7,17 @@
 //! | `game` (mixed scene) | one `Vec<SlabBox<dyn Entity, Erased>>` of three entity types, beside `Vec<Box<dyn Entity>>` |
 //! | `packets` | a UDP exchange over 127.0.0.1 into pooled `ByteBuf<1500>` buffers, freed by a worker thread |
 //! | `tokio_udp` | tokio UDP over 127.0.0.1: pooled buffers received without zeroing, handed to tasks as `bytes::Bytes` |
-//! | `arena` | hooks backed by a static, aligned byte array with a tiny page allocator; exhaustion and recovery |
+//! | `arena` | two memory sources and no hooks: DMA frames in a static "device memory" arena with a tiny page allocator, tasks on the global allocator; exhaustion and recovery |
 //! | `runtime` | runtime `SlabCache` handles cloned across threads, boxes outliving every handle |
 //!
 //! Run one with `cargo run -p examples --release --bin <name>`; add `--quick` (or set
 //! `SLAB_EXAMPLES_QUICK=1`) to scale the work down to about a second in a debug build.
 //!
 //! This library defines **no** allocation hooks: the hooks are link-time symbols defined
-//! once per final binary, so every binary calls `slab_core::slab_hooks!` itself (`arena`
-//! and `runtime` with their own functions, the others with `global`).
+//! once per final binary, so every binary that uses them calls `slab_core::slab_hooks!`
+//! itself (`runtime` with its own functions, `demo`, `game` and `packets` with `global`);
+//! `arena` names a memory source for each of its caches and needs none. The closing
+//! reports list the program's caches from slab-core's registry ([`all_caches`]).
 
 use std::time::Duration;
 
@@ -48,22 +50,39 @@ pub fn print_stats(rows: &[SlabStats]) {
     }
 }
 
-/// Prints the closing report of an example: the stats table, one line per type with the
-/// numbers a reader looks for, and a total line `in use N across K types ...`.
+/// Every live cache of the program, from slab-core's registry
+/// ([`slab_core::for_each_cache`]), sorted by name: the examples list no type by hand.
+#[must_use]
+pub fn all_caches() -> Vec<SlabStats> {
+    let mut rows = Vec::new();
+    slab_core::for_each_cache(|s| rows.push(*s));
+    rows.sort_by_key(|s| short_name(s.name).to_string());
+    rows
+}
+
+/// Prints the closing report of an example from the registry of every cache: the stats
+/// table, one line per cache with the numbers a reader looks for and its fast-path
+/// counters, and a total line `in use N across K types ...`.
 ///
 /// The integration test looks for `in use 0 across` in the output of every example.
-pub fn print_report(rows: &[SlabStats]) {
+pub fn print_report() {
+    let rows = all_caches();
+    let rows = rows.as_slice();
     println!("== report ==");
     print_stats(rows);
     for s in rows {
         println!(
-            "  {:<12} in use {}, peak {}, slabs {} of {} B, bytes from the hooks {}",
+            "  {:<12} in use {}, peak {}, slabs {} of {} B, bytes from the hooks {}; \
+             magazine hits {}, depot exchanges {}, refills {}",
             short_name(s.name),
             s.in_use,
             s.peak,
             s.slabs,
             s.slab_size,
-            s.bytes
+            s.bytes,
+            s.magazine_hits,
+            s.depot_exchanges,
+            s.refills
         );
     }
     let in_use: usize = rows.iter().map(|s| s.in_use).sum();

@@ -140,7 +140,7 @@ fn arena() {
         &[
             "try_new_boxed -> Err(OutOfMemory)",
             "into_inner() handed frame",
-            "in the recovered pages",
+            "Ok while device memory is full",
             "Frame        in use 0,",
             "Task         in use 0,",
         ],

@@ -47,6 +47,7 @@ use crate::error::{AllocError, SlabError};
 use crate::geometry::MAX_SLAB_SIZE;
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
+use crate::source::SlabSource;
 use crate::sync::{AtomicUsize, Ordering, fence, spin_loop};
 use crate::typed::CacheOf;
 use crate::typed::sealed::Sealed as _;
@@ -874,7 +875,7 @@ impl<T: ?Sized, C: BoxPool> Drop for SlabWeak<T, C> {
     clippy::unit_arg,
     reason = "the release word of a pool named by its type is `()`; it is passed all the same, so the code reads as for any pool"
 )]
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<ArcInner<T>, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<ArcInner<T>, L, SIZE, S> {
     /// Places `value` in a slot of this cache of arcs and returns the first `SlabArc`.
     ///
     /// ```
@@ -1155,10 +1156,10 @@ impl<T: ArcCached + Default> Default for SlabArc<T, ArcPool<T>> {
 /// The slab size of `T`'s arc cache: `size` (the size of `T`'s own cache) if `ArcInner<T>`
 /// fits it, else the next power of two that does. Not public API.
 #[doc(hidden)]
-pub const fn arc_slab_size<T, L>(size: usize) -> usize {
+pub const fn arc_slab_size<T, L, S: SlabSource>(size: usize) -> usize {
     let mut s = size;
     while s <= MAX_SLAB_SIZE {
-        if class_of::<ArcInner<T>, L>(s).is_ok() {
+        if class_of::<ArcInner<T>, L, S>(s).is_ok() {
             return s;
         }
         s *= 2;
@@ -1173,16 +1174,21 @@ pub const fn arc_slab_size<T, L>(size: usize) -> usize {
 #[macro_export]
 macro_rules! __slab_arc_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
+        $crate::__slab_arc_impl!($ty, $lock, $size, $crate::Hooks);
+    };
+    ($ty:ty, $lock:ty, $size:expr, $source:ty) => {
         const _: () = {
             type __SlabArcCache = $crate::SlabCache<
                 $crate::ArcInner<$ty>,
                 $lock,
-                { $crate::__private::arc_slab_size::<$ty, $lock>($size) },
+                { $crate::__private::arc_slab_size::<$ty, $lock, $source>($size) },
+                $source,
             >;
             type __SlabArcMagazines = $crate::__private::Magazines<
                 $crate::ArcInner<$ty>,
                 $lock,
-                { $crate::__private::arc_slab_size::<$ty, $lock>($size) },
+                { $crate::__private::arc_slab_size::<$ty, $lock, $source>($size) },
+                $source,
             >;
             // SAFETY: `arc_cache` returns one `static` and `__arc_magazines` one
             // `thread_local!` made by `new_tls`, for this type's arcs alone (I10).
@@ -1219,11 +1225,15 @@ macro_rules! __slab_arc_impl {
 #[macro_export]
 macro_rules! __slab_arc_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
+        $crate::__slab_arc_impl!($ty, $lock, $size, $crate::Hooks);
+    };
+    ($ty:ty, $lock:ty, $size:expr, $source:ty) => {
         const _: () = {
             type __SlabArcCache = $crate::SlabCache<
                 $crate::ArcInner<$ty>,
                 $lock,
-                { $crate::__private::arc_slab_size::<$ty, $lock>($size) },
+                { $crate::__private::arc_slab_size::<$ty, $lock, $source>($size) },
+                $source,
             >;
             // SAFETY: `arc_cache` returns one `static` (I10).
             unsafe impl $crate::ArcCached for $ty {

@@ -21,6 +21,7 @@ use crate::handle::{SlabCache, SlabSize, ValidSlabSize};
 use crate::hardening;
 use crate::lock::LockTrait;
 use crate::slab;
+use crate::source::{DefaultSource, SlabSource};
 use crate::stats::SlabStats;
 use crate::sync::Ordering;
 
@@ -39,7 +40,7 @@ where
         .as_ptr()
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
     /// Places `value` in the cache and returns its box, or hands the value back.
     ///
     /// ```
@@ -162,22 +163,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Counters of this cache, read under the lock. Allocates nothing: a cache that was
     /// never used reports zeros.
     pub fn stats(&self) -> SlabStats {
-        let class = Self::CLASS;
-        let mut s = SlabStats {
-            name: core::any::type_name::<T>(),
-            object_size: class.obj_size,
-            slot_size: class.stride,
-            slab_size: SIZE,
-            objects_per_slab: class.slave_slots,
-            in_use: 0,
-            peak: 0,
-            capacity: 0,
-            slabs: 0,
-            empty_slabs: 0,
-            bytes: 0,
-            hook_allocs: 0,
-            hook_frees: 0,
-        };
+        let mut s = Self::static_stats();
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return s;
         };
@@ -185,6 +171,38 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         g.depot().report(&mut s);
         s
+    }
+
+    /// The figures of this cache type that no depot holds (an object cache's name its
+    /// value's type, not its slot's).
+    fn static_stats() -> SlabStats {
+        let class = Self::CLASS;
+        let (name, object_size) = match class.kept {
+            Some(kept) => ((kept.name)(), kept.value_size),
+            None => (core::any::type_name::<T>(), class.obj_size),
+        };
+        SlabStats {
+            name,
+            object_size,
+            slot_size: class.stride,
+            slab_size: SIZE,
+            objects_per_slab: class.slave_slots,
+            ..SlabStats::EMPTY
+        }
+    }
+
+    /// The registry's `report` of a cache of this type: its stats, read under its lock.
+    ///
+    /// # Safety
+    /// `node` is the registry node of a live control block of this cache type (I22).
+    pub(crate) unsafe fn report_node(node: NonNull<crate::registry::Node>, s: &mut SlabStats) {
+        *s = Self::static_stats();
+        // SAFETY: the node lies in a `Control<L, S>` of this cache type (contract).
+        let ctrl = unsafe { Control::<L, S>::of_node(node) };
+        // SAFETY: alive while its node is listed, which the caller's registry lock keeps
+        // (I22).
+        let mut g = unsafe { DepotGuard::lock(ctrl) };
+        g.depot().report(s);
     }
 
     /// Grows the cache so that the next `n` allocations need no hook call (unless other
@@ -300,7 +318,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Default for SlabCache<T, L, SIZE>
+impl<T, L: LockTrait, const SIZE: usize, S: DefaultSource> Default for SlabCache<T, L, SIZE, S>
 where
     SlabSize<SIZE>: ValidSlabSize,
 {
@@ -309,7 +327,7 @@ where
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
     /// Like [`alloc`](Self::alloc), through this handle's own magazine: most calls take
     /// no lock and no atomic read-modify-write.
     ///
@@ -428,7 +446,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         // SAFETY: the slot is outstanding, so `h` is the live header of its slab (I1, I4);
         // `master` is written once at init and read through the raw pointer (another
         // thread may be writing the header's state under the lock, I12).
-        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+        let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
         if self.mag_has_room(master) {
             // SAFETY: a free slot of our master's cache holding no value, ours to chain
             // (I2); a counter is claimed and there is room (`mag_has_room`).
@@ -469,7 +487,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Drop for SlabCache<T, L, SIZE, S> {
     fn drop(&mut self) {
         let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
             return;
@@ -499,23 +517,25 @@ impl<T, L: LockTrait, const SIZE: usize> Drop for SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> core::fmt::Debug for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> core::fmt::Debug
+    for SlabCache<T, L, SIZE, S>
+{
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_tuple("SlabCache").field(&self.stats()).finish()
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Pool for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Pool for SlabCache<T, L, SIZE, S> {
     type Lock = L;
     const SLAB_SIZE: usize = SIZE;
 }
 
 // SAFETY: `release` returns a slot of this cache's geometry to its own slab through the
-// depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE>>` are only made from slots of a
+// depot; boxes typed `SlabBox<T, SlabCache<T, L, SIZE, S>>` are only made from slots of a
 // cache with this `T`, `L` and `SIZE` (or by `from_raw`, whose contract demands it), so
 // `CLASS` is their geometry (I1) and the cache they return to is alive (I2, I4).
-unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
-    for SlabCache<T, L, SIZE>
+unsafe impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> crate::boxed::sealed::Sealed
+    for SlabCache<T, L, SIZE, S>
 {
     const CLASS: Class = Self::CLASS;
 
@@ -528,6 +548,6 @@ unsafe impl<T, L: LockTrait, const SIZE: usize> crate::boxed::sealed::Sealed
         // SAFETY: `slot` was handed out by a cache of this type and holds no value
         // (`release`'s contract), so it belongs to the depot of a live cache (the slot
         // keeps it alive, I4) of geometry `Self::CLASS` and lock `L`.
-        unsafe { depot_free::<L>(slot, &Self::CLASS, core::any::type_name::<T>()) }
+        unsafe { depot_free::<L, S>(slot, &Self::CLASS, core::any::type_name::<T>()) }
     }
 }

@@ -21,6 +21,7 @@ use crate::handle::SlabCache;
 use crate::hardening;
 use crate::lock::LockTrait;
 use crate::slab::check_header;
+use crate::source::SlabSource;
 use crate::typed::{Boxed, SlabCached, TypePool};
 
 pub(crate) mod sealed {
@@ -52,8 +53,10 @@ impl<C: Pool + sealed::AllocLike> Refill for C {}
 
 // SAFETY: the new slot comes from the depot of the control block that the given slot's
 // slab header names, which is the cache that handed that slot out (I1); a box of
-// `SlabCache<T, L, SIZE>` holds only slots of such a cache.
-unsafe impl<T, L: LockTrait, const SIZE: usize> sealed::AllocLike for SlabCache<T, L, SIZE> {
+// `SlabCache<T, L, SIZE, S>` holds only slots of such a cache.
+unsafe impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> sealed::AllocLike
+    for SlabCache<T, L, SIZE, S>
+{
     unsafe fn alloc_like(slot: NonNull<u8>) -> Result<NonNull<u8>, SlabError> {
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
@@ -63,10 +66,10 @@ unsafe impl<T, L: LockTrait, const SIZE: usize> sealed::AllocLike for SlabCache<
         }
         // SAFETY: `slot` is outstanding (contract), so `h` is the live header of its slab
         // (I1); `master` is written once at init and read through the raw pointer.
-        let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+        let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
         // SAFETY: the outstanding slot keeps its cache's control block alive (I4); the
         // geometry is this cache type's.
-        let new = unsafe { depot_alloc::<L>(ctrl, &class) }?;
+        let new = unsafe { depot_alloc::<L, S>(ctrl, &class) }?;
         // SAFETY: a free slot of this cache, just taken for us (I2).
         unsafe { hardening::on_handout(new, &class, name) };
         Ok(new)

@@ -8,7 +8,11 @@
 //! points at the master's control block, so an object finds its cache by masking its
 //! address to its slab header and following one pointer (I1).
 //!
-//! This module talks to `depot`, `slab`, `geometry`, `hardening`, `hooks`, `lock`, `error`
+//! The control block also holds the cache's memory source (I19): growth takes slabs from
+//! it, and the slabs a depot operation or the destruction retires go back to a copy of it
+//! taken before the lock is released (after that, the control block may be gone).
+//!
+//! This module talks to `depot`, `slab`, `geometry`, `hardening`, `source`, `lock`, `error`
 //! and `sync`.
 
 use core::alloc::Layout;
@@ -19,48 +23,93 @@ use crate::depot::{Depot, Retired};
 use crate::error::SlabError;
 use crate::geometry::{Class, HANDLE_COUNTERS, LayoutError, Spec};
 use crate::hardening;
-use crate::hooks;
 use crate::lock::LockTrait;
+use crate::registry::{self, Node};
 use crate::slab::{self, SlabHeader};
+use crate::source::{SlabSource, alloc_slab, free_slab};
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
 /// The control block inside the master slab.
 #[repr(C)]
-pub(crate) struct Control<L> {
+pub(crate) struct Control<L, S> {
     lock: L,
     depot: UnsafeCell<Depot>,
+    /// Where the cache's slabs come from and go back to (I19). Written once, by
+    /// `init_master`, and never changed: read without the lock while the control block is
+    /// alive. A zero-sized source takes no room.
+    source: S,
+    /// The cache's entry in the registry of every cache (I22).
+    node: Node,
 }
 
-/// The geometry of `SlabCache<T, L, SIZE>`, or the reason it is invalid.
-pub(crate) const fn class_of<T, L>(slab_size: usize) -> Result<Class, LayoutError> {
-    class_with::<T, L>(slab_size, hardening::CHECKS)
+impl<L, S> Control<L, S> {
+    /// The control block that holds registry node `node`.
+    ///
+    /// # Safety
+    /// `node` is the `node` field of a `Control<L, S>`.
+    #[inline]
+    pub(crate) unsafe fn of_node(node: NonNull<Node>) -> NonNull<Self> {
+        // SAFETY: `node` lies `offset_of!(Self, node)` bytes into its control block
+        // (contract), so stepping back stays in the same allocation, with its provenance.
+        unsafe { node.byte_sub(core::mem::offset_of!(Self, node)) }.cast()
+    }
+}
+
+/// The registry node of the control block `ctrl` (no reference made).
+#[inline]
+fn node_of<L, S>(ctrl: NonNull<Control<L, S>>) -> NonNull<Node> {
+    // SAFETY: a projection to a field of the control block, in bounds of it; no reference.
+    let p = unsafe { &raw mut (*ctrl.as_ptr()).node };
+    // SAFETY: derived from a non-null pointer.
+    unsafe { NonNull::new_unchecked(p) }
+}
+
+/// A copy of the source of the control block `ctrl`.
+///
+/// # Safety
+/// `ctrl` is an initialised control block that stays alive during the call (I4).
+#[inline]
+pub(crate) unsafe fn source_of<L, S: Copy>(ctrl: NonNull<Control<L, S>>) -> S {
+    // SAFETY: alive and initialised (contract, I4); `source` is written once before the
+    // master is published and never after (I15, I19), so a copy races with no write. No
+    // reference is made.
+    unsafe { (*ctrl.as_ptr()).source }
+}
+
+/// The geometry of `SlabCache<T, L, SIZE, S>`, or the reason it is invalid.
+pub(crate) const fn class_of<T, L, S: SlabSource>(slab_size: usize) -> Result<Class, LayoutError> {
+    class_with::<T, L, S>(slab_size, hardening::CHECKS)
 }
 
 /// The geometry with or without the hardening canary. Choices that must not depend on the
 /// build profile (the automatic slab size) use `checks = false`.
-pub(crate) const fn class_with<T, L>(slab_size: usize, checks: bool) -> Result<Class, LayoutError> {
+pub(crate) const fn class_with<T, L, S: SlabSource>(
+    slab_size: usize,
+    checks: bool,
+) -> Result<Class, LayoutError> {
     Class::new(Spec {
         object: Layout::new::<T>(),
         slab_size,
         header: Layout::new::<SlabHeader>(),
-        control: Layout::new::<Control<L>>(),
+        control: Layout::new::<Control<L, S>>(),
         lock_size: size_of::<L>(),
         checks,
+        kept: S::__KEPT,
     })
 }
 
 /// Guard for the depot of one control block: locks on creation, unlocks on drop. The only
 /// way to the depot (I9).
-pub(crate) struct DepotGuard<'a, L: LockTrait> {
-    ctrl: &'a Control<L>,
+pub(crate) struct DepotGuard<'a, L: LockTrait, S> {
+    ctrl: &'a Control<L, S>,
 }
 
-impl<'a, L: LockTrait> DepotGuard<'a, L> {
+impl<'a, L: LockTrait, S> DepotGuard<'a, L, S> {
     /// # Safety
     /// `ctrl` points to an initialised control block that stays alive while the guard
     /// lives (the caller holds a handle or an outstanding slot of the cache, I4).
     #[inline]
-    pub(crate) unsafe fn lock(ctrl: NonNull<Control<L>>) -> Self {
+    pub(crate) unsafe fn lock(ctrl: NonNull<Control<L, S>>) -> Self {
         // SAFETY: alive by the caller's contract (I4); only `lock` (a `Sync`-safe type by
         // its own contract, I9) and the `UnsafeCell` are reached through this shared
         // reference.
@@ -84,7 +133,7 @@ impl<'a, L: LockTrait> DepotGuard<'a, L> {
     }
 }
 
-impl<L: LockTrait> Drop for DepotGuard<'_, L> {
+impl<L: LockTrait, S> Drop for DepotGuard<'_, L, S> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: acquired in `DepotGuard::lock` and not released since (I9).
@@ -96,22 +145,30 @@ impl<L: LockTrait> Drop for DepotGuard<'_, L> {
 /// (null until then) with a compare-exchange; if another thread published one first, this
 /// one goes back to the hook and the winner's is returned (I15).
 #[cold]
-pub(crate) fn create_master<L: LockTrait>(
-    published: &AtomicPtr<Control<L>>,
+pub(crate) fn create_master<L: LockTrait, S: SlabSource + Copy>(
+    published: &AtomicPtr<Control<L, S>>,
     class: &Class,
     name: &'static str,
-) -> Result<NonNull<Control<L>>, SlabError> {
-    let block = hooks::alloc_slab(class.layout())?;
-    // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook (I1,
+    source: S,
+    report: unsafe fn(NonNull<Node>, &mut crate::stats::SlabStats),
+) -> Result<NonNull<Control<L, S>>, SlabError> {
+    let block = alloc_slab(&source, class.layout())?;
+    // SAFETY: `block` is a fresh, exclusively owned slab-sized block from `source` (I1,
     // I6), of this cache's layout.
-    let ctrl = unsafe { init_master::<L>(block, class, name) };
+    let ctrl = unsafe { init_master::<L, S>(block, class, name, source, report) };
     match published.compare_exchange(
         ptr::null_mut(),
         ctrl.as_ptr(),
         Ordering::AcqRel,
         Ordering::Acquire,
     ) {
-        Ok(_) => Ok(ctrl),
+        Ok(_) => {
+            // SAFETY: the node of the control block just published, on no list; it stays
+            // put until `destroy` unregisters it, and its `report` locks this cache's depot
+            // (I22). No depot lock is held here.
+            unsafe { registry::register(node_of(ctrl)) };
+            Ok(ctrl)
+        }
         Err(winner) => {
             // Another thread published its master first: ours was never shared (I15).
             // SAFETY: `ctrl` was written in bounds of `block` by `init_master` (I1), so
@@ -120,9 +177,9 @@ pub(crate) fn create_master<L: LockTrait>(
             // SAFETY: the lock was initialised by `init_master`, never locked, and nobody
             // else saw it (I15); this is its only drop.
             unsafe { ptr::drop_in_place(lock) };
-            // SAFETY: `block` came from the hook with this layout, nobody else saw it (I15),
+            // SAFETY: `block` came from `source` with this layout, nobody else saw it (I15),
             // and nothing in it is used again (I6).
-            unsafe { hooks::free_slab(block, class.layout()) };
+            unsafe { free_slab(&source, block, class.layout()) };
             // SAFETY: `compare_exchange` failed, so `winner` is the non-null pointer
             // another thread published, with its control block complete (I15).
             Ok(unsafe { NonNull::new_unchecked(winner) })
@@ -131,16 +188,19 @@ pub(crate) fn create_master<L: LockTrait>(
 }
 
 /// Makes `block` a master slab: its header, its handle counters, and its control block
-/// with a new depot (one handle, the master on the empty list), which it returns.
+/// with a new depot (one handle, the master on the empty list) and `source`, which it
+/// returns.
 ///
 /// # Safety
-/// `block` is a fresh slab-sized, slab-aligned block from the hook with `class.layout()`,
+/// `block` is a fresh slab-sized, slab-aligned block from `source` with `class.layout()`,
 /// owned by the caller alone (I1, I6).
-unsafe fn init_master<L: LockTrait>(
+unsafe fn init_master<L: LockTrait, S>(
     block: NonNull<u8>,
     class: &Class,
     name: &'static str,
-) -> NonNull<Control<L>> {
+    source: S,
+    report: unsafe fn(NonNull<Node>, &mut crate::stats::SlabStats),
+) -> NonNull<Control<L, S>> {
     // The control block and the counters lie before `master_first` in the unrotated
     // layout, which the colour rotation never cuts (`geometry::Colours`): they are
     // contiguous from the header (I1).
@@ -149,7 +209,7 @@ unsafe fn init_master<L: LockTrait>(
     // unrotated layout up to `master_first` lies inside the block after the header (I1),
     // so the control block does; aligned (the offset is rounded to its alignment, and the
     // header's colour offset is a multiple of it).
-    let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L>>();
+    let ctrl = unsafe { header.add(class.control_offset) }.cast::<Control<L, S>>();
     // SAFETY: `block` is a fresh, exclusively owned slab-sized block from the hook
     // (contract, I1, I6), and `ctrl` is where this master's control block goes.
     let h = unsafe { slab::init(block, class, ctrl.cast(), true) };
@@ -172,6 +232,8 @@ unsafe fn init_master<L: LockTrait>(
         ctrl.write(Control {
             lock: L::__fresh(),
             depot: UnsafeCell::new(depot),
+            source,
+            node: Node::new(report),
         })
     };
     ctrl
@@ -183,11 +245,16 @@ unsafe fn init_master<L: LockTrait>(
 /// # Safety
 /// `ctrl` is the control block of a cache with `handles == 0` and `in_use == 0`, its lock
 /// released; nothing else can reach it any more (I4).
-unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
+unsafe fn destroy<L: LockTrait, S: SlabSource + Copy>(ctrl: NonNull<Control<L, S>>, class: &Class) {
+    // SAFETY: the node of this cache's control block, linked at its creation (I22); no
+    // depot lock is held (contract). After this no lister can reach the cache.
+    unsafe { registry::unregister(node_of(ctrl)) };
     // SAFETY: `ctrl` points to an initialised control block (contract) that nobody else
-    // can reach any more (I4), so a shared reference to it is valid until its memory goes
-    // back below; it is last used to reach the depot.
+    // can reach any more (I4, and unlisted above, I22), so a shared reference to it is
+    // valid until its memory goes back below; it is last used to reach the depot.
     let control = unsafe { ctrl.as_ref() };
+    // The source lives in the master, which goes back first: copy it out (I19).
+    let source = control.source;
     // SAFETY: nobody else can reach the control block (I4), so this is the only access to
     // the depot through its `UnsafeCell`; `control` is not used to reach it again.
     let d = unsafe { &mut *control.depot.get() };
@@ -201,24 +268,24 @@ unsafe fn destroy<L: LockTrait>(ctrl: NonNull<Control<L>>, class: &Class) {
     // dropping it in place before the master's memory goes back is its last use (`d` and
     // `control` are not used again).
     unsafe { ptr::drop_in_place(lock) };
-    // SAFETY: every slab on the list came from the hook with `class.layout()`, is dead
-    // (magic cleared) and unreachable (I13); the master's control block was dropped above,
-    // and no lock is held.
-    unsafe { retired.free(class) };
+    // SAFETY: every slab on the list came from `source` with `class.layout()`, is dead
+    // (magic cleared) and unreachable (I13, I19); the master's control block was dropped
+    // above, and no lock is held.
+    unsafe { retired.free(class, &source) };
 }
 
 /// Destroys a cache when dropped, if armed: the last step of a free or a handle's drop,
 /// which must happen even if freeing a retired slab before it panics in the hook (I6).
-pub(crate) struct DestroyOnDrop<'c, L: LockTrait> {
-    ctrl: NonNull<Control<L>>,
+pub(crate) struct DestroyOnDrop<'c, L: LockTrait, S: SlabSource + Copy> {
+    ctrl: NonNull<Control<L, S>>,
     armed: bool,
     class: &'c Class,
 }
 
-impl<'c, L: LockTrait> DestroyOnDrop<'c, L> {
+impl<'c, L: LockTrait, S: SlabSource + Copy> DestroyOnDrop<'c, L, S> {
     /// A disarmed guard for the cache of `ctrl`.
     #[inline]
-    pub(crate) fn new(ctrl: NonNull<Control<L>>, class: &'c Class) -> Self {
+    pub(crate) fn new(ctrl: NonNull<Control<L, S>>, class: &'c Class) -> Self {
         DestroyOnDrop {
             ctrl,
             armed: false,
@@ -238,7 +305,7 @@ impl<'c, L: LockTrait> DestroyOnDrop<'c, L> {
     }
 }
 
-impl<L: LockTrait> Drop for DestroyOnDrop<'_, L> {
+impl<L: LockTrait, S: SlabSource + Copy> Drop for DestroyOnDrop<'_, L, S> {
     #[inline]
     fn drop(&mut self) {
         if self.armed {
@@ -251,27 +318,35 @@ impl<L: LockTrait> Drop for DestroyOnDrop<'_, L> {
 }
 
 /// Locks the depot of `ctrl`, runs `f` on it with a list for the slabs it retires, and
-/// after unlocking gives those slabs back to the free hook (I13): the one way a depot
-/// operation that can empty slabs ends.
+/// after unlocking gives those slabs back to the cache's source (I13): the one way a
+/// depot operation that can empty slabs ends.
 ///
 /// # Safety
 /// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller
-/// (I4).
+/// until the lock is released (I4).
 #[inline]
-pub(crate) unsafe fn with_retiring<L: LockTrait, R>(
-    ctrl: NonNull<Control<L>>,
+pub(crate) unsafe fn with_retiring<L: LockTrait, S: SlabSource + Copy, R>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     f: impl FnOnce(&mut Depot, &mut Retired) -> R,
 ) -> R {
     let mut retired = Retired::new();
-    let r = {
+    let (r, source) = {
         // SAFETY: alive by contract (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
-        f(g.depot(), &mut retired)
+        let r = f(g.depot(), &mut retired);
+        // Once the lock is released, another thread may destroy the cache, so the slabs go
+        // back through a copy of its source, taken now, and only when there are any: the
+        // paths that retire nothing never read the source (I19).
+        // SAFETY: alive while the lock is held (contract, I4).
+        let source = (retired.len() != 0).then(|| unsafe { source_of(ctrl) });
+        (r, source)
     };
-    // SAFETY: retired under the lock (I13), which is released now; `class` is their
-    // geometry.
-    unsafe { retired.free(class) };
+    if let Some(source) = source {
+        // SAFETY: retired under the lock (I13), which is released now; `class` is their
+        // geometry and `source` a copy of the source they came from (I19).
+        unsafe { retired.free(class, &source) };
+    }
     r
 }
 
@@ -283,8 +358,8 @@ pub(crate) unsafe fn with_retiring<L: LockTrait, R>(
 /// # Safety
 /// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller
 /// (I4).
-pub(crate) unsafe fn take_or_grow<L: LockTrait, R>(
-    ctrl: NonNull<Control<L>>,
+pub(crate) unsafe fn take_or_grow<L: LockTrait, S: SlabSource + Copy, R>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     mut take: impl FnMut(&mut Depot) -> Option<R>,
 ) -> Result<R, SlabError> {
@@ -308,15 +383,17 @@ pub(crate) unsafe fn take_or_grow<L: LockTrait, R>(
 /// # Safety
 /// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller
 /// (I4).
-pub(crate) unsafe fn grow<L: LockTrait, R>(
-    ctrl: NonNull<Control<L>>,
+pub(crate) unsafe fn grow<L: LockTrait, S: SlabSource + Copy, R>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     slabs: usize,
     then: impl FnOnce(&mut Depot) -> R,
 ) -> Result<R, SlabError> {
-    let mut taken = Blocks::new(class.layout());
+    // SAFETY: alive by contract (I4).
+    let source = unsafe { source_of(ctrl) };
+    let mut taken = Blocks::new(class.layout(), source);
     for _ in 0..slabs {
-        taken.push(hooks::alloc_slab(class.layout())?);
+        taken.push(alloc_slab(&source, class.layout())?);
     }
     // SAFETY: alive by contract (I4).
     let mut g = unsafe { DepotGuard::lock(ctrl) };
@@ -330,21 +407,23 @@ pub(crate) unsafe fn grow<L: LockTrait, R>(
     Ok(then(d))
 }
 
-/// Blocks fresh from the allocation hook, not yet adopted. The newest is held aside, the
-/// others linked through their first word. Dropping the list (an error, or a panic in the
-/// hook) gives every block back (I6).
-struct Blocks {
+/// Blocks fresh from the source, not yet adopted. The newest is held aside, the others
+/// linked through their first word. Dropping the list (an error, or a panic in the
+/// source) gives every block back (I6).
+struct Blocks<S: SlabSource> {
     newest: Option<NonNull<u8>>,
     older: *mut u8,
     layout: Layout,
+    source: S,
 }
 
-impl Blocks {
-    fn new(layout: Layout) -> Self {
+impl<S: SlabSource> Blocks<S> {
+    fn new(layout: Layout, source: S) -> Self {
         Blocks {
             newest: None,
             older: ptr::null_mut(),
             layout,
+            source,
         }
     }
 
@@ -371,12 +450,12 @@ impl Blocks {
     }
 }
 
-impl Drop for Blocks {
+impl<S: SlabSource> Drop for Blocks<S> {
     fn drop(&mut self) {
         while let Some(block) = self.pop() {
-            // SAFETY: the block came from the hook with `self.layout`, was never adopted,
-            // and is off the list now, so nothing uses it (I6).
-            unsafe { hooks::free_slab(block, self.layout) };
+            // SAFETY: the block came from `self.source` with `self.layout`, was never
+            // adopted, and is off the list now, so nothing uses it (I6).
+            unsafe { free_slab(&self.source, block, self.layout) };
         }
     }
 }
@@ -386,8 +465,8 @@ impl Drop for Blocks {
 /// # Safety
 /// `ctrl` is an initialised control block of geometry `class`, kept alive by the caller
 /// (I4).
-pub(crate) unsafe fn depot_alloc<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
+pub(crate) unsafe fn depot_alloc<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
 ) -> Result<NonNull<u8>, SlabError> {
     // SAFETY: `d` is locked (reached through the guard, I9) and `class` is its geometry.
@@ -402,7 +481,11 @@ pub(crate) unsafe fn depot_alloc<L: LockTrait>(
 /// # Safety
 /// `slot` was handed out by the depot of a live cache of geometry `class` and lock `L`,
 /// holds no value, and is not used again (I2, I3).
-pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, name: &str) {
+pub(crate) unsafe fn depot_free<L: LockTrait, S: SlabSource + Copy>(
+    slot: NonNull<u8>,
+    class: &Class,
+    name: &str,
+) {
     let h = slab::header_of(slot, class);
     if hardening::CHECKS {
         slab::check_header(h, name);
@@ -410,7 +493,7 @@ pub(crate) unsafe fn depot_free<L: LockTrait>(slot: NonNull<u8>, class: &Class, 
     // SAFETY: `h` is the live header of the slot's slab (the slot is outstanding, so the
     // slab and its master are alive, I4); `master` is written once at init and read
     // through the raw pointer (I12).
-    let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+    let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
     let mut destroy = DestroyOnDrop::new(ctrl, class);
     let give = |d: &mut Depot, retired: &mut Retired| {
         // SAFETY: the lock is held (`d` comes from the guard, I9); the slot was handed out

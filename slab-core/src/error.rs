@@ -8,11 +8,12 @@ use core::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SlabError {
-    /// The allocation hook returned `None`: no memory for a new slab.
+    /// The cache's memory source (the allocation hook, by default) returned `None`: no
+    /// memory for a new slab, or a [`Capped`](crate::Capped) source at its cap.
     OutOfMemory,
-    /// The allocation hook returned a block that is not aligned to the slab size, which
-    /// the hook contract requires (an object finds its slab header by masking its address
-    /// with the slab size). The block went straight back to the free hook.
+    /// The cache's memory source returned a block that is not aligned to the slab size,
+    /// which the source's contract requires (an object finds its slab header by masking
+    /// its address with the slab size). The block went straight back to the source.
     AlignmentMismatch,
     /// A [`reserve`](crate::SlabCache::reserve) for more objects than the address space
     /// can hold (its slabs would need more than `isize::MAX` bytes), refused before any
@@ -23,10 +24,13 @@ pub enum SlabError {
 impl fmt::Display for SlabError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::OutOfMemory => "out of memory: the slab allocation hook returned no block",
+            Self::OutOfMemory => {
+                "out of memory: the cache's memory source (the allocation hook, by default) \
+                 returned no block"
+            }
             Self::AlignmentMismatch => {
-                "the slab allocation hook returned a block that is not aligned to the slab \
-                 size; slab hooks must honour `layout.align()`"
+                "the cache's memory source returned a block that is not aligned to the slab \
+                 size; slab hooks and sources must honour `layout.align()`"
             }
             Self::CapacityOverflow => {
                 "capacity overflow: the requested number of objects needs more than \
@@ -108,8 +112,8 @@ pub(crate) fn alloc_failed<T>(size: usize, e: SlabError) -> ! {
         // The usual cause on a small target: a hook that cannot give a block this large.
         panic!(
             "slab_core: could not allocate a `{name}` ({bytes} bytes) from its {size}-byte slab \
-             cache: {e} (it asked for {size} bytes aligned to {size}). If your hook's memory \
-             comes in smaller blocks, choose smaller slabs: `#[slab_cached(size = 1024)]`, or \
+             cache: {e} (it asked for {size} bytes aligned to {size}). If your memory comes \
+             in smaller blocks, choose smaller slabs: `#[slab_cached(size = 1024)]`, or \
              `SlabCache<T, L, 1024>` (a power of two from 512). `try_new_boxed`/`try_alloc` \
              hand the value back instead of panicking"
         )

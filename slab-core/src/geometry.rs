@@ -16,6 +16,7 @@
 //! This module talks to `sync` only (for the size of a handle counter).
 
 use core::alloc::Layout;
+use core::ptr::NonNull;
 
 /// Smallest supported slab size.
 pub const MIN_SLAB_SIZE: usize = 512;
@@ -40,6 +41,27 @@ pub(crate) struct Spec {
     pub(crate) lock_size: usize,
     /// Whether to give each slot a hardening canary where two slots still fit with it.
     pub(crate) checks: bool,
+    /// For an object cache, what its slots keep between uses (see [`Kept`]).
+    pub(crate) kept: Option<Kept>,
+}
+
+/// The slots of an object cache keep a constructed value between uses (I21): a free slot
+/// is the allocator's in its first word only (the link, I5), and the rest is the value
+/// and its "constructed" word. The two functions know the slot's layout:
+///
+/// Not public API: `pub` because `SlabSource::__KEPT` names it, in a module no one outside
+/// the crate can reach.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Kept {
+    /// Marks a slot that was never handed out as holding no value. Runs no user code.
+    pub(crate) fresh: unsafe fn(NonNull<u8>),
+    /// Drops the value of a free slot, if it holds one, before its slab goes back. May
+    /// run user code (a `Drop`), which may panic.
+    pub(crate) retire: unsafe fn(NonNull<u8>),
+    /// The kept value's type name and size, for the cache's statistics.
+    pub(crate) name: fn() -> &'static str,
+    pub(crate) value_size: usize,
 }
 
 /// Why a (type, slab size) pair cannot form a cache. Shared by the runtime checks in
@@ -122,6 +144,8 @@ pub struct Class {
     pub(crate) slave_slots: usize,
     /// Header colouring (see [`Colours`]).
     pub(crate) colours: Colours,
+    /// For an object cache, what its slots keep between uses (I21).
+    pub(crate) kept: Option<Kept>,
 }
 
 /// Where in its slab the header of a slab lies: `first + i * step` bytes from the base for
@@ -306,6 +330,7 @@ impl Class {
                 step: 64,
                 count: 1,
             },
+            kept: spec.kept,
         };
         class.colours = class.colours(&spec);
         Ok(class)
@@ -370,9 +395,12 @@ impl Class {
         })
     }
 
-    /// End of the bytes poisoned in a free slot (the object, at least a link wide).
+    /// End of the bytes poisoned in a free slot (the object, at least a link wide; only
+    /// the link of an object cache's slot, whose value is kept, I21).
     pub(crate) const fn poison_end(&self) -> usize {
-        if self.canary != 0 {
+        if self.kept.is_some() {
+            size_of::<usize>()
+        } else if self.canary != 0 {
             self.canary
         } else if self.obj_size > size_of::<usize>() {
             self.obj_size
@@ -480,6 +508,7 @@ mod tests {
             control: layout(128, control_align),
             lock_size: lock,
             checks,
+            kept: None,
         })
     }
 

@@ -26,14 +26,21 @@ use crate::geometry::{Class, layout_message};
 use crate::hardening;
 use crate::lock::{LockTrait, SpinLock};
 use crate::magazine::{Pair, Popped, rounds_for};
+use crate::source::{DefaultSource, Hooks, SlabSource};
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
-/// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
+/// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`,
+/// taken from the memory source `S`.
 ///
 /// `new` is `const` and allocates nothing, so a cache can be a `static`; the master slab
-/// comes from the allocation hook on first use. Handles are `Clone` and share one master;
-/// boxes may outlive every handle, and when the last handle and the last box are gone,
-/// every slab is back with the free hook.
+/// comes from the source on first use. Handles are `Clone` and share one master; boxes
+/// may outlive every handle, and when the last handle and the last box are gone, every
+/// slab is back with the source.
+///
+/// The source defaults to [`Hooks`], the program's `slab_hooks!`; [`Global`](crate::Global)
+/// takes slabs from Rust's global allocator with no `slab_hooks!` at all, and any `Copy`
+/// [`SlabSource`] works (a `&'static Capped<_>` byte cap, your own memory):
+/// `SlabCache<T, SpinLock, 4096, Global>`. See [`with_source`](Self::with_source).
 ///
 /// `SIZE` is a power of two from 512 bytes to 1 GiB, and two values of `T` must fit in
 /// the master slab; both are checked at compile time.
@@ -53,11 +60,18 @@ use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 /// drop(p);
 /// assert_eq!(PARTICLES.stats().in_use, 0);
 /// ```
-pub struct SlabCache<T, L: LockTrait = SpinLock, const SIZE: usize = 4096> {
+pub struct SlabCache<
+    T,
+    L: LockTrait = SpinLock,
+    const SIZE: usize = 4096,
+    S: SlabSource + Copy = Hooks,
+> {
     /// The master's control block, null until first use (I15).
-    pub(crate) ctrl: AtomicPtr<Control<L>>,
+    pub(crate) ctrl: AtomicPtr<Control<L, S>>,
     /// This handle's own magazines, for the `&mut self` fast path.
     pub(crate) mags: HandleMags,
+    /// Where the master comes from; the master keeps a copy for its slabs (I19).
+    pub(crate) source: S,
     _marker: Marker<T, L>,
 }
 
@@ -69,13 +83,26 @@ pub(crate) type Marker<T, L> = PhantomData<(fn(T) -> T, *const L)>;
 // SAFETY: handles only reach `T` by moving values into slots and handing boxes out, so
 // sharing a handle across threads needs `T: Send`; all depot state is behind `L`, which
 // must exclude across threads (`Sync`, I9) and be droppable on another thread (`Send`). A
-// handle's own magazines are reached only through `&mut self`, never through `&self`.
-unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Sync for SlabCache<T, L, SIZE> {}
+// handle's own magazines are reached only through `&mut self`, never through `&self`. The
+// source is used from any thread that grows or shrinks the cache, through copies (I19), so
+// it must be `Send + Sync` itself.
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize, S> Sync
+    for SlabCache<T, L, SIZE, S>
+where
+    S: SlabSource + Copy + Send + Sync,
+{
+}
 // SAFETY: a moved handle shares the master with its clones on other threads, so it needs
-// what `Sync` needs: `T: Send` and a lock that excludes across threads (I9). Its magazines
-// move with it: free slots holding no value (I2), and a pointer to its counter, an atomic
-// in the master that only the handle's owner writes outside the lock (I8).
-unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize> Send for SlabCache<T, L, SIZE> {}
+// what `Sync` needs: `T: Send`, a lock that excludes across threads (I9) and a source
+// usable from any of them (I19). Its magazines move with it: free slots holding no value
+// (I2), and a pointer to its counter, an atomic in the master that only the handle's
+// owner writes outside the lock (I8).
+unsafe impl<T: Send, L: LockTrait + Send + Sync, const SIZE: usize, S> Send
+    for SlabCache<T, L, SIZE, S>
+where
+    S: SlabSource + Copy + Send + Sync,
+{
+}
 
 /// Marker for the slab sizes a [`SlabCache`] accepts: powers of two from 512 bytes to
 /// 1 GiB.
@@ -94,28 +121,30 @@ macro_rules! valid_sizes {
 }
 valid_sizes!(9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30);
 
-/// A handle on control block `$ctrl` (null: not yet allocated), with empty magazines: one
-/// body for the `const`, loom and `static` constructors and `clone`.
+/// A handle on control block `$ctrl` (null: not yet allocated) and source `$source`, with
+/// empty magazines: one body for the `const`, loom and `static` constructors and `clone`.
 macro_rules! handle {
-    ($ctrl:expr) => {
+    ($ctrl:expr, $source:expr) => {
         SlabCache {
             ctrl: AtomicPtr::new($ctrl),
             mags: HandleMags::new(),
+            source: $source,
             _marker: PhantomData,
         }
     };
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
-    pub(crate) const CLASS: Class = match class_of::<T, L>(SIZE) {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
+    pub(crate) const CLASS: Class = match class_of::<T, L, S>(SIZE) {
         Ok(c) => c,
         Err(e) => panic!("{}", layout_message(e)),
     };
 
     const ROUNDS: u32 = rounds_for(Self::CLASS.stride);
 
-    /// Creates a cache handle. Allocates nothing: the master slab is taken from the hook
-    /// on first use, so this works in a `static`.
+    /// Creates a cache handle on the source's default value (the program's `slab_hooks!`
+    /// for the default source, [`Hooks`]). Allocates nothing: the master slab is taken
+    /// from the source on first use, so this works in a `static`.
     ///
     /// Fails to compile if `SIZE` is not a power of two from 512 to 2^30, if `T` is
     /// zero-sized, if two `T`s do not fit a slab, if `align_of::<T>() > SIZE / 4`, or if
@@ -124,9 +153,9 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub const fn new() -> Self
     where
         SlabSize<SIZE>: ValidSlabSize,
+        S: DefaultSource,
     {
-        let _ = Self::CLASS;
-        handle!(ptr::null_mut())
+        Self::with_source(S::DEFAULT)
     }
 
     /// `new` under the loom model checker, whose atomics cannot be built in `const`.
@@ -134,25 +163,78 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub fn new() -> Self
     where
         SlabSize<SIZE>: ValidSlabSize,
+        S: DefaultSource,
+    {
+        Self::with_source(S::DEFAULT)
+    }
+
+    /// Creates a cache handle whose slabs come from `source`: for a source without a
+    /// [`DefaultSource`] value, such as a `&'static Capped<_>` shared by several caches or
+    /// a reference to a pool of your own. Allocates nothing, so this works in a `static`.
+    ///
+    /// ```
+    /// use slab_core::{Capped, Global, SlabCache, SpinLock};
+    ///
+    /// static BUDGET: Capped<Global> = Capped::new(Global, 1 << 20); // 1 MiB for both
+    /// static A: SlabCache<[u8; 64], SpinLock, 4096, &Capped<Global>> =
+    ///     SlabCache::with_source(&BUDGET);
+    /// static B: SlabCache<[u8; 32], SpinLock, 4096, &Capped<Global>> =
+    ///     SlabCache::with_source(&BUDGET);
+    ///
+    /// let (a, b) = (A.alloc([1; 64]), B.alloc([2; 32]));
+    /// assert_eq!(BUDGET.used(), 2 * 4096); // one master slab each, from one budget
+    /// # drop((a, b));
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn with_source(source: S) -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
     {
         let _ = Self::CLASS;
-        handle!(ptr::null_mut())
+        handle!(ptr::null_mut(), source)
+    }
+
+    /// `with_source` under the loom model checker, whose atomics cannot be built in
+    /// `const`.
+    #[cfg(loom)]
+    pub fn with_source(source: S) -> Self
+    where
+        SlabSize<SIZE>: ValidSlabSize,
+    {
+        let _ = Self::CLASS;
+        handle!(ptr::null_mut(), source)
     }
 
     /// `new` without the compile-time checks, for `#[slab_cached]`, which emits them
     /// itself at the user's tokens (so a mistake is reported once, there). Not public API.
     #[doc(hidden)]
     #[cfg(not(loom))]
-    pub const fn __new_static() -> Self {
-        handle!(ptr::null_mut())
+    pub const fn __new_static() -> Self
+    where
+        S: DefaultSource,
+    {
+        handle!(ptr::null_mut(), S::DEFAULT)
+    }
+
+    /// `__new_static` with a source value (for the object cache of a
+    /// `#[slab_cached(recycle)]` type).
+    #[cfg(not(loom))]
+    pub(crate) const fn __new_static_with(source: S) -> Self {
+        handle!(ptr::null_mut(), source)
     }
 
     /// The control block, allocating the master slab on first use.
     #[inline]
-    pub(crate) fn control(&self) -> Result<NonNull<Control<L>>, SlabError> {
+    pub(crate) fn control(&self) -> Result<NonNull<Control<L, S>>, SlabError> {
         match NonNull::new(self.ctrl.load(Ordering::Acquire)) {
             Some(c) => Ok(c),
-            None => create_master(&self.ctrl, &Self::CLASS, core::any::type_name::<T>()),
+            None => create_master(
+                &self.ctrl,
+                &Self::CLASS,
+                core::any::type_name::<T>(),
+                self.source,
+                Self::report_node,
+            ),
         }
     }
 
@@ -193,12 +275,16 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         let held = unsafe { self.mags.counter() };
         // SAFETY: `ctrl` is kept alive by this handle (I4); `held` is its claimed counter
         // there (I14).
-        unsafe { self.mags.mags.refill::<L>(ctrl, &class, Self::ROUNDS, held) }?;
+        unsafe {
+            self.mags
+                .mags
+                .refill::<L, S>(ctrl, &class, Self::ROUNDS, held)
+        }?;
         self.mag_pop()
     }
 
     /// Claims one of the master's magazine counters for this handle.
-    fn claim_counter(&mut self, ctrl: NonNull<Control<L>>) -> bool {
+    fn claim_counter(&mut self, ctrl: NonNull<Control<L, S>>) -> bool {
         // SAFETY: alive: this handle counts in `handles` (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         match g.depot().claim_counter() {
@@ -213,7 +299,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// Whether `free` can keep a slot of the cache of `master` in this handle's loaded
     /// magazine: it is this handle's cache, a counter is claimed, and there is room.
     #[inline(always)]
-    pub(crate) fn mag_has_room(&self, master: NonNull<Control<L>>) -> bool {
+    pub(crate) fn mag_has_room(&self, master: NonNull<Control<L, S>>) -> bool {
         !self.mags.held.is_null()
             // SAFETY: claimed (checked just before), in the master the handle keeps alive
             // (I4, I14).
@@ -243,7 +329,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     /// `master`; the caller gives it up (I2).
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn free_slow(&mut self, slot: NonNull<u8>, master: NonNull<Control<L>>) {
+    pub(crate) unsafe fn free_slow(&mut self, slot: NonNull<u8>, master: NonNull<Control<L, S>>) {
         let class = Self::CLASS;
         let name = core::any::type_name::<T>();
         let ours = master.as_ptr() == self.ctrl.load(Ordering::Relaxed);
@@ -251,7 +337,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             // SAFETY: a slot of the live cache whose control block is `master` (the slot
             // keeps it alive, I4), holding no value, given up by the caller (I2): it goes
             // back through its lock.
-            unsafe { depot_free::<L>(slot, &class, name) };
+            unsafe { depot_free::<L, S>(slot, &class, name) };
             return;
         }
         // SAFETY: claimed (checked above), in the master the handle keeps alive (I4, I14).
@@ -259,7 +345,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         if !self.mags.mags.has_room(Self::ROUNDS, held) {
             // SAFETY: our master (checked above) is alive while this handle is (I4), `held`
             // is this handle's counter there (I14), and the magazines hold its free slots.
-            unsafe { self.mags.mags.make_room::<L>(master, &class, held) };
+            unsafe { self.mags.mags.make_room::<L, S>(master, &class, held) };
         }
         // SAFETY: a free slot of our master's cache holding no value, ours to chain (I2);
         // a counter is claimed, and the loaded magazine has room now.
@@ -267,7 +353,7 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Clone for SlabCache<T, L, SIZE, S> {
     /// Another handle to the same master (allocating it if this handle has not yet).
     ///
     /// # Panics
@@ -280,7 +366,7 @@ impl<T, L: LockTrait, const SIZE: usize> Clone for SlabCache<T, L, SIZE> {
         // SAFETY: alive: `self` counts in `handles` (I4).
         let mut g = unsafe { DepotGuard::lock(ctrl) };
         g.depot().add_handle();
-        handle!(ctrl.as_ptr())
+        handle!(ctrl.as_ptr(), self.source)
     }
 }
 

@@ -135,6 +135,79 @@
 //! }
 //! ```
 //!
+//! # Memory sources: one per cache
+//! The hooks are the default **source** of every cache. A cache can name another as its
+//! last type parameter, `SlabCache<T, L, SIZE, S>`, or with `#[slab_cached(source = S)]`:
+//! [`Global`] (Rust's global allocator), a byte cap shared by several caches
+//! (`&'static` [`Capped<S>`]), or your own memory (an `unsafe impl` [`SlabSource`]). A
+//! program whose caches all name such sources needs **no** `slab_hooks!`, which is how a
+//! library keeps its own types (and its own tests) off its users' hooks:
+//!
+//! ```
+//! use slab_core::{Capped, Global, SlabCache, SlabError, SpinLock, slab_cached};
+//!
+//! // No `slab_hooks!` in this program.
+//! #[slab_cached(source = Global)]
+//! pub struct Node {
+//!     pub id: u32,
+//! }
+//!
+//! static POOL: Capped<Global> = Capped::new(Global, 16 << 10); // at most 16 KiB
+//!
+//! fn main() {
+//!     assert_eq!(Node::new_boxed(Node { id: 1 }).id, 1);
+//!     let capped: SlabCache<[u8; 1000], SpinLock, 4096, &'static Capped<Global>> =
+//!         SlabCache::with_source(&POOL);
+//!     let mut held = Vec::new();
+//!     let e = loop {
+//!         match capped.try_alloc([0; 1000]) {
+//!             Ok(b) => held.push(b),
+//!             Err(e) => break e,
+//!         }
+//!     };
+//!     assert_eq!(e.error(), SlabError::OutOfMemory); // past the cap; `e.into_inner()`
+//!     assert_eq!(POOL.used(), 16 << 10); // four 4 KiB slabs, and not one more
+//! }
+//! ```
+//!
+//! See [`SlabSource`] for the promise a source makes, and the README's "Memory sources"
+//! for two sources in one program.
+//!
+//! # Object caching: objects that stay constructed
+//! An [`ObjectCache<T, L, SIZE, S>`](ObjectCache) keeps its objects constructed between
+//! uses (Bonwick 1994): dropping a [`Pooled`] box [resets](Recycle::reset) the value and
+//! keeps it in its slot, and the next [`take`](ObjectCache::take) hands it out again. A
+//! pooled `Vec<u8>` keeps its capacity. Values are dropped for real only when their slab
+//! goes back to its source.
+//!
+//! ```
+//! use slab_core::{Global, ObjectCache, SpinLock};
+//!
+//! let mut pool: ObjectCache<Vec<u8>, SpinLock, 16384, Global> = ObjectCache::new();
+//! let mut v = pool.take_mut();
+//! v.extend_from_slice(&[0; 1500]);
+//! pool.give(v); // cleared, not dropped
+//! assert!(pool.take_mut().capacity() >= 1500);
+//! ```
+//!
+//! # Every cache of the program
+//! [`slabinfo()`] prints every live cache as a `/proc/slabinfo`-style table, and
+//! [`for_each_cache`] hands each cache's [`SlabStats`] (with the fast path's counters) to
+//! a metrics exporter. `#[slab_cached]` types join on first use; runtime caches when their
+//! master is made, and leave when it is released. Registering allocates nothing.
+//!
+//! ```
+//! use slab_core::{Global, SlabCache, SpinLock};
+//!
+//! let cache: SlabCache<u64, SpinLock, 4096, Global> = SlabCache::new();
+//! let b = cache.alloc(1);
+//! println!("{}", slab_core::slabinfo());
+//! let mut caches = 0;
+//! slab_core::for_each_cache(|_| caches += 1);
+//! assert!(caches >= 1);
+//! # drop(b);
+//! ```
+//!
 //! # `no_std`, and small memories
 //! Without `std` there are no per-thread magazines: `#[slab_cached]` types and plain box
 //! drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
@@ -171,7 +244,8 @@
 //! A runtime `SlabCache<T>` uses 4096-byte slabs unless its `SIZE` says otherwise.
 //!
 //! # Architecture
-//! Bottom up, each module talking only to those below it: `hooks` (raw memory) →
+//! Bottom up, each module talking only to those below it: `source` (raw memory: the
+//! hooks, the global allocator, caps) →
 //! `geometry` (slab layout, pure arithmetic) → `hardening` (canaries, poison, encoded
 //! links) → `slab` (one slab: header, free list, pop and push) → `chain` (free slots
 //! linked through their first word) → `depot` (slab lists, parked magazines, the registry
@@ -179,9 +253,11 @@
 //! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
 //! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
 //! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
-//! ([`SlabCached`], [`Boxed`]) and `scan`. On top of the boxes: `coerce` ([`coerce!`] to
-//! `dyn Trait`, [`Erased`]), `clone` (`Clone`, `Default`, pins), `arc` ([`SlabArc`],
-//! [`SlabWeak`]) and `buf` ([`ByteBuf`], the `bytes::Bytes` hand-off). Beside them: `lock` ([`LockTrait`],
+//! ([`SlabCached`], [`Boxed`], [`ObjectCached`]) and `scan`; `objcache` ([`ObjectCache`])
+//! sits above `cache`, and `registry` (the list of every cache) beside the leaves, below
+//! `control`. On top of the boxes: `coerce` ([`coerce!`] to `dyn Trait`, [`Erased`]),
+//! `clone` (`Clone`, `Default`, pins), `arc` ([`SlabArc`], [`SlabWeak`]) and `buf`
+//! ([`ByteBuf`], the `bytes::Bytes` hand-off). Beside them: `lock` ([`LockTrait`],
 //! [`SpinLock`], [`TicketLock`], [`NoLock`]), `error`, `stats`. `IMPLEMENTATION.md` in the
 //! crate's repository describes each layer, the fast path and the numbered invariants.
 //!
@@ -238,13 +314,15 @@ mod error;
 mod geometry;
 mod handle;
 mod hardening;
-mod hooks;
 mod lock;
 mod magazine;
+mod objcache;
 #[cfg(feature = "alloc")]
 mod pages;
+mod registry;
 mod scan;
 mod slab;
+mod source;
 mod stats;
 mod sync;
 mod thread_cache;
@@ -259,19 +337,24 @@ pub use depot::DEFAULT_KEEP_EMPTY;
 pub use error::{AllocError, SlabError};
 pub use geometry::{MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 pub use handle::{SlabCache, SlabSize, ValidSlabSize};
-#[cfg(feature = "alloc")]
-pub use hooks::global;
-pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
+pub use objcache::{ObjectCache, Pooled, Recycle};
+pub use registry::{SlabInfo, for_each_cache, slabinfo};
 pub use scan::{ScanError, ScanReport};
+pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
+#[cfg(feature = "alloc")]
+pub use source::{Global, global};
 pub use stats::SlabStats;
-pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
+pub use typed::{
+    Boxed, ObjectCached, Recycled, SlabCached, UninitBoxed, flush_thread_cache,
+    flush_thread_objects,
+};
 // Not public API: `pub` because public items name them (`Boxed<T>` is a box of
 // `TypePool<T>`, `SlabCached::Cache` is bounded by `CacheOf`), but nothing to use directly.
 #[doc(hidden)]
 pub use geometry::LayoutError;
 #[doc(hidden)]
-pub use typed::{CacheOf, TypePool};
+pub use typed::{CacheOf, ObjectCacheOf, TypeObjects, TypePool};
 
 #[cfg(feature = "derive")]
 pub use slab_derive::{slab_cached, slab_hooks};
@@ -301,15 +384,17 @@ pub mod __loom {
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__object_cached_impl as object_cached_impl;
     pub use crate::__slab_arc_impl as slab_arc_impl;
     pub use crate::__slab_cached_impl as slab_cached_impl;
     pub use crate::arc::arc_slab_size;
     pub use crate::coerce::Coerce;
-    pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
+    pub use crate::source::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
-        ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
-        assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed, new_uninit_boxed,
-        try_new_boxed, try_new_uninit_boxed,
+        ConstMsg, Magazines, ObjMagazines, RecycleValue, SendValue, ThreadSafeLock, assert_lock,
+        assert_recycle, assert_send_value, assert_source, assert_thread_safe_lock,
+        auto_object_slab_size, auto_slab_size, check_layout, check_object_layout, new_boxed,
+        new_uninit_boxed, take, try_new_boxed, try_new_uninit_boxed, try_take,
     };
     pub use core;
 
@@ -322,5 +407,5 @@ pub mod __private {
     pub use std::thread_local;
 
     #[cfg(feature = "alloc")]
-    pub use crate::hooks::global;
+    pub use crate::source::global;
 }

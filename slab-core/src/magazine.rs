@@ -29,6 +29,7 @@ use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::hardening;
 use crate::lock::LockTrait;
+use crate::source::SlabSource;
 use crate::sync::{AtomicU32, Ordering};
 
 /// Rounds per magazine for a slot stride: about 32 KiB of objects, from 8 to 64 slots
@@ -103,6 +104,9 @@ pub(crate) struct Pair {
     loaded: Cell<*mut u8>,
     previous: Cell<*mut u8>,
     previous_n: Cell<u32>,
+    /// Pops served since the last exchange with the depot, which adds them to the cache's
+    /// `magazine_hits` (a plain count beside the head, no atomic).
+    hits: Cell<usize>,
 }
 
 impl Pair {
@@ -112,7 +116,13 @@ impl Pair {
             loaded: Cell::new(ptr::null_mut()),
             previous: Cell::new(ptr::null_mut()),
             previous_n: Cell::new(0),
+            hits: Cell::new(0),
         }
+    }
+
+    /// The hits since the last call, for the depot's total (under its lock).
+    fn take_hits(&self) -> usize {
+        self.hits.replace(0)
     }
 
     /// Slots in the loaded magazine, for the owner's count `held`.
@@ -140,6 +150,7 @@ impl Pair {
         // and the first word of each is its link (I5).
         self.loaded
             .set(unsafe { hardening::read_link(slot, class, name) });
+        self.hits.set(self.hits.get().wrapping_add(1));
         Some(Popped {
             slot,
             held,
@@ -181,9 +192,9 @@ impl Pair {
     /// # Safety
     /// `ctrl` is a live control block of geometry `class` (I4); `held` is the owner's
     /// count there (a registered thread node's, or a claimed handle counter, I14).
-    pub(crate) unsafe fn refill<L: LockTrait>(
+    pub(crate) unsafe fn refill<L: LockTrait, S: SlabSource + Copy>(
         &self,
-        ctrl: NonNull<Control<L>>,
+        ctrl: NonNull<Control<L, S>>,
         class: &Class,
         rounds: u32,
         held: &AtomicU32,
@@ -205,7 +216,7 @@ impl Pair {
         // SAFETY: `ctrl` is a live control block of geometry `class` (I4), and `held` this
         // holder's registered count there (`refill`'s contract, I14): what `take_full`
         // needs.
-        let chain = unsafe { take_full::<L>(ctrl, class, rounds, held) }?;
+        let chain = unsafe { take_full::<L, S>(ctrl, class, rounds, held, self.take_hits()) }?;
         // `take_full` may call the allocation hook, and a hook that allocates or frees
         // this type on this thread re-enters this pair: what it left in either magazine
         // stays there, and the new chain goes into an empty magazine, or back to the depot.
@@ -219,7 +230,7 @@ impl Pair {
             // SAFETY: `ctrl` is live and `held` registered there (`refill`'s contract,
             // I14); the chain's slots are free slots of that cache, entered in `held` by
             // `take_full`, given to the depot now (I2, I8).
-            unsafe { park_full::<L>(ctrl, class, chain, held) };
+            unsafe { park_full::<L, S>(ctrl, class, chain, held, self.take_hits()) };
         }
         Ok(())
     }
@@ -230,9 +241,9 @@ impl Pair {
     ///
     /// # Safety
     /// As [`refill`](Self::refill); the magazines hold free slots of that cache (I14).
-    pub(crate) unsafe fn make_room<L: LockTrait>(
+    pub(crate) unsafe fn make_room<L: LockTrait, S: SlabSource + Copy>(
         &self,
-        ctrl: NonNull<Control<L>>,
+        ctrl: NonNull<Control<L, S>>,
         class: &Class,
         held: &AtomicU32,
     ) {
@@ -248,7 +259,7 @@ impl Pair {
         // SAFETY: `ctrl` is live and `held` registered there (`make_room`'s contract,
         // I14); the chain's slots are this holder's free slots of that cache, given to the
         // depot now (I2, I8).
-        unsafe { park_full::<L>(ctrl, class, full, held) };
+        unsafe { park_full::<L, S>(ctrl, class, full, held, self.take_hits()) };
     }
 
     /// Empties both magazines and returns their chains (the caller zeroes `held`, in the
@@ -281,6 +292,7 @@ impl Pair {
         retired: &mut Retired,
     ) {
         let chains = self.take_all(held);
+        d.add_hits(self.take_hits());
         // SAFETY: the lock of `d` is held and `class` is its geometry (contract); the
         // chains are this holder's free slots of that depot (I2, I14), and `held` is its
         // registered count, which counts exactly them (I8).
@@ -294,13 +306,15 @@ impl Pair {
 /// # Safety
 /// `ctrl` is a live control block (I4); `chain` holds free slots of its cache, counted in
 /// `held`, the holder's registered count there (I14).
-unsafe fn park_full<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
+unsafe fn park_full<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     chain: Chain,
     held: &AtomicU32,
+    hits: usize,
 ) {
     let give = |d: &mut Depot, retired: &mut Retired| {
+        d.add_hits(hits);
         // SAFETY: the lock is held (`d` comes from the guard, I9); the chain holds free
         // slots of this depot, given up by the caller and counted in `held`, its
         // registered count (contract, I2, I14).
@@ -317,15 +331,22 @@ unsafe fn park_full<L: LockTrait>(
 /// # Safety
 /// `ctrl` is a live control block of geometry `class` (I4); `held` is a registered count
 /// there (I14).
-unsafe fn take_full<L: LockTrait>(
-    ctrl: NonNull<Control<L>>,
+unsafe fn take_full<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
     class: &Class,
     rounds: u32,
     held: &AtomicU32,
+    hits: usize,
 ) -> Result<Chain, SlabError> {
-    // SAFETY: `d` is locked (reached through the guard, I9), `class` is its geometry and
-    // `held` a count registered with it (contract, I14).
-    let take = |d: &mut Depot| unsafe { d.take_magazine(class, rounds, held) };
+    let mut hits = Some(hits);
+    let take = |d: &mut Depot| {
+        if let Some(n) = hits.take() {
+            d.add_hits(n);
+        }
+        // SAFETY: `d` is locked (reached through the guard, I9), `class` is its geometry and
+        // `held` a count registered with it (contract, I14).
+        unsafe { d.take_magazine(class, rounds, held) }
+    };
     // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
     unsafe { take_or_grow(ctrl, class, take) }
 }

@@ -18,6 +18,7 @@ use crate::handle::SlabCache;
 use crate::hardening::{self, SlotState};
 use crate::lock::LockTrait;
 use crate::slab::{self, ListId, SlabHeader, SlabState};
+use crate::source::SlabSource;
 use crate::sync::Ordering;
 
 /// What the scanner counted in a healthy cache.
@@ -326,7 +327,7 @@ impl Scan<'_> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
     /// Walks every slab and parked magazine under the lock and checks the cache's
     /// invariants: header magic, list membership and back links, per-slab counts, free lists
     /// (links inside their slab, no cycles, lengths), totals against the depot, and, with

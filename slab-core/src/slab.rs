@@ -273,6 +273,8 @@ pub(crate) unsafe fn pop(h: NonNull<SlabHeader>, class: &Class, name: &str) -> O
         // so it was never handed out and nothing else refers to it: it is ours now (I2,
         // I11).
         unsafe { hardening::on_fresh(slot, class) };
+        // SAFETY: the same fresh slot, ours, of a slab of geometry `class` (I21).
+        unsafe { mark_fresh(slot, class) };
         return Some(slot);
     }
     None
@@ -327,6 +329,8 @@ pub(crate) unsafe fn pop_batch(
             // SAFETY: a never-used slot at or above `bump`: nothing refers to it, ours now
             // (I2, I11).
             unsafe { hardening::on_fresh(slot, class) };
+            // SAFETY: the same fresh slot, ours, of a slab of geometry `class` (I21).
+            unsafe { mark_fresh(slot, class) };
             // SAFETY: the same never-used slot, ours and holding no value, so its first
             // word is the allocator's link word (I5).
             unsafe { hardening::write_link(slot, next, class) };
@@ -363,6 +367,70 @@ fn prefetch_free_list(h: NonNull<SlabHeader>, st: &SlabState, class: &Class, max
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (h, st, class, max);
+}
+
+/// An object cache's slot leaves the bump region: it holds no value yet (I21).
+///
+/// # Safety
+/// `slot` is a never-used slot of a live slab of geometry `class`, owned by the caller.
+#[inline(always)]
+unsafe fn mark_fresh(slot: NonNull<u8>, class: &Class) {
+    if let Some(kept) = class.kept {
+        // SAFETY: a fresh slot of an object cache's slab, ours (contract): `fresh` writes
+        // its "constructed" word, past the link and inside the slot (I21).
+        unsafe { (kept.fresh)(slot) };
+    }
+}
+
+/// Drops the values an object cache's slab keeps, before the slab goes back to its
+/// source: every slot below `bump` (the ones ever handed out; the others never held a
+/// value, and an object cache's slab never forgets its bump index, I21) whose value is
+/// constructed. A `Drop` that panics does not stop the others: they are still dropped
+/// while the panic unwinds (a second panic aborts, as in `Vec`'s drop).
+///
+/// # Safety
+/// `h` heads a retired (or destroyed) slab of geometry `class`, every slot free, reachable
+/// only by the caller (I13).
+pub(crate) unsafe fn drop_kept(h: NonNull<SlabHeader>, class: &Class) {
+    let Some(kept) = class.kept else { return };
+    /// The slots left to drop; its `Drop` goes on if one of them panicked.
+    struct Rest<'c> {
+        h: NonNull<SlabHeader>,
+        class: &'c Class,
+        next: usize,
+        bump: usize,
+        retire: unsafe fn(NonNull<u8>),
+    }
+    impl Rest<'_> {
+        fn run(&mut self) {
+            while self.next < self.bump {
+                // SAFETY: the slab is ours alone (`drop_kept`'s contract, I13), so reading
+                // its state races with nothing; a copy, no reference is kept.
+                let st = unsafe { &(*self.h.as_ptr()).state };
+                let slot = bump_slot(self.h, st, self.next, self.class);
+                self.next += 1;
+                // SAFETY: a slot below `bump` of this free slab (I11): its "constructed"
+                // word was written when it left the bump region, and the value it marks
+                // is dropped once, here, as the slab goes back (I3, I21).
+                unsafe { (self.retire)(slot) };
+            }
+        }
+    }
+    impl Drop for Rest<'_> {
+        fn drop(&mut self) {
+            self.run(); // nothing left unless a `Drop` panicked
+        }
+    }
+    // SAFETY: ours alone (contract, I13); the read is a copy.
+    let bump = unsafe { (*h.as_ptr()).state.bump } as usize;
+    let mut rest = Rest {
+        h,
+        class,
+        next: 0,
+        bump,
+        retire: kept.retire,
+    };
+    rest.run();
 }
 
 /// Returns a slot to the slab's free list.

@@ -50,6 +50,16 @@ pub struct SlabStats {
     pub hook_allocs: usize,
     /// Calls to the free hook so far.
     pub hook_frees: usize,
+    /// Allocations served by a magazine (a thread's or a handle's) without the lock: the
+    /// fast path. Each holder counts its own (a plain count, no atomic) and adds it to the
+    /// cache's total when it next exchanges a magazine with the depot or gives its
+    /// magazines back, so the figure lags by at most two magazines per holder.
+    pub magazine_hits: usize,
+    /// Whole magazines exchanged between a holder and the depot (taken, or given back).
+    pub depot_exchanges: usize,
+    /// Magazines built from the slabs' free lists (a refill the depot had no full
+    /// magazine for).
+    pub refills: usize,
 }
 
 impl fmt::Display for SlabStats {
@@ -73,6 +83,26 @@ impl fmt::Display for SlabStats {
 }
 
 impl SlabStats {
+    /// No cache: every count zero, no name.
+    pub const EMPTY: SlabStats = SlabStats {
+        name: "",
+        object_size: 0,
+        slot_size: 0,
+        slab_size: 0,
+        objects_per_slab: 0,
+        in_use: 0,
+        peak: 0,
+        capacity: 0,
+        slabs: 0,
+        empty_slabs: 0,
+        bytes: 0,
+        hook_allocs: 0,
+        hook_frees: 0,
+        magazine_hits: 0,
+        depot_exchanges: 0,
+        refills: 0,
+    };
+
     /// The header line matching [`Display`](fmt::Display).
     pub const HEADER: &'static str =
         "# name               in_use capacity objsz  /slab slabsize : peak slabs empty bytes";

@@ -285,8 +285,8 @@ fn churn_at_a_slab_boundary_does_not_call_the_hooks() {
 #[test]
 fn empty_slabs_beyond_the_limit_go_back_and_shrink_returns_the_rest() {
     let t = Tracker::new();
-    let cache: SlabCache<[u8; 60], SpinLock, 512> = SlabCache::new();
-    let boxes: Vec<_> = (0..100).map(|_| cache.alloc([3; 60])).collect();
+    let cache: SlabCache<[u8; 32], SpinLock, 512> = SlabCache::new();
+    let boxes: Vec<_> = (0..100).map(|_| cache.alloc([3; 32])).collect();
     let slabs = cache.stats().slabs;
     drop(boxes);
     let s = cache.stats();
@@ -297,7 +297,7 @@ fn empty_slabs_beyond_the_limit_go_back_and_shrink_returns_the_rest() {
     assert_eq!(cache.stats().slabs, 1);
     assert_eq!(t.live_blocks(), 1);
     cache.keep_empty(0);
-    let boxes: Vec<_> = (0..50).map(|_| cache.alloc([3; 60])).collect();
+    let boxes: Vec<_> = (0..50).map(|_| cache.alloc([3; 32])).collect();
     drop(boxes);
     assert_eq!(
         cache.stats().slabs,

@@ -32,6 +32,7 @@ use crate::handle::{Marker, SlabCache};
 use crate::lock::LockTrait;
 use crate::magazine::{Pair, rounds_for};
 use crate::slab;
+use crate::source::{Hooks, SlabSource};
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
 /// ends. Only the owning thread touches it.
@@ -91,7 +92,7 @@ std::thread_local! {
     static EXIT_LIST: ExitList = const { ExitList { head: Cell::new(ptr::null()) } };
 }
 
-/// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE>`).
+/// One thread's magazines for one `#[slab_cached]` type (`SlabCache<T, L, SIZE, S>`).
 ///
 /// Lives in a `thread_local!` that `#[slab_cached]` generates; the owning thread alone
 /// touches `mags`. Not public API: `pub` only because that `thread_local!` is expanded in
@@ -99,11 +100,11 @@ std::thread_local! {
 /// which is `unsafe`; every other method is private to this crate.
 #[doc(hidden)]
 #[repr(C)]
-pub struct ThreadCache<T, L: LockTrait, const SIZE: usize> {
+pub struct ThreadCache<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy = Hooks> {
     node: MagNode,
     mags: Pair,
     /// The control block this cache registered with, or null before first use.
-    ctrl: Cell<*const Control<L>>,
+    ctrl: Cell<*const Control<L, S>>,
     /// Set by [`exit`](Self::exit): the thread is ending, so every later call goes straight
     /// to the depot and the cache never registers again.
     exited: Cell<bool>,
@@ -134,8 +135,8 @@ macro_rules! empty_thread_cache {
     };
 }
 
-impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
-    const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE>::CLASS.stride);
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L, SIZE, S> {
+    const ROUNDS: u32 = rounds_for(SlabCache::<T, L, SIZE, S>::CLASS.stride);
 
     /// Empty magazines (under loom, whose atomics cannot be built in `const`), for the loom
     /// models in `tests/loom.rs`.
@@ -172,7 +173,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[cfg(loom)]
     pub unsafe fn model_pop(
         &self,
-        cache: &SlabCache<T, L, SIZE>,
+        cache: &SlabCache<T, L, SIZE, S>,
     ) -> Result<NonNull<u8>, SlabError> {
         // SAFETY: `cache` is never dropped and `self` does not move from its first use
         // (this function's contract, the one `pop` needs: I10, I14).
@@ -194,7 +195,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// per cache type).
     ///
     /// # Safety
-    /// `me` points to a live `ThreadCache<T, L, SIZE>`.
+    /// `me` points to a live `ThreadCache<T, L, SIZE, S>`.
     unsafe fn exit_of(me: *const ()) {
         // SAFETY: a live cache (contract, I10); `exit` takes `&self`, and every field it
         // writes is interior-mutable, so no unique reference is made (I14).
@@ -209,7 +210,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline]
     pub(crate) unsafe fn pop(
         &self,
-        cache: &SlabCache<T, L, SIZE>,
+        cache: &SlabCache<T, L, SIZE, S>,
     ) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
             Some(slot) => Ok(slot),
@@ -223,7 +224,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// no call, so a caller can build a large value straight into the slot).
     #[inline(always)]
     pub(crate) fn pop_loaded(&self) -> Option<NonNull<u8>> {
-        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
         // SAFETY: `held` is this thread cache's own count, alive as long as it (I14); only
         // this thread touches the magazines (I2).
         let popped = unsafe {
@@ -237,8 +238,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[inline(never)]
     /// # Safety
     /// As [`pop`](Self::pop).
-    unsafe fn pop_slow(&self, cache: &SlabCache<T, L, SIZE>) -> Result<NonNull<u8>, SlabError> {
-        let class = SlabCache::<T, L, SIZE>::CLASS;
+    unsafe fn pop_slow(&self, cache: &SlabCache<T, L, SIZE, S>) -> Result<NonNull<u8>, SlabError> {
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
         let Some(ctrl) = self.register(cache)? else {
             // The thread is ending: no magazines any more, take a slot from the depot.
             let ctrl = cache.control()?;
@@ -249,7 +250,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         // our registered node's count there (I14).
         unsafe {
             self.mags
-                .refill::<L>(ctrl, &class, Self::ROUNDS, &self.node.held)
+                .refill::<L, S>(ctrl, &class, Self::ROUNDS, &self.node.held)
         }?;
         // SAFETY: `cache` is never dropped and `self` does not move (this function's
         // contract, I10), which is `pop`'s contract.
@@ -267,7 +268,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // I3); there is room; `held` is our registered count (I14).
             unsafe {
                 self.mags
-                    .push(slot, &SlabCache::<T, L, SIZE>::CLASS, &self.node.held)
+                    .push(slot, &SlabCache::<T, L, SIZE, S>::CLASS, &self.node.held)
             };
             return;
         }
@@ -283,7 +284,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     #[cold]
     #[inline(never)]
     unsafe fn push_slow(&self, slot: NonNull<u8>) {
-        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
         // Registered, this cache serves one `static` cache, which every slot pushed here
         // belongs to (`push`'s contract): no need to read the slot's (likely cold) header.
         let ctrl = match NonNull::new(self.ctrl.get().cast_mut()) {
@@ -294,7 +295,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                 // I4); `master` is written once at init, and is read through the raw pointer
                 // (no reference to the header, whose state another thread may be writing
                 // under the lock: I12).
-                let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L>>();
+                let ctrl = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
                 // This thread never allocated this type (or it is ending): register with
                 // the slot's cache, or, if the thread is ending, give the slot straight back.
                 // SAFETY: the slot was handed out by this type's `static` cache (`push`'s
@@ -303,7 +304,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
                 if !unsafe { self.register_ctrl(ctrl) } {
                     // SAFETY: a slot handed out by the live cache whose control block is
                     // `ctrl`, holding no value, given up by the caller (I2, I4).
-                    unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
+                    unsafe { depot_free::<L, S>(slot, &class, core::any::type_name::<T>()) };
                     return;
                 }
                 ctrl
@@ -313,7 +314,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10), `held`
             // our registered node's count there, and the magazines hold its free slots
             // (I14).
-            unsafe { self.mags.make_room::<L>(ctrl, &class, &self.node.held) };
+            unsafe { self.mags.make_room::<L, S>(ctrl, &class, &self.node.held) };
         }
         // SAFETY: `slot` is still the caller's free slot of this cache (I2); there is
         // room now, so `push` takes it into the loaded magazine.
@@ -324,8 +325,8 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     /// `None` once the thread is ending.
     fn register(
         &self,
-        cache: &SlabCache<T, L, SIZE>,
-    ) -> Result<Option<NonNull<Control<L>>>, SlabError> {
+        cache: &SlabCache<T, L, SIZE, S>,
+    ) -> Result<Option<NonNull<Control<L, S>>>, SlabError> {
         if let Some(c) = NonNull::new(self.ctrl.get().cast_mut()) {
             return Ok(Some(c));
         }
@@ -339,7 +340,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     ///
     /// # Safety
     /// `ctrl` is the control block of a `static` cache (never released).
-    unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L>>) -> bool {
+    unsafe fn register_ctrl(&self, ctrl: NonNull<Control<L, S>>) -> bool {
         if !self.ctrl.get().is_null() {
             // Registered while `register` was allocating the master: its allocation hook
             // allocated this type on this thread. Linking the node twice would corrupt the
@@ -378,14 +379,14 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L, SIZE, S> {
     /// Gives both magazines back to the depot (parked, or returned to their slabs); the
     /// thread stays registered.
     pub(crate) fn flush(&self) {
         let Some(ctrl) = NonNull::new(self.ctrl.get().cast_mut()) else {
             return;
         };
-        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
         let give_back = |d: &mut Depot, retired: &mut Retired| {
             // SAFETY: the lock is held (`d` comes from the guard, I9); `d` is this cache's
             // depot and `class` its geometry.
@@ -408,14 +409,14 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> Drop for ThreadCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Drop for ThreadCache<T, L, SIZE, S> {
     /// Both magazines go back to the depot, and the cache leaves the registry.
     fn drop(&mut self) {
         self.exit();
     }
 }
 
-impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L, SIZE, S> {
     /// The thread is ending: both magazines go back to the depot, the cache leaves the
     /// registry, and every later call on this thread takes the depot path. Idempotent.
     fn exit(&self) {
@@ -424,7 +425,7 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         let Some(ctrl) = NonNull::new(self.ctrl.replace(ptr::null()).cast_mut()) else {
             return;
         };
-        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
         let leave = |d: &mut Depot, retired: &mut Retired| {
             // SAFETY: the lock is held (`d` comes from the guard, I9); `d` is this cache's
             // depot and `class` its geometry.

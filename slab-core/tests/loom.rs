@@ -295,7 +295,7 @@ impl Drop for Shared {
     }
 }
 
-type ArcCache = SlabCache<ArcInner<Shared>, LoomLock, 512>;
+type ArcCache = SlabCache<ArcInner<Shared>, LoomLock, 1024>;
 
 /// Checks that every value was dropped once and every slot and slab went back.
 fn all_released(cache: ArcCache, values: usize) {

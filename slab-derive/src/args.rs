@@ -1,4 +1,4 @@
-//! Parses the attribute arguments `size = 4096, lock = SpinLock, crate = path`.
+//! Parses the attribute arguments `size = 4096, lock = SpinLock, source = Global, crate = path`.
 //!
 //! Syntax only: each key at most once, each with a value of the right shape. Every
 //! mistake is recorded (spanned at its token) and parsing goes on, so one compile reports
@@ -12,7 +12,7 @@ use syn::{LitInt, LitStr, Path, Token, Type};
 use crate::errors::Errors;
 
 /// The keys `#[slab_cached]` accepts, for messages.
-const EXPECTED: &str = "expected `size`, `lock` or `crate`";
+const EXPECTED: &str = "expected `size`, `lock`, `source`, `recycle` or `crate`";
 
 /// The arguments as written; `None` where a key is absent (or was malformed).
 #[derive(Default)]
@@ -21,6 +21,10 @@ pub(crate) struct Args {
     pub(crate) size: Option<LitInt>,
     /// `lock = <type>`.
     pub(crate) lock: Option<Type>,
+    /// `source = <type>`.
+    pub(crate) source: Option<Type>,
+    /// `recycle`: an object cache (the type implements `slab_core::Recycle`).
+    pub(crate) recycle: Option<proc_macro2::Span>,
     /// `crate = path` or `crate = "path"`.
     pub(crate) krate: Option<Path>,
 }
@@ -42,6 +46,30 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
         match key.as_str() {
             "size" => one(&mut args.size, &meta, errors, "size = 4096", parse_size),
             "lock" => one(&mut args.lock, &meta, errors, "lock = SpinLock", parse_lock),
+            "recycle" => {
+                if meta.input.peek(Token![=]) {
+                    errors.push(syn::Error::new_spanned(
+                        &meta.path,
+                        "`recycle` takes no value: write `#[slab_cached(recycle)]`",
+                    ));
+                    return skip_value(&meta);
+                }
+                if args.recycle.is_some() {
+                    errors.push(syn::Error::new_spanned(
+                        &meta.path,
+                        "`recycle` is given twice; keep one",
+                    ));
+                }
+                args.recycle = Some(syn::spanned::Spanned::span(&meta.path));
+                Ok(())
+            }
+            "source" => one(
+                &mut args.source,
+                &meta,
+                errors,
+                "source = slab_core::Global",
+                parse_source,
+            ),
             "crate" => one(
                 &mut args.krate,
                 &meta,
@@ -167,6 +195,23 @@ fn parse_lock(meta: &ParseNestedMeta<'_>) -> syn::Result<Type> {
     ))
 }
 
+/// `source = Global`: any type (checked against `DefaultSource` in the expansion).
+fn parse_source(meta: &ParseNestedMeta<'_>) -> syn::Result<Type> {
+    let value = meta.value()?;
+    let fork = value.fork();
+    if let Ok(ty) = fork.parse::<Type>()
+        && (fork.is_empty() || fork.peek(Token![,]))
+    {
+        value.advance_to(&fork);
+        return Ok(ty);
+    }
+    Err(syn::Error::new_spanned(
+        skip_tokens(value)?,
+        "`source` takes the type of a memory source, such as `source = slab_core::Global` or \
+         `source = MyDeviceMemory`",
+    ))
+}
+
 /// `crate = path` or `crate = "path"`: where `slab_core` is, for a renamed dependency.
 fn parse_crate(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
     let value = meta.value()?;
@@ -230,11 +275,21 @@ mod tests {
 
     #[test]
     fn every_key_in_any_order() {
-        let (args, errors) = messages(quote!(lock = my::Lock, crate = "my_slab", size = 8192));
+        let (args, errors) = messages(quote!(
+            lock = my::Lock,
+            crate = "my_slab",
+            source = my::Dma,
+            size = 8192
+        ));
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(args.size.unwrap().base10_digits(), "8192");
         assert!(args.lock.is_some());
+        assert!(args.source.is_some());
         assert!(args.krate.unwrap().is_ident("my_slab"));
+        let (args, errors) = messages(quote!(recycle, size = 4096));
+        assert!(errors.is_empty() && args.recycle.is_some(), "{errors:?}");
+        let (_, errors) = messages(quote!(recycle = true, recycle, recycle));
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     #[test]

@@ -80,20 +80,57 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
     // The lock is named once, so a path that does not resolve is reported once.
     let lock = quote_spanned!(lock_span=> __SlabCachedLock);
     let lock_alias = quote_spanned!(lock_span=> type #lock = #lock_type;);
-    let size = size_expr(ident, &lock, args.size.as_ref());
+    let user_source = args.source.as_ref();
+    let source_span = user_source.map_or_else(|| ident.span(), Spanned::span);
+    let source_type = user_source.map_or_else(|| quote!(_slab_core::Hooks), Type::to_token_stream);
+    // Named once too, and checked at the user's token: `DefaultSource` says what to do.
+    let source = quote_spanned!(source_span=> __SlabCachedSource);
+    let source_alias = quote_spanned!(source_span=> type #source = #source_type;);
+    let source_check = user_source.map(|_| {
+        quote_spanned! {source_span=>
+            const _: () = _slab_core::__private::assert_source::<#source>();
+        }
+    });
+    let recycle = args.recycle;
+    let size = size_expr(ident, &lock, &source, args.size.as_ref(), recycle.is_some());
     let size_span = args
         .size
         .as_ref()
         .map_or_else(|| ident.span(), LitInt::span);
     let type_name = ident.unraw().to_string();
 
-    let impl_call = quote_spanned! {ident.span()=>
-        _slab_core::__private::slab_cached_impl!(#ident, #lock, #size);
-        _slab_core::__private::slab_arc_impl!(#ident, #lock, #size);
+    // `recycle`: an object cache of kept slots, checked and laid out as such.
+    // Spanned as the rest of their calls, so errors inside the expansion land where they
+    // did before `recycle` existed.
+    let (impl_macro, check_fn) = if recycle.is_some() {
+        (
+            quote_spanned!(ident.span()=> object_cached_impl),
+            quote_spanned!(size_span=> check_object_layout),
+        )
+    } else {
+        (
+            quote_spanned!(ident.span()=> slab_cached_impl),
+            quote_spanned!(size_span=> check_layout),
+        )
     };
+    let impl_call = quote_spanned! {ident.span()=>
+        _slab_core::__private::#impl_macro!(#ident, #lock, #size, #source);
+    };
+    // The arc cache (`T::new_arc`) beside the box cache, from the same source; an object
+    // cache's values are taken and given back, not shared, so it has none.
+    let arc_call = recycle.is_none().then(|| {
+        quote_spanned! {ident.span()=>
+            _slab_core::__private::slab_arc_impl!(#ident, #lock, #size, #source);
+        }
+    });
+    let recycle_check = recycle.map(|span| {
+        quote_spanned! {span=>
+            const _: () = _slab_core::__private::assert_recycle::<#ident>();
+        }
+    });
     let layout_check = quote_spanned! {size_span=>
         const _: () = if let _slab_core::__private::core::result::Result::Err(__m) =
-            _slab_core::__private::check_layout::<#ident, #lock>(#type_name, #lock_name, #size)
+            _slab_core::__private::#check_fn::<#ident, #lock, #source>(#type_name, #lock_name, #size)
         {
             _slab_core::__private::core::panic!("{}", __m.as_str())
         };
@@ -105,7 +142,11 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
         const _: () = _slab_core::__private::assert_lock::<#lock>();
         const _: () = _slab_core::__private::assert_thread_safe_lock::<#lock>();
     };
-    let functions = functions(ident, item.vis(), lock_span);
+    let functions = if recycle.is_some() {
+        object_functions(ident, item.vis(), lock_span)
+    } else {
+        functions(ident, item.vis(), lock_span)
+    };
     quote! {
         #tokens
 
@@ -113,22 +154,95 @@ pub(crate) fn expand(item: &Item, args: &Args) -> TokenStream {
         const _: () = {
             #krate
             #lock_alias
+            #source_alias
             #lock_check
+            #source_check
+            #recycle_check
             #send_check
             #layout_check
             #impl_call
+            #arc_call
             #functions
         };
     }
 }
 
 /// The slab size: the literal as written, or slab-core's choice for the type.
-fn size_expr(ident: &Ident, lock: &TokenStream, size: Option<&LitInt>) -> TokenStream {
+fn size_expr(
+    ident: &Ident,
+    lock: &TokenStream,
+    source: &TokenStream,
+    size: Option<&LitInt>,
+    recycle: bool,
+) -> TokenStream {
+    let auto = if recycle {
+        quote_spanned!(ident.span()=> auto_object_slab_size)
+    } else {
+        quote_spanned!(ident.span()=> auto_slab_size)
+    };
     match size {
         Some(lit) => lit.to_token_stream(),
         None => quote_spanned! {ident.span()=>
-            _slab_core::__private::auto_slab_size::<#ident, #lock>()
+            _slab_core::__private::#auto::<#ident, #lock, #source>()
         },
+    }
+}
+
+/// The inherent functions of a `#[slab_cached(recycle)]` type.
+fn object_functions(ident: &Ident, vis: &syn::Visibility, lock_span: Span) -> TokenStream {
+    let name = ident.unraw().to_string();
+    let recycled = quote_spanned!(lock_span=> _slab_core::Recycled<Self>);
+    let cache = quote_spanned!(lock_span=> &'static <Self as _slab_core::ObjectCached>::Cache);
+    let private = quote_spanned!(lock_span=> _slab_core::__private);
+    let get_cache = quote_spanned!(lock_span=> <Self as _slab_core::ObjectCached>::object_cache());
+    let take_doc = format!(
+        "Takes a `{name}` from its `static` object cache: one kept from an earlier use \
+         (reset by `Recycle::reset`), or a fresh one (`Recycle::fresh`) the first time its \
+         slot is used.\n\n\
+         Generated by `#[slab_cached(recycle)]`. The box is `slab_core::Recycled<{name}>`; \
+         dropping it resets the value and keeps it in the cache, from any thread.\n\n\
+         # Panics\n\
+         When the memory source has no memory for a new slab; `{name}::try_take` returns \
+         an error instead."
+    );
+    let try_take_doc = format!(
+        "Takes a `{name}` from its `static` object cache, or says why it cannot; see \
+         `{name}::take`.\n\n\
+         Generated by `#[slab_cached(recycle)]`.\n\n\
+         # Errors\n\
+         `SlabError::OutOfMemory` when the memory source has no memory for a new slab."
+    );
+    let cache_doc = format!(
+        "The `static` object cache of `{name}`: its statistics (`stats`), pre-allocation \
+         (`reserve`) and the release of empty slabs with the objects they keep \
+         (`shrink`).\n\n\
+         Generated by `#[slab_cached(recycle)]`. Nothing is allocated before the first take."
+    );
+    quote_spanned! {lock_span=>
+        impl #ident {
+            #[doc = #take_doc]
+            #[inline]
+            #[must_use]
+            #vis fn take() -> #recycled {
+                #private::take::<Self>()
+            }
+
+            #[doc = #try_take_doc]
+            #[inline]
+            #vis fn try_take() -> _slab_core::__private::core::result::Result<
+                #recycled,
+                _slab_core::SlabError,
+            > {
+                #private::try_take::<Self>()
+            }
+
+            #[doc = #cache_doc]
+            #[inline]
+            #[must_use]
+            #vis fn object_cache() -> #cache {
+                #get_cache
+            }
+        }
     }
 }
 

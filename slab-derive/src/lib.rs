@@ -76,6 +76,8 @@ mod valid;
 /// |---|---|---|
 /// | `size = 4096` | chosen per type (below) | bytes per slab: an integer literal, a power of two from 512 to 1073741824 (`1 << 30`) |
 /// | `lock = SpinLock` | `slab_core::SpinLock` | the lock of the cache's depot: any path to a type implementing `slab_core::LockTrait` that is `Send + Sync` (`SpinLock`, `TicketLock`, your own) |
+/// | `recycle` | off | an object cache: the type implements `slab_core::Recycle`, and instead of `new_boxed` it gets `T::take() -> slab_core::Recycled<T>` (a kept object, reset when dropped, not dropped), `T::try_take()` and `T::object_cache()` |
+/// | `source = Global` | `slab_core::Hooks` (the program's `slab_hooks!`) | where the cache's slabs come from: any type implementing `slab_core::DefaultSource` (`slab_core::Global` for Rust's global allocator, which needs no `slab_hooks!`; your own `unsafe impl SlabSource`) |
 /// | `crate = path` | `slab_core` | where slab-core is, for a renamed dependency: `crate = my_slab` or `crate = "my_slab"` |
 ///
 /// Without `size`, slab-core picks the smallest power of two from 16384 up whose slabs
@@ -130,7 +132,7 @@ mod valid;
 ///   quarter of the slab, a lock over 16 bytes;
 /// - the traits: a type that is not `Send`, a lock that is not a `LockTrait`, or a lock
 ///   that cannot be shared across threads (`NoLock`): the cache is a `static`, shared by
-///   every thread.
+///   every thread; a `source` that is not a `SlabSource` with a `DefaultSource` value.
 #[proc_macro_attribute]
 pub fn slab_cached(
     args: proc_macro::TokenStream,

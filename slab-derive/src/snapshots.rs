@@ -41,6 +41,24 @@ fn cases() -> Vec<(&'static str, TokenStream)> {
             ),
         ),
         (
+            "slab_cached_source",
+            crate::pipeline::slab_cached(
+                quote!(source = slab_core::Global),
+                quote! {
+                    struct Frame([u8; 256]);
+                },
+            ),
+        ),
+        (
+            "slab_cached_recycle",
+            crate::pipeline::slab_cached(
+                quote!(recycle, size = 16384),
+                quote! {
+                    pub struct Frame(Vec<u8>);
+                },
+            ),
+        ),
+        (
             "slab_cached_bad_size_falls_back",
             crate::pipeline::slab_cached(
                 quote!(size = 1000),

@@ -1,17 +1,20 @@
-//! Static arena: the allocation hooks are backed by a fixed, aligned `static` byte array and
-//! a small page allocator, the way firmware or a kernel attaches slab-core to the memory
-//! it owns. No heap is involved in slab memory.
+//! Two memory sources in one program: DMA frames in a static "device memory" arena, and
+//! everything else on the global allocator, the way a kernel or firmware keeps packet
+//! buffers in memory a device can reach beside its ordinary objects. No `slab_hooks!`:
+//! every cache here names its source (`#[slab_cached(source = ..)]`).
 //!
-//! The arena is 256 KiB: 64 pages of 4 KiB, tracked by one `AtomicU64` bitmap. slab-core
-//! asks the hook for one slab at a time with `Layout` size == align == the slab size, so
-//! the allocator looks for a run of `size / 4096` free pages starting at a multiple of that
-//! run (a buddy-style placement, which keeps every slab aligned to its size).
+//! The arena is 256 KiB: 64 pages of 4 KiB, tracked by one `AtomicU64` bitmap, behind
+//! `DeviceMemory`, a zero-sized `SlabSource`. slab-core asks a source for one slab at a
+//! time with `Layout` size == align == the slab size, so the allocator looks for a run of
+//! `size / 4096` free pages starting at a multiple of that run (a buddy-style placement,
+//! which keeps every slab aligned to its size).
 //!
 //! The program fills the arena with 16 KiB slabs of DMA `Frame`s until `try_new_boxed`
-//! fails and hands the frame back (`AllocError::into_inner`); shows that another type
-//! cannot get a page either; frees frames, `shrink`s the cache, and allocates again. The
-//! frames are handled on a driver thread: while it lives, its per-thread magazines of free
-//! slots pin a few slabs; when it exits they go back and `shrink` returns the rest.
+//! fails and hands the frame back (`AllocError::into_inner`); shows that a `Task`, whose
+//! slabs come from the `Global` source, is not affected; frees frames, `shrink`s the
+//! cache, and allocates again. The frames are handled on a driver thread: while it lives,
+//! its per-thread magazines of free slots pin a few slabs; when it exits they go back and
+//! `shrink` returns the rest.
 //!
 //! ```sh
 //! cargo run -p examples --release --bin arena       # instant: the arena is small
@@ -23,8 +26,8 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use examples::{print_report, print_stats, quick_mode};
-use slab_core::{AllocError, Boxed, SlabError, slab_cached};
+use examples::{all_caches, print_report, print_stats, quick_mode};
+use slab_core::{AllocError, Boxed, DefaultSource, Global, SlabError, SlabSource, slab_cached};
 
 /// Bytes per page of the arena.
 const PAGE: usize = 4096;
@@ -66,12 +69,8 @@ fn run_of(layout: Layout) -> (u64, usize) {
     (mask, pages)
 }
 
-/// Allocation hook: a free run of pages, aligned to the slab size, or `None`.
-///
-/// # Safety
-/// Called by slab-core with a slab layout (a non-zero power-of-two size equal to its
-/// alignment); safe to call with any layout.
-unsafe fn arena_alloc(layout: Layout) -> Option<NonNull<u8>> {
+/// A free run of pages, aligned to the slab size, or `None` (safe with any layout).
+fn arena_alloc(layout: Layout) -> Option<NonNull<u8>> {
     let (mask, pages) = run_of(layout);
     if pages > PAGES {
         HOOK_FAILS.fetch_add(1, Ordering::Relaxed);
@@ -107,7 +106,7 @@ unsafe fn arena_alloc(layout: Layout) -> Option<NonNull<u8>> {
     }
 }
 
-/// Free hook: marks the block's pages free again.
+/// Marks the block's pages free again.
 ///
 /// # Safety
 /// `ptr` came from [`arena_alloc`] with this `layout` and is not used any more.
@@ -128,20 +127,39 @@ unsafe fn arena_free(ptr: NonNull<u8>, layout: Layout) {
     HOOK_FREES.fetch_add(1, Ordering::Relaxed);
 }
 
-// This binary's slab memory comes from the arena, not the heap.
-// SAFETY: `arena_alloc` hands out each arena page once, aligned to the slab size, until
-// `arena_free` takes it back.
-slab_core::slab_hooks!(unsafe arena_alloc, arena_free);
+/// The "device memory": slabs from the static arena. Zero-sized, so a cache that names it
+/// costs nothing to hold it, and `DefaultSource` lets `#[slab_cached(source = ..)]` name
+/// it by its type.
+#[derive(Clone, Copy)]
+struct DeviceMemory;
 
-/// A DMA buffer: 2 KiB of data with a tag, in 16 KiB slabs (7 per slab).
-#[slab_cached(size = 16384)]
+// SAFETY: `arena_alloc` hands out each arena page once, in runs aligned to the slab size,
+// until `arena_free` takes the run back; every copy of `DeviceMemory` is the same arena.
+unsafe impl SlabSource for DeviceMemory {
+    unsafe fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        arena_alloc(layout)
+    }
+
+    unsafe fn free(&self, block: NonNull<u8>, layout: Layout) {
+        // SAFETY: `block` came from `alloc` above, so from `arena_alloc`, with this
+        // `layout`, and is given back once (the trait's contract).
+        unsafe { arena_free(block, layout) }
+    }
+}
+
+impl DefaultSource for DeviceMemory {
+    const DEFAULT: Self = DeviceMemory;
+}
+
+/// A DMA buffer: 2 KiB of data with a tag, in 16 KiB slabs (7 per slab) of device memory.
+#[slab_cached(size = 16384, source = DeviceMemory)]
 struct Frame {
     tag: u32,
     data: [u8; 2048],
 }
 
-/// A small control block of another subsystem, in 4 KiB slabs.
-#[slab_cached(size = 4096)]
+/// A small control block of another subsystem, in 4 KiB slabs from the global allocator.
+#[slab_cached(size = 4096, source = Global)]
 #[derive(Debug)]
 struct Task {
     id: u32,
@@ -194,7 +212,8 @@ fn driver_round() -> Task {
     );
     println!("pages [{}] {} used", page_map(), pages_used());
 
-    // 2. Another type cannot get a page either; its value comes back too.
+    // 2. Another type, on another source, does not notice: its slabs come from the
+    //    global allocator.
     let task = Task {
         id: 7,
         name: "net-rx",
@@ -202,16 +221,13 @@ fn driver_round() -> Task {
     };
     let task = match Task::try_new_boxed(task) {
         Ok(b) => {
-            println!("Task::try_new_boxed -> Ok: its cache still had a free slot");
+            println!(
+                "Task::try_new_boxed -> Ok while device memory is full: its slabs come from \
+                 the Global source"
+            );
             Boxed::into_inner(b)
         }
-        Err(e) => {
-            println!(
-                "Task::try_new_boxed -> Err({:?}): no page for a new Task slab",
-                e.error()
-            );
-            e.into_inner()
-        }
+        Err(e) => panic!("the global allocator refused a Task slab: {e}"),
     };
 
     // 3. Free half the frames: their slots are reused at once by the same type.
@@ -264,9 +280,9 @@ fn main() {
         );
         println!("pages [{}] {} used", page_map(), pages_used());
         let task = Task::try_new_boxed(task).unwrap_or_else(|e| panic!("{e}"));
-        println!("Task::try_new_boxed -> Ok({task:?}) in the recovered pages");
+        println!("Task::try_new_boxed -> Ok({task:?})");
         tasks.push(task);
-        print_stats(&[Frame::slab_cache().stats(), Task::slab_cache().stats()]);
+        print_stats(&all_caches());
     }
     for (round, t) in tasks.iter().enumerate() {
         println!(
@@ -280,11 +296,11 @@ fn main() {
     drop(tasks);
 
     println!(
-        "hook calls: {} allocations ({} refused), {} frees; {} of {PAGES} pages in use",
+        "device memory: {} allocations ({} refused), {} frees; {} of {PAGES} pages in use",
         HOOK_ALLOCS.load(Ordering::Relaxed),
         HOOK_FAILS.load(Ordering::Relaxed),
         HOOK_FREES.load(Ordering::Relaxed),
         pages_used()
     );
-    print_report(&[Frame::slab_cache().stats(), Task::slab_cache().stats()]);
+    print_report();
 }

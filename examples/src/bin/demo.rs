@@ -106,7 +106,7 @@ fn main() {
         s.slabs,
         human_bytes(s.bytes)
     );
-    print_report(&[stats()]);
+    print_report();
     println!(
         "more: cargo run -p examples --release --bin game | packets | arena | runtime (see examples/README.md)"
     );

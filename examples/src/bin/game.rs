@@ -519,5 +519,5 @@ fn main() {
         "game thread exited; shrink() returned {returned} empty slabs to the hooks \
          (each cache keeps its master slab)"
     );
-    print_report(&stats());
+    print_report();
 }

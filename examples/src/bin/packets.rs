@@ -268,5 +268,5 @@ fn main() {
          (+1 spare freed by the receiver)",
         totals.received
     );
-    print_report(&[Packet::slab_cache().stats()]);
+    print_report();
 }

@@ -217,5 +217,5 @@ fn main() {
         "{allocated} pooled buffers received into (the last held the end marker); {received} \
          handed to tasks as Bytes, each freed by the task that dropped its last clone"
     );
-    print_report(&[Datagram::slab_cache().stats()]);
+    print_report();
 }

@@ -70,9 +70,11 @@ impl Depot {
                 if chain.count == 0 {
                     return None;
                 }
+                self.refills = self.refills.wrapping_add(1);
                 chain
             }
         };
+        self.exchanges = self.exchanges.wrapping_add(1);
         add_owned(held, chain.count);
         self.update_peak();
         Some(chain)
@@ -98,6 +100,7 @@ impl Depot {
             "a parked magazine was counted"
         );
         add_owned(held, chain.count.wrapping_neg());
+        self.exchanges = self.exchanges.wrapping_add(1);
         // SAFETY: the lock is held; the chain holds free slots of this depot, given up by
         // the caller (contract, I2) and no longer in its count.
         unsafe { self.park_or_return(chain, class, retired) };
@@ -216,7 +219,7 @@ impl Depot {
             self.in_use += taken as usize;
             // SAFETY: `h` is live, on the list its `list` field names (`pop_batch` does not
             // touch the lists, I11), and its fill level changed; the lock is held.
-            unsafe { self.relist(h) };
+            unsafe { self.relist(h, class) };
         }
         chain
     }

@@ -110,7 +110,7 @@ impl Depot {
     /// As [`unlink`](Self::unlink): `h` is a live header of this depot on the list its
     /// `list` field names (the lists are consistent whenever the lock is free, I11, and
     /// `slab::pop`/`push` do not touch them); the lock is held.
-    pub(super) unsafe fn relist(&mut self, h: NonNull<SlabHeader>) {
+    pub(super) unsafe fn relist(&mut self, h: NonNull<SlabHeader>, class: &Class) {
         let (in_use, cap, list, master) = {
             // SAFETY: `h` is a live header of this depot (contract), so `state` is in
             // bounds and aligned; the lock is held, so nothing writes it concurrently
@@ -132,7 +132,9 @@ impl Depot {
             unsafe { self.unlink(h) };
             // SAFETY: `h` is live and, just unlinked, on no list; the lock is held (I9).
             unsafe { self.link(h, want) };
-            if want == ListId::Empty && !hardening::CHECKS {
+            // An object cache's slab keeps its bump index: the slots below it may hold
+            // values, which `drop_kept` finds there (I21).
+            if want == ListId::Empty && !hardening::CHECKS && class.kept.is_none() {
                 // Every slot is free, so the free list says nothing the bump index does
                 // not: forget it, and the slab serves its slots in address order again, as
                 // a new one does (one sequential sweep the prefetcher follows, instead of a
@@ -166,7 +168,7 @@ impl Depot {
         let slot = unsafe { slab::pop(h, class, self.name) }?;
         // SAFETY: `h` is a live header on the list its `list` field names (I11: `pop` does
         // not touch the lists); the lock is held.
-        unsafe { self.relist(h) };
+        unsafe { self.relist(h, class) };
         self.in_use += 1;
         self.update_peak();
         Some(slot)
@@ -180,9 +182,9 @@ impl Depot {
     pub(crate) unsafe fn adopt(&mut self, block: NonNull<u8>, class: &Class, ctrl: NonNull<u8>) {
         if hardening::CHECKS && self.holds_slab(block.addr().get(), class.slab_size) {
             panic!(
-                "slab_core: the allocation hook returned {block:p}, which is already a live \
-                 slab of the `{}` cache: the hook handed one block out twice, breaking the \
-                 promise of its `unsafe` in `slab_hooks!`",
+                "slab_core: the memory source returned {block:p}, which is already a live \
+                 slab of the `{}` cache: the source handed one block out twice, breaking the \
+                 promise of its `unsafe impl SlabSource` (or its `unsafe` in `slab_hooks!`)",
                 self.name
             );
         }
@@ -289,7 +291,7 @@ impl Depot {
         // SAFETY: `h` is a live header of this depot, on the list its `list` field names
         // (the lists are consistent whenever the lock is free, I11, and `push` does not
         // touch them); the lock is held.
-        unsafe { self.relist(h) };
+        unsafe { self.relist(h, class) };
         self.in_use -= n;
         let empty_slave = {
             // SAFETY: `h` is live, its state guarded by the lock we hold (I12); the shared

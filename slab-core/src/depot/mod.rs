@@ -15,7 +15,7 @@
 //! holder's own `held`, by its owner (I8).
 //!
 //! This module talks to `slab` (headers, pop and push), `chain`, `geometry`, `hardening`,
-//! `hooks` (to give retired slabs back), `stats` and `sync`.
+//! `source` (to give retired slabs back), `stats` and `sync`.
 
 use core::ptr::{self, NonNull};
 
@@ -66,12 +66,18 @@ pub(crate) struct Depot {
     master: NonNull<SlabHeader>,
     hook_allocs: usize,
     hook_frees: usize,
+    /// Fast-path counters (`SlabStats::magazine_hits`, `depot_exchanges`, `refills`); the
+    /// two rare ones are `u32`s (wrapping) packed beside `mag_count`, to keep the control
+    /// block, which takes room from the master's slots, small.
+    mag_hits: usize,
     /// Full magazines parked in the depot (chains of free slots), `mag_count` of them:
     /// heads and counts in two arrays, which pack tighter than `[Chain; _]` (the control
     /// block takes room from the master slab's objects). Use `park`/`unpark`/`parked`.
     mag_heads: [*mut u8; DEPOT_MAGS],
     mag_counts: [u32; DEPOT_MAGS],
     mag_count: u32,
+    exchanges: u32,
+    refills: u32,
     /// Registry of the thread caches that hold slots of this cache (for exact stats).
     threads: *const MagNode,
     /// Which of the master's handle-magazine counters are claimed (bit `i` for counter
@@ -122,9 +128,12 @@ impl Depot {
             master,
             hook_allocs: 1,
             hook_frees: 0,
+            mag_hits: 0,
             mag_heads: [ptr::null_mut(); DEPOT_MAGS],
             mag_counts: [0; DEPOT_MAGS],
             mag_count: 0,
+            exchanges: 0,
+            refills: 0,
             threads: ptr::null(),
             handle_claims: 0,
             counters,
@@ -180,6 +189,14 @@ impl Depot {
         s.bytes = self.slabs * s.slab_size;
         s.hook_allocs = self.hook_allocs;
         s.hook_frees = self.hook_frees;
+        s.magazine_hits = self.mag_hits;
+        s.depot_exchanges = self.exchanges as usize;
+        s.refills = self.refills as usize;
+    }
+
+    /// Adds a holder's magazine hits since its last exchange (I8: under the lock).
+    pub(crate) fn add_hits(&mut self, n: usize) {
+        self.mag_hits = self.mag_hits.wrapping_add(n);
     }
 
     /// Slots in the cache's slabs that are not handed out.

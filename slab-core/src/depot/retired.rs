@@ -1,13 +1,14 @@
-//! Retired slabs: taken out of the depot under the lock, given back to the free hook after
-//! it (I13), so a hook never runs under a cache lock and a slow hook holds up no thread.
+//! Retired slabs: taken out of the depot under the lock, given back to the cache's source
+//! after it (I13), so a source never runs under a cache lock and a slow one holds up no
+//! thread.
 
 use core::ptr::{self, NonNull};
 
 use super::Depot;
 use crate::geometry::Class;
 use crate::hardening;
-use crate::hooks;
 use crate::slab::{self, SlabHeader};
+use crate::source::{SlabSource, free_slab};
 
 /// Slabs retired under the lock, linked through `state.next`, to be given back to the free
 /// hook by [`free`](Self::free) once the lock is released.
@@ -47,23 +48,24 @@ impl Retired {
         self.len += 1;
     }
 
-    /// Gives every slab on the list back to the free hook.
+    /// Gives every slab on the list back to `source`.
     ///
     /// A free hook that panics does not strand the rest: they still go back while the
     /// panic unwinds (a second panic in the hook then aborts, as in `Vec`'s drop). The
     /// slab whose hook call panicked counts as given back: the hook had it (I6).
     ///
     /// # Safety
-    /// The lock of the depot the slabs came from is released, and `class` is their
-    /// geometry.
+    /// The lock of the depot the slabs came from is released, `class` is their geometry,
+    /// and `source` the source they came from (or a copy of it, I19).
     #[inline]
-    pub(crate) unsafe fn free(self, class: &Class) {
+    pub(crate) unsafe fn free<S: SlabSource>(self, class: &Class, source: &S) {
         /// The rest of the list; its `Drop` frees whatever a panic left on it.
-        struct Rest<'c> {
+        struct Rest<'c, S: SlabSource> {
             head: *mut SlabHeader,
             class: &'c Class,
+            source: &'c S,
         }
-        impl Rest<'_> {
+        impl<S: SlabSource> Rest<'_, S> {
             fn free_all(&mut self) {
                 while let Some(h) = NonNull::new(self.head) {
                     // SAFETY: `h` was retired (I13): still mapped, off every list and
@@ -73,11 +75,11 @@ impl Retired {
                     // SAFETY: `h` heads a retired slab from the hook with `class.layout()`;
                     // it is off the chain now and nothing references it any more (I6,
                     // I13); the lock is released (`free`'s contract).
-                    unsafe { free_block(h, self.class) };
+                    unsafe { free_block(h, self.class, self.source) };
                 }
             }
         }
-        impl Drop for Rest<'_> {
+        impl<S: SlabSource> Drop for Rest<'_, S> {
             fn drop(&mut self) {
                 self.free_all(); // empty unless a free hook panicked
             }
@@ -88,21 +90,41 @@ impl Retired {
         let mut rest = Rest {
             head: self.head,
             class,
+            source,
         };
         rest.free_all();
     }
 }
 
-/// Returns a retired slab to the free hook.
+/// Returns a retired slab to its source.
 ///
 /// # Safety
-/// `h` was retired (or is a master being destroyed) and nothing references it (I13).
-pub(crate) unsafe fn free_block(h: NonNull<SlabHeader>, class: &Class) {
-    let base = slab::base_of(h, class);
-    hardening::asan_unpoison_slab(base, class);
-    // SAFETY: the block at `base` came from `hooks::alloc_slab` with `class.layout()`
-    // (I6), and nothing references it any more (contract).
-    unsafe { hooks::free_slab(base, class.layout()) }
+/// `h` was retired (or is a master being destroyed) and nothing references it (I13);
+/// `source` is the source its block came from (or a copy of it, I19).
+pub(crate) unsafe fn free_block<S: SlabSource>(h: NonNull<SlabHeader>, class: &Class, source: &S) {
+    /// Gives the block back, even if dropping a kept value panicked (I6).
+    struct GiveBack<'a, S: SlabSource> {
+        base: NonNull<u8>,
+        class: &'a Class,
+        source: &'a S,
+    }
+    impl<S: SlabSource> Drop for GiveBack<'_, S> {
+        fn drop(&mut self) {
+            hardening::asan_unpoison_slab(self.base, self.class);
+            // SAFETY: the block at `base` came from `source` through `source::alloc_slab`
+            // with `class.layout()` (`free_block`'s contract, I6, I19), its kept values are
+            // dropped (or their `Drop` panicked, which counts as run, I3), and nothing
+            // references it any more.
+            unsafe { free_slab(self.source, self.base, self.class.layout()) }
+        }
+    }
+    let _give_back = GiveBack {
+        base: slab::base_of(h, class),
+        class,
+        source,
+    };
+    // SAFETY: retired or destroyed, every slot free, reachable only by us (contract, I13).
+    unsafe { slab::drop_kept(h, class) };
 }
 
 impl Depot {

@@ -6,6 +6,7 @@
 use crate::control::{class_of, class_with};
 use crate::geometry::{LayoutError, MAX_SLAB_SIZE, MIN_SLAB_SIZE};
 use crate::lock::LockTrait;
+use crate::source::{DefaultSource, SlabSource};
 
 /// A message formatted at compile time (const fns cannot format numbers with `panic!`).
 #[doc(hidden)]
@@ -63,14 +64,14 @@ impl ConstMsg {
     }
 }
 
-/// The smallest valid slab size above `from` for `T` and `L`, or 0.
-const fn smallest_valid<T, L>(mut from: usize) -> usize {
+/// The smallest valid slab size above `from` for `T`, `L` and `S`, or 0.
+const fn smallest_valid<T, L, S: SlabSource>(mut from: usize) -> usize {
     if from < MIN_SLAB_SIZE {
         from = MIN_SLAB_SIZE;
     }
     let mut s = from.next_power_of_two();
     while s <= MAX_SLAB_SIZE {
-        if class_of::<T, L>(s).is_ok() {
+        if class_of::<T, L, S>(s).is_ok() {
             return s;
         }
         s *= 2;
@@ -92,11 +93,11 @@ pub(crate) const AUTO_MIN_SLAB: usize = 16384;
 /// slab, about 1507 bytes each); failing that, the smallest size that holds two. Untouched
 /// slab pages are not resident, so a large slab costs little until it fills.
 #[doc(hidden)]
-pub const fn auto_slab_size<T, L>() -> usize {
+pub const fn auto_slab_size<T, L, S: SlabSource>() -> usize {
     let mut s = AUTO_MIN_SLAB;
     while s <= 1 << 24 {
         // Release geometry: the size must not change with the build profile.
-        if let Ok(c) = class_with::<T, L>(s, false) {
+        if let Ok(c) = class_with::<T, L, S>(s, false) {
             let waste = s - c.slave_slots * c.stride;
             if c.master_slots >= 8 && waste * 64 <= s {
                 return s;
@@ -104,13 +105,13 @@ pub const fn auto_slab_size<T, L>() -> usize {
         }
         s *= 2;
     }
-    match smallest_valid::<T, L>(4096) {
+    match smallest_valid::<T, L, S>(4096) {
         0 => 4096,
         s => s,
     }
 }
 
-/// Checks that `T` can live in `size`-byte slabs guarded by `L`, with a message that
+/// Checks that `T` can live in `size`-byte slabs guarded by `L` from source `S`, with a message that
 /// names the type, the numbers and the fix.
 #[doc(hidden)]
 #[allow(
@@ -119,13 +120,13 @@ pub const fn auto_slab_size<T, L>() -> usize {
               (no allocator in const fns, and this crate is `no_std`), and `#[slab_cached]` \
               only ever calls this in a `const` item, so the size costs nothing at run time"
 )]
-pub const fn check_layout<T, L>(
+pub const fn check_layout<T, L, S: SlabSource>(
     type_name: &'static str,
     lock_name: &'static str,
     size: usize,
 ) -> Result<(), ConstMsg> {
     let m = ConstMsg::new();
-    match class_of::<T, L>(size) {
+    match class_of::<T, L, S>(size) {
         Ok(_) => Ok(()),
         Err(LayoutError::BadSlabSize) => Err(m
             .s("`size = ")
@@ -146,7 +147,7 @@ pub const fn check_layout<T, L>(
             .n(size_of::<L>())
             .s(" bytes; a slab lock must be at most 16 bytes: store a pointer to a larger lock")),
         Err(LayoutError::AlignTooLarge) => {
-            let better = smallest_valid::<T, L>(align_of::<T>() * 4);
+            let better = smallest_valid::<T, L, S>(align_of::<T>() * 4);
             let m = m
                 .s("`")
                 .s(type_name)
@@ -163,7 +164,7 @@ pub const fn check_layout<T, L>(
             })
         }
         Err(LayoutError::TooLarge) => {
-            let better = smallest_valid::<T, L>(size * 2);
+            let better = smallest_valid::<T, L, S>(size * 2);
             let m = m
                 .s("`")
                 .s(type_name)
@@ -210,38 +211,45 @@ pub const fn assert_thread_safe_lock<L: ThreadSafeLock>() {}
 /// Compile-time check that `L` is a lock.
 #[doc(hidden)]
 pub const fn assert_lock<L: LockTrait>() {}
+/// Compile-time check that `S` is a source a `static` cache can name by its type.
+#[doc(hidden)]
+pub const fn assert_source<S: DefaultSource>() {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SpinLock;
+    use crate::{Hooks, SpinLock};
 
     #[test]
     fn auto_size_starts_at_16_kib_and_wastes_little_on_packets() {
-        assert_eq!(auto_slab_size::<[u64; 8], SpinLock>(), AUTO_MIN_SLAB);
-        assert_eq!(auto_slab_size::<u8, SpinLock>(), AUTO_MIN_SLAB);
+        assert_eq!(auto_slab_size::<[u64; 8], SpinLock, Hooks>(), AUTO_MIN_SLAB);
+        assert_eq!(auto_slab_size::<u8, SpinLock, Hooks>(), AUTO_MIN_SLAB);
         // Mid-sized objects too: 16 KiB already wastes at most 1/64 of the slab on them.
-        assert_eq!(auto_slab_size::<[u8; 256], SpinLock>(), AUTO_MIN_SLAB);
-        assert_eq!(auto_slab_size::<[u8; 1500], SpinLock>(), 131_072);
-        let big = auto_slab_size::<[u8; 100_000], SpinLock>();
-        assert!(class_of::<[u8; 100_000], SpinLock>(big).is_ok());
+        assert_eq!(
+            auto_slab_size::<[u8; 256], SpinLock, Hooks>(),
+            AUTO_MIN_SLAB
+        );
+        assert_eq!(auto_slab_size::<[u8; 1500], SpinLock, Hooks>(), 131_072);
+        let big = auto_slab_size::<[u8; 100_000], SpinLock, Hooks>();
+        assert!(class_of::<[u8; 100_000], SpinLock, Hooks>(big).is_ok());
     }
 
     #[test]
     fn layout_messages_name_the_type_and_the_fix() {
-        let e = check_layout::<[u8; 5000], SpinLock>("Packet", "SpinLock", 4096).unwrap_err();
+        let e =
+            check_layout::<[u8; 5000], SpinLock, Hooks>("Packet", "SpinLock", 4096).unwrap_err();
         assert_eq!(
             e.as_str(),
             "`Packet` is 5000 bytes; a 4096-byte slab must hold at least two: use size = 16384"
         );
-        let e = check_layout::<(), SpinLock>("Unit", "SpinLock", 4096).unwrap_err();
+        let e = check_layout::<(), SpinLock, Hooks>("Unit", "SpinLock", 4096).unwrap_err();
         assert!(e.as_str().starts_with("`Unit` is zero-sized"));
-        let e = check_layout::<u8, [u64; 3]>("Byte", "Big", 4096).unwrap_err();
+        let e = check_layout::<u8, [u64; 3], Hooks>("Byte", "Big", 4096).unwrap_err();
         assert!(
             e.as_str().contains("the lock `Big` of `Byte` is 24 bytes"),
             "{}",
             e.as_str()
         );
-        assert!(check_layout::<u64, SpinLock>("Word", "SpinLock", 4096).is_ok());
+        assert!(check_layout::<u64, SpinLock, Hooks>("Word", "SpinLock", 4096).is_ok());
     }
 }

@@ -16,14 +16,20 @@ use crate::boxed::{Pool, SlabBox};
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
+use crate::source::SlabSource;
 use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
 
 mod checks;
+mod objects;
 
 pub use checks::{
-    ConstMsg, SendValue, ThreadSafeLock, assert_lock, assert_send_value, assert_thread_safe_lock,
-    auto_slab_size, check_layout,
+    ConstMsg, SendValue, ThreadSafeLock, assert_lock, assert_send_value, assert_source,
+    assert_thread_safe_lock, auto_slab_size, check_layout,
+};
+pub use objects::{
+    ObjMagazines, ObjectCacheOf, ObjectCached, RecycleValue, Recycled, TypeObjects, assert_recycle,
+    auto_object_slab_size, check_object_layout, flush_thread_objects, take, try_take,
 };
 
 pub(crate) mod sealed {
@@ -78,7 +84,7 @@ pub(crate) mod sealed {
     }
 }
 
-/// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE>`].
+/// The cache type of a `#[slab_cached]` type: a [`SlabCache<T, L, SIZE, S>`].
 ///
 /// Not public API: `pub` because it bounds [`SlabCached::Cache`]; sealed, and its working
 /// methods live in a supertrait that code outside this crate cannot name, so it gives safe
@@ -86,20 +92,25 @@ pub(crate) mod sealed {
 #[doc(hidden)]
 pub trait CacheOf<T>: Pool + sealed::Sealed<T> + Sized + Sync + 'static {}
 
-impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> CacheOf<T>
-    for SlabCache<T, L, SIZE>
+impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize, S> CacheOf<T>
+    for SlabCache<T, L, SIZE, S>
+where
+    S: SlabSource + Copy + Send + Sync + 'static,
 {
 }
 
-/// The per-thread magazines of a `SlabCache<T, L, SIZE>` in a `#[slab_cached]` type's
+/// The per-thread magazines of a `SlabCache<T, L, SIZE, S>` in a `#[slab_cached]` type's
 /// `thread_local!`. Not public API.
 #[doc(hidden)]
-pub type Magazines<T, L, const SIZE: usize> = core::mem::ManuallyDrop<ThreadCache<T, L, SIZE>>;
+pub type Magazines<T, L, const SIZE: usize, S = crate::source::Hooks> =
+    core::mem::ManuallyDrop<ThreadCache<T, L, SIZE, S>>;
 
-impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize> sealed::Sealed<T>
-    for SlabCache<T, L, SIZE>
+impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize, S>
+    sealed::Sealed<T> for SlabCache<T, L, SIZE, S>
+where
+    S: SlabSource + Copy + Send + Sync + 'static,
 {
-    type Magazines = Magazines<T, L, SIZE>;
+    type Magazines = Magazines<T, L, SIZE, S>;
 
     #[inline]
     fn raw_alloc(&'static self) -> Result<NonNull<u8>, SlabError> {
@@ -160,7 +171,7 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
 /// method whose contract is part of slab-core's internals, not of its API; boxes of `T`
 /// free into those magazines, which refill from and flush to `slab_cache()`'s depot.
 pub unsafe trait SlabCached: Sized + 'static {
-    /// The cache: `SlabCache<Self, L, SIZE>` with the attribute's lock and size.
+    /// The cache: `SlabCache<Self, L, SIZE, S>` with the attribute's lock, size and source.
     type Cache: CacheOf<Self>;
     /// The slab size of the type's cache, in bytes: the attribute's `size = N`, or the
     /// size it picked (at least 16384 bytes, see `#[slab_cached]`). Every block the cache
@@ -382,9 +393,12 @@ pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError
 #[macro_export]
 macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
+        $crate::__slab_cached_impl!($ty, $lock, $size, $crate::Hooks);
+    };
+    ($ty:ty, $lock:ty, $size:expr, $source:ty) => {
         const _: () = {
-            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
-            type __SlabMagazines = $crate::__private::Magazines<$ty, $lock, { $size }>;
+            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }, $source>;
+            type __SlabMagazines = $crate::__private::Magazines<$ty, $lock, { $size }, $source>;
             // SAFETY: `slab_cache` returns one `static` and `__magazines` one
             // `thread_local!` made by `new_tls`, for this type alone (I10).
             unsafe impl $crate::SlabCached for $ty {
@@ -419,8 +433,11 @@ macro_rules! __slab_cached_impl {
 #[macro_export]
 macro_rules! __slab_cached_impl {
     ($ty:ty, $lock:ty, $size:expr) => {
+        $crate::__slab_cached_impl!($ty, $lock, $size, $crate::Hooks);
+    };
+    ($ty:ty, $lock:ty, $size:expr, $source:ty) => {
         const _: () = {
-            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }>;
+            type __SlabCache = $crate::SlabCache<$ty, $lock, { $size }, $source>;
             // SAFETY: `slab_cache` returns one `static` (I10).
             unsafe impl $crate::SlabCached for $ty {
                 type Cache = __SlabCache;

@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use slab_core::{SlabCache, SpinLock};
+
 use slab_bench::{
     Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, Imp, Mi, Obj,
     Obj64, ObjPool, OursMacro, OursRuntime, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded,
@@ -457,6 +459,64 @@ fn scenario_arc_and_bytes(c: &mut Criterion) {
     g.finish();
 }
 
+// ---------------------------------------------------------------------------------------
+// Refill from fragmented slabs of every size (issue 17, item 3).
+
+/// Objects allocated per round of the refill scenario; every other one is freed.
+const REFILL_N: usize = 1 << 16;
+
+/// `iters` allocations from a fragmented cache: each round allocates [`REFILL_N`] `u64`s,
+/// frees every other one back to its slab's free list (untimed), then times `alloc_mut`
+/// of up to `REFILL_N / 2` objects through a fresh handle, whose magazine refills walk
+/// those free lists, and frees everything (untimed).
+fn refill_loop<const SIZE: usize>(cache: &SlabCache<u64, SpinLock, SIZE>, iters: u64) -> Duration
+where
+    slab_core::SlabSize<SIZE>: slab_core::ValidSlabSize,
+{
+    let mut total = Duration::ZERO;
+    let mut left = iters as usize;
+    let mut taken = Vec::with_capacity(REFILL_N / 2);
+    while left > 0 {
+        let mut live: Vec<_> = (0..REFILL_N as u64).map(|i| cache.alloc(i)).collect();
+        let mut k = 0;
+        live.retain(|_| {
+            k += 1;
+            k % 2 == 0
+        });
+        // Parked magazines go back to their slabs: the holes are on the free lists.
+        cache.shrink();
+        let mut h = cache.clone();
+        let n = left.min(REFILL_N / 2);
+        let t0 = Instant::now();
+        for i in 0..n {
+            taken.push(h.alloc_mut(black_box(i as u64)));
+        }
+        total += t0.elapsed();
+        black_box(&mut taken);
+        for b in taken.drain(..) {
+            h.free(b);
+        }
+        drop(h);
+        drop(live);
+        cache.shrink();
+        left -= n;
+    }
+    total
+}
+
+fn scenario_refill(c: &mut Criterion) {
+    use slab_bench::{REFILL_1M, REFILL_16K, REFILL_16M};
+    let mut g = group(c, "Refill-u64".to_string(), 1);
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("16KiB", |b| b.iter_custom(|n| refill_loop(&REFILL_16K, n)));
+    g.bench_function("1MiB", |b| b.iter_custom(|n| refill_loop(&REFILL_1M, n)));
+    g.bench_function("16MiB", |b| b.iter_custom(|n| refill_loop(&REFILL_16M, n)));
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .without_plots()
@@ -470,5 +530,6 @@ fn main() {
     scenarios_packet(&mut c);
     scenario_s4(&mut c);
     scenario_arc_and_bytes(&mut c);
+    scenario_refill(&mut c);
     c.final_summary();
 }

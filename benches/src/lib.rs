@@ -542,6 +542,13 @@ impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursRuntime<T, SIZE> {
     }
 }
 
+/// The fragmented-refill scenario's caches of `u64` (issue 17, item 3): 16 KiB slabs.
+pub static REFILL_16K: SlabCache<u64, SpinLock, { 1 << 14 }> = SlabCache::new();
+/// The same with 1 MiB slabs.
+pub static REFILL_1M: SlabCache<u64, SpinLock, { 1 << 20 }> = SlabCache::new();
+/// The same with 16 MiB slabs.
+pub static REFILL_16M: SlabCache<u64, SpinLock, { 1 << 24 }> = SlabCache::new();
+
 // ---------------------------------------------------------------------------------------
 // Ours: `T::new_boxed` on `#[slab_cached]` types.
 

@@ -340,6 +340,7 @@ pub(crate) unsafe fn pop_batch(
 }
 
 /// Cache lines a batch may prefetch per slot it takes (see [`prefetch_free_list`]).
+#[cfg(target_arch = "x86_64")]
 const PREFETCH_LINES_PER_SLOT: usize = 4;
 
 /// Before a batch walks a long free list, asks the CPU to load the cache lines of the
@@ -348,7 +349,7 @@ const PREFETCH_LINES_PER_SLOT: usize = 4;
 /// each waiting for the one before.
 ///
 /// Only where that region is small against the batch: at most
-/// [`PREFETCH_LINES_PER_SLOT`] lines per slot taken, one prefetch per line. A batch from
+/// `PREFETCH_LINES_PER_SLOT` (4) lines per slot taken, one prefetch per line. A batch from
 /// a big slab (a 1 MiB slab of `u64`s has 131,072 slots below a full bump index) then
 /// costs what its own slots cost, not what the slab holds; its walk is the dependent
 /// chain, at most `max` long.

@@ -53,7 +53,9 @@ pub(crate) const fn rounds_for(stride: usize) -> u32 {
 /// The order is the point: a caller that builds a value in the slot settles after writing
 /// it, because an atomic store between building a value and writing it keeps the compiler
 /// from building it in place (a reader of the count sees the pop a moment late, before the
-/// allocation returns, which `stats` tolerates: I8).
+/// allocation returns, which `stats` tolerates: I8). A token dropped unsettled (a
+/// hardening check that panics on the popped slot) settles all the same, so the count
+/// never names a slot that left the chain (the slot itself is lost to the panic).
 #[must_use = "the slot stays counted in its holder's magazines until it is settled"]
 pub(crate) struct Popped<'h> {
     slot: NonNull<u8>,
@@ -82,12 +84,26 @@ impl Popped<'_> {
     /// Takes the slot off its holder's count, and returns it.
     #[inline(always)]
     pub(crate) fn settle(self) -> NonNull<u8> {
+        let me = core::mem::ManuallyDrop::new(self);
+        me.uncount();
+        me.slot
+    }
+
+    #[inline(always)]
+    fn uncount(&self) {
         // SAFETY: `held` is null or the count of the holder whose magazine gave the slot,
         // alive for `'h` (`Pair::pop`'s contract, I14); atomics may be shared.
         if let Some(held) = unsafe { self.held.as_ref() } {
             add_owned(held, u32::MAX); // -1
         }
-        self.slot
+    }
+}
+
+impl Drop for Popped<'_> {
+    /// Unsettled (a panic between the pop and the write): the slot leaves the count.
+    #[inline]
+    fn drop(&mut self) {
+        self.uncount();
     }
 }
 

@@ -248,6 +248,7 @@ mod slab;
 mod stats;
 mod sync;
 mod thread_cache;
+mod thread_table;
 mod typed;
 
 pub use arc::{ArcCached, ArcInner, ArcPool, CachedArc, CachedWeak, SlabArc, SlabWeak};
@@ -265,6 +266,7 @@ pub use hooks::{AllocHook, FreeHook};
 pub use lock::{LockTrait, NoLock, SpinLock, TicketLock};
 pub use scan::{ScanError, ScanReport};
 pub use stats::SlabStats;
+pub use thread_table::flush_thread_caches;
 pub use typed::{Boxed, SlabCached, UninitBoxed, flush_thread_cache};
 // Not public API: `pub` because public items name them (`Boxed<T>` is a box of
 // `TypePool<T>`, `SlabCached::Cache` is bounded by `CacheOf`), but nothing to use directly.
@@ -296,6 +298,7 @@ pub struct ReadmeExamples;
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::thread_cache::ThreadCache;
+    pub use crate::thread_table::Table;
 }
 
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.

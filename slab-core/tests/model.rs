@@ -1,6 +1,6 @@
 //! Random alloc/free/reserve/shrink/raw round-trips on several types (1 to 5000 bytes,
-//! alignment 1 to 64) against a model, through the locked path (`alloc`, dropping a box)
-//! and the handles' own magazines (`alloc_mut`, `free`, `flush`): values intact, stats
+//! alignment 1 to 64) against a model, through the thread's magazines (`alloc`, dropping a
+//! box, `flush_thread_caches`) and the handles' own (`alloc_mut`, `free`, `flush`): values intact, stats
 //! agree with the model (slots in magazines count as free), and every hook byte is back
 //! when the caches and boxes are gone.
 
@@ -364,8 +364,9 @@ fn run(ops: Vec<Op>) {
                 each_kind_mut!(p, kind, |c| {
                     let before = c.scan().unwrap_or_else(|e| panic!("{e}"));
                     c.flush();
+                    slab_core::flush_thread_caches();
                     let after = c.scan().unwrap_or_else(|e| panic!("{e}"));
-                    assert_eq!(after.held, 0, "a flushed handle holds nothing");
+                    assert_eq!(after.held, 0, "a flushed handle and thread hold nothing");
                     // Its slots are parked or back on their slabs, none lost or added.
                     assert_eq!(
                         before.in_use_slots - before.parked - before.held,

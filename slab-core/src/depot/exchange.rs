@@ -141,12 +141,20 @@ impl Depot {
         }
     }
 
-    /// Parks `chain` in the depot if there is room, else returns its slots to their slabs.
+    /// Parks `chain` in the depot if there is room and a handle left to take it, else
+    /// returns its slots to their slabs (with no handle left, a parked magazine would keep
+    /// its slabs, and the cache, for ever: threads that still hold magazines of a cache
+    /// whose handles are gone give them back here, I19).
     ///
     /// # Safety
     /// The lock is held; `chain` holds free slots of this depot (I2).
     unsafe fn park_or_return(&mut self, chain: Chain, class: &Class, retired: &mut Retired) {
-        if let Err(chain) = self.park(chain) {
+        let parked = if self.handles > 0 {
+            self.park(chain)
+        } else {
+            Err(chain)
+        };
+        if let Err(chain) = parked {
             // SAFETY: the lock is held and `chain` holds free slots of this depot (this
             // function's contract, I2): what `chain_to_slabs` needs.
             unsafe { self.chain_to_slabs(chain, class, retired) };

@@ -42,8 +42,8 @@ use slab_core::{SlabCache, SpinLock};
 
 use slab_bench::{
     Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, Imp, Mi, Obj,
-    Obj64, ObjPool, OursMacro, OursRuntime, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded,
-    SysBox, in_order, shuffled,
+    Obj64, ObjPool, OursMacro, OursRuntime, OursShared, Packet, Seed, SeedNoLock, SeedSpinLock,
+    Sharded, SysBox, in_order, shuffled,
 };
 
 /// Capacity of the S4 channel.
@@ -211,7 +211,7 @@ where
 
 /// The thread-safe implementations of one object type, for S3, S4 and S6.
 macro_rules! for_shared_impls {
-    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+    ($T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
         {
             let ($id, $a) = ("box", SysBox);
             $body;
@@ -244,13 +244,17 @@ macro_rules! for_shared_impls {
             let ($id, $a) = ("ours-runtime", $ours);
             $body;
         }
+        {
+            let ($id, $a) = ("ours-shared", $shared);
+            $body;
+        }
     }};
 }
 
 /// Every implementation of one object type, for S1 and S2.
 macro_rules! for_all_impls {
-    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
-        for_shared_impls!($T, $heapless, $ours, $macro, |$id, $a| $body);
+    ($T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+        for_shared_impls!($T, $heapless, $ours, $shared, $macro, |$id, $a| $body);
         {
             let ($id, $a) = ("seed-nolock", Seed::<$T, SeedNoLock>::new());
             $body;
@@ -263,7 +267,7 @@ macro_rules! for_all_impls {
 }
 
 macro_rules! scenarios {
-    ($fn_name:ident, $T:ty, $heapless:expr, $ours:expr, $macro:ty) => {
+    ($fn_name:ident, $T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty) => {
         fn $fn_name(c: &mut Criterion) {
             let name = <$T as Obj>::NAME;
             let n = s2_n::<$T>();
@@ -272,9 +276,14 @@ macro_rules! scenarios {
             g.sample_size(30)
                 .warm_up_time(Duration::from_millis(500))
                 .measurement_time(Duration::from_millis(1500));
-            for_all_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_s1::<$T, _>(
-                &mut g, id, a
-            ));
+            for_all_impls!(
+                $T,
+                $heapless(1),
+                $ours,
+                $shared,
+                $macro,
+                |id, a| bench_s1::<$T, _>(&mut g, id, a)
+            );
             g.finish();
 
             for (order_name, order) in [("in-order", in_order(n)), ("shuffled", shuffled(n))] {
@@ -283,9 +292,14 @@ macro_rules! scenarios {
                     .sample_size(10)
                     .warm_up_time(Duration::from_millis(300))
                     .measurement_time(Duration::from_secs(2));
-                for_all_impls!($T, $heapless(n), $ours, $macro, |id, a| bench_s2::<$T, _>(
-                    &mut g, id, a, order
-                ));
+                for_all_impls!(
+                    $T,
+                    $heapless(n),
+                    $ours,
+                    $shared,
+                    $macro,
+                    |id, a| bench_s2::<$T, _>(&mut g, id, a, order)
+                );
                 g.finish();
             }
 
@@ -294,9 +308,14 @@ macro_rules! scenarios {
                 g.sample_size(20)
                     .warm_up_time(Duration::from_millis(500))
                     .measurement_time(Duration::from_millis(1500));
-                for_shared_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_mt::<$T, _>(
-                    &mut g, id, a, threads
-                ));
+                for_shared_impls!(
+                    $T,
+                    $heapless(1),
+                    $ours,
+                    $shared,
+                    $macro,
+                    |id, a| bench_mt::<$T, _>(&mut g, id, a, threads)
+                );
                 g.finish();
             }
         }
@@ -308,6 +327,7 @@ scenarios!(
     Obj64,
     Heapless::<HeaplessPool64>::with_blocks,
     OursRuntime::<Obj64, { slab_bench::OURS_SLAB_64 }>::new(),
+    OursShared::<Obj64, { slab_bench::OURS_SLAB_64 }>::new(),
     Cached64
 );
 scenarios!(
@@ -315,6 +335,7 @@ scenarios!(
     Packet,
     Heapless::<HeaplessPoolPacket>::with_blocks,
     OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+    OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
     CachedPacket
 );
 
@@ -327,6 +348,7 @@ fn scenario_s4(c: &mut Criterion) {
         Packet,
         Heapless::<HeaplessPoolPacket>::with_blocks(CHANNEL_CAP + 8),
         OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+        OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
         CachedPacket,
         |id, a| bench_s4::<Packet, _>(&mut g, id, a)
     );

@@ -542,6 +542,61 @@ impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursRuntime<T, SIZE> {
     }
 }
 
+/// The runtime cache of 64-byte objects shared through `&self` (`ours-shared`).
+pub static OURS_SHARED_64: SlabCache<Obj64, SpinLock, OURS_SLAB_64> = SlabCache::new();
+/// The runtime cache of packets shared through `&self` (`ours-shared`).
+pub static OURS_SHARED_PACKET: SlabCache<Packet, SpinLock, OURS_SLAB_PACKET> = SlabCache::new();
+
+/// A `static` runtime `SlabCache` used through `&self`, as the crate docs' first example
+/// does: `POOL.alloc(v)`, and a plain drop of the box (the calling thread's magazines of
+/// the cache); every thread shares the one `static`.
+pub struct OursShared<T: 'static, const SIZE: usize>(&'static SlabCache<T, SpinLock, SIZE>);
+
+impl<T, const SIZE: usize> Clone for OursShared<T, SIZE> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, const SIZE: usize> Copy for OursShared<T, SIZE> {}
+
+impl OursShared<Obj64, OURS_SLAB_64> {
+    /// [`OURS_SHARED_64`].
+    pub fn new() -> Self {
+        OursShared(&OURS_SHARED_64)
+    }
+}
+
+impl Default for OursShared<Obj64, OURS_SLAB_64> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OursShared<Packet, OURS_SLAB_PACKET> {
+    /// [`OURS_SHARED_PACKET`].
+    pub fn new() -> Self {
+        OursShared(&OURS_SHARED_PACKET)
+    }
+}
+
+impl Default for OursShared<Packet, OURS_SLAB_PACKET> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursShared<T, SIZE> {
+    type Handle = SlabBox<T, SlabCache<T, SpinLock, SIZE>>;
+    #[inline(always)]
+    fn alloc(&mut self, value: T) -> Self::Handle {
+        self.0.alloc(value)
+    }
+    #[inline(always)]
+    fn free(&mut self, h: Self::Handle) {
+        drop(h);
+    }
+}
+
 /// The fragmented-refill scenario's caches of `u64` (issue 17, item 3): 16 KiB slabs.
 pub static REFILL_16K: SlabCache<u64, SpinLock, { 1 << 14 }> = SlabCache::new();
 /// The same with 1 MiB slabs.
@@ -616,6 +671,7 @@ pub const IMPLS: &[(&str, &str)] = &[
     ("floor", "floor (free list)"),
     ("ours-macro", "ours #[slab_cached]"),
     ("ours-runtime", "ours SlabCache"),
+    ("ours-shared", "ours SlabCache &self"),
 ];
 
 /// Bytes of the calling process's resident set (`VmRSS` in `/proc/self/status`).

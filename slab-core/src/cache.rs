@@ -138,6 +138,14 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         self.pop_shared().map(Popped::settle)
     }
 
+    /// [`pop_shared`](Self::pop_shared) past the loaded magazine.
+    #[cfg(all(feature = "std", not(loom)))]
+    #[cold]
+    #[inline(never)]
+    fn pop_shared_slow(&self) -> Result<Popped<'static>, SlabError> {
+        thread_table::with(|t| t.pop_slow(self))
+    }
+
     /// One slot for the `&self` methods, still counted in the calling thread's magazine
     /// until the caller settles it after writing it: from the thread's entry for this
     /// cache (`std`, I19), else through the lock. The fast path makes no call, so the
@@ -146,11 +154,16 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
     pub(crate) fn pop_shared(&self) -> Result<Popped<'static>, SlabError> {
         #[cfg(all(feature = "std", not(loom)))]
         {
-            let ctrl = self.ctrl.load(Ordering::Acquire);
-            match thread_table::with(|t| t.pop::<T, L, SIZE>(ctrl)) {
-                Some(popped) => Ok(popped),
-                None => thread_table::with(|t| t.pop_slow(self)),
+            // Relaxed: the address is only compared with the keys of this thread's table,
+            // never followed here; an entry keyed by it was registered by this thread,
+            // which saw the control block published then (I15, I19). `relaxed_addr`, not
+            // `load`: an atomic load between the caller building its value and the write
+            // below keeps the compiler from building the value in the slot.
+            let ctrl = crate::sync::relaxed_addr(&self.ctrl);
+            if let Some(popped) = thread_table::with(|t| t.pop::<T, L, SIZE>(ctrl)) {
+                return Ok(popped);
             }
+            self.pop_shared_slow()
         }
         #[cfg(not(all(feature = "std", not(loom))))]
         {

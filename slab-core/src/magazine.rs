@@ -57,7 +57,11 @@ pub(crate) const fn rounds_for(stride: usize) -> u32 {
 /// hardening check that panics on the popped slot) settles all the same, so the count
 /// never names a slot that left the chain (the slot itself is lost to the panic).
 #[must_use = "the slot stays counted in its holder's magazines until it is settled"]
-pub(crate) struct Popped<'h> {
+#[allow(
+    unreachable_pub,
+    reason = "named by `typed`'s sealed trait (`pub` in a private module); nothing outside the crate can name it"
+)]
+pub struct Popped<'h> {
     slot: NonNull<u8>,
     /// The holder's count, or null for a slot that no holder counts (one from the depot).
     held: *const AtomicU32,

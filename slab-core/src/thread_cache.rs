@@ -30,7 +30,7 @@ use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::handle::{Marker, SlabCache};
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, rounds_for};
+use crate::magazine::{Pair, Popped, rounds_for};
 use crate::slab;
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
@@ -212,25 +212,27 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         cache: &SlabCache<T, L, SIZE>,
     ) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
-            Some(slot) => Ok(slot),
+            Some(popped) => Ok(popped.settle()),
             // SAFETY: `cache` is never dropped and `self` does not move (this function's
             // contract, I10), which is `pop_slow`'s contract.
             None => unsafe { self.pop_slow(cache) },
         }
     }
 
-    /// Takes a free slot from the loaded magazine, if it holds one (the whole fast path:
-    /// no call, so a caller can build a large value straight into the slot).
+    /// Takes a free slot from the loaded magazine, if it holds one, still counted until
+    /// the caller settles it (the whole fast path: no call and no atomic operation, so a
+    /// caller that settles after writing can build a large value straight into the slot).
     #[inline(always)]
-    pub(crate) fn pop_loaded(&self) -> Option<NonNull<u8>> {
+    pub(crate) fn pop_loaded(&self) -> Option<Popped<'static>> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        // SAFETY: `held` is this thread cache's own count, alive as long as it (I14); only
-        // this thread touches the magazines (I2).
-        let popped = unsafe {
+        // SAFETY: `held` is this thread cache's own count, alive as long as it (I14): the
+        // cache lives in a thread-local that is never dropped (I10), and the token is
+        // settled on this thread (`Popped` is not `Send`). Only this thread touches the
+        // magazines (I2).
+        unsafe {
             self.mags
                 .pop(&self.node.held, &class, core::any::type_name::<T>())
-        }?;
-        Some(popped.settle())
+        }
     }
 
     #[cold]

@@ -174,16 +174,16 @@ impl Table {
         (0..ENTRIES).find(|&i| self.keys[i].get() == key)
     }
 
-    /// A slot of the cache of `ctrl` (null: not made yet) from this thread's loaded
-    /// magazine of it, if it holds one, still counted in the entry until the caller settles
-    /// it ([`Popped`]). No call and no atomic read-modify-write: the caller can build a
-    /// value straight into the slot.
+    /// A slot of the cache whose control block is at address `ctrl` (0: not made yet)
+    /// from this thread's loaded magazine of it, if it holds one, still counted in the
+    /// entry until the caller settles it ([`Popped`]). No call and no atomic operation:
+    /// the caller can build a value straight into the slot.
     #[inline(always)]
     pub(crate) fn pop<T, L: LockTrait, const SIZE: usize>(
         &self,
-        ctrl: *const Control<L>,
+        ctrl: usize,
     ) -> Option<Popped<'static>> {
-        let i = self.find(ctrl.addr())?;
+        let i = self.find(ctrl)?;
         let e = &self.entries[i];
         let class = SlabCache::<T, L, SIZE>::CLASS;
         let name = core::any::type_name::<T>();
@@ -210,7 +210,7 @@ impl Table {
         let class = SlabCache::<T, L, SIZE>::CLASS;
         loop {
             let ctrl = cache.control()?;
-            if let Some(p) = self.pop::<T, L, SIZE>(ctrl.as_ptr()) {
+            if let Some(p) = self.pop::<T, L, SIZE>(ctrl.addr().get()) {
                 // Filled while `control` allocated the master: its hook allocated this
                 // type on this thread.
                 return Ok(p);
@@ -602,7 +602,7 @@ impl Table {
         &self,
         cache: &SlabCache<T, L, SIZE>,
     ) -> Result<NonNull<u8>, SlabError> {
-        let p = match self.pop::<T, L, SIZE>(cache.ctrl.load(crate::sync::Ordering::Acquire)) {
+        let p = match self.pop::<T, L, SIZE>(crate::sync::relaxed_addr(&cache.ctrl)) {
             Some(p) => p,
             None => self.pop_slow(cache)?,
         };

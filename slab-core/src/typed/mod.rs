@@ -16,6 +16,7 @@ use crate::boxed::{Pool, SlabBox};
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
+use crate::magazine::Popped;
 use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
 
@@ -30,6 +31,7 @@ pub(crate) mod sealed {
     use core::ptr::NonNull;
 
     use crate::error::SlabError;
+    use crate::magazine::Popped;
 
     /// What `typed` needs of a `#[slab_cached]` type's cache. In a private module, so code
     /// outside this crate can neither implement it nor name (and so call) its methods: the
@@ -51,11 +53,12 @@ pub(crate) mod sealed {
             mags: &Self::Magazines,
         ) -> Result<NonNull<u8>, SlabError>;
 
-        /// One slot from the loaded magazine, if it holds one.
+        /// One slot from the loaded magazine, if it holds one, still counted there until
+        /// it is settled (after the caller wrote its value).
         ///
         /// # Safety
         /// As [`pop_local`](Self::pop_local): `mags` belongs to this cache's type.
-        unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>>;
+        unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<Popped<'static>>;
 
         /// Gives a free slot to `mags`.
         ///
@@ -113,7 +116,7 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         unsafe { mags.pop(self) }
     }
     #[inline(always)]
-    unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>> {
+    unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<Popped<'static>> {
         mags.pop_loaded()
     }
     #[inline]
@@ -240,20 +243,23 @@ pub type Boxed<T> = SlabBox<T, TypePool<T>>;
 /// An uninitialised box of a `#[slab_cached]` type: what `T::new_uninit_boxed` returns.
 pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
 
-/// One free slot of `T`'s cache: from this thread's loaded magazine when it holds one.
+/// One free slot of `T`'s cache: from this thread's loaded magazine when it holds one,
+/// still counted there until the caller settles it, after writing its value.
 ///
-/// The fast path makes no call, so the compiler can build the caller's value straight
-/// into the slot instead of on the stack first (one pass over a 1500-byte packet, not two).
+/// The fast path makes no call and no atomic operation (settling is one), so the compiler
+/// can build the caller's value straight into the slot instead of on the stack first (one
+/// pass over a 1500-byte packet, not two): an atomic operation between the caller building
+/// its value and the write keeps it from doing so.
 #[inline(always)]
-fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
+pub(crate) fn typed_slot<T: SlabCached>() -> Result<Popped<'static>, SlabError> {
     #[cfg(feature = "std")]
     // SAFETY: `T::__magazines()` are the magazines of `T::Cache`'s type (I10).
-    if let Some(slot) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
+    if let Some(popped) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
         // SAFETY: a free slot of `T`'s cache, just taken from our magazine, so ours (I2).
-        unsafe { T::Cache::handout(slot) };
-        return Ok(slot);
+        unsafe { T::Cache::handout(popped.slot()) };
+        return Ok(popped);
     }
-    typed_slot_slow::<T>()
+    typed_slot_slow::<T>().map(Popped::uncounted)
 }
 
 /// [`typed_slot`] past the loaded magazine: the previous one, the depot, or (once the
@@ -336,11 +342,15 @@ pub fn flush_thread_cache<T: SlabCached>() {
 #[inline(always)]
 pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
     // The value goes straight from the argument into the slot: no `Result` carrying a
-    // (possibly kilobytes large) `T` in between.
+    // (possibly kilobytes large) `T` in between, and the slot is settled after the write.
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
-        // (I5); `TypePool<T>` is where its slots return.
-        Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
+        Ok(popped) => {
+            // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for
+            // `T` (I5); `TypePool<T>` is where its slots return.
+            let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+            popped.settle();
+            b
+        }
         Err(e) => alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
@@ -350,15 +360,20 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
 #[inline(always)]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
-        // (I5); `TypePool<T>` is where its slots return.
-        Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
+        Ok(popped) => {
+            // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for
+            // `T` (I5); `TypePool<T>` is where its slots return.
+            let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+            popped.settle();
+            Ok(b)
+        }
         Err(e) => Err(AllocError::new(value, e)),
     }
 }
 
 /// `T::new_uninit_boxed`.
 #[doc(hidden)]
+#[inline(always)]
 pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
     match try_new_uninit_boxed::<T>() {
         Ok(b) => b,
@@ -368,8 +383,9 @@ pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
 
 /// `T::try_new_uninit_boxed`.
 #[doc(hidden)]
+#[inline(always)]
 pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError> {
-    let slot = typed_slot::<T>()?.cast::<MaybeUninit<T>>();
+    let slot = typed_slot::<T>()?.settle().cast::<MaybeUninit<T>>();
     // SAFETY: a `MaybeUninit` needs no initialisation (I3); the slot is a free slot of `T`'s
     // cache, ours (I2).
     Ok(unsafe { SlabBox::from_slot(slot) })

@@ -241,6 +241,7 @@ mod geometry;
 mod handle;
 mod hardening;
 mod hooks;
+mod inplace;
 mod lock;
 mod magazine;
 #[cfg(feature = "alloc")]
@@ -311,6 +312,7 @@ pub mod __private {
     pub use crate::arc::arc_slab_size;
     pub use crate::coerce::Coerce;
     pub use crate::hooks::{ALLOC_SYMBOL, FREE_SYMBOL};
+    pub use crate::inplace::{new_boxed_with, try_new_boxed_with};
     pub use crate::typed::{
         ConstMsg, Magazines, SendValue, ThreadSafeLock, assert_lock, assert_send_value,
         assert_thread_safe_lock, auto_slab_size, check_layout, new_boxed, new_uninit_boxed,

@@ -38,12 +38,13 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
-use slab_core::{SlabCache, SpinLock};
+use slab_core::{SlabBox, SlabCache, SpinLock};
 
 use slab_bench::{
-    Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, Imp, Mi, Obj,
-    Obj64, ObjPool, OursMacro, OursRuntime, OursShared, Packet, Seed, SeedNoLock, SeedSpinLock,
-    Sharded, SysBox, in_order, shuffled,
+    Cached64, CachedHdr, CachedPacket, Floor, HdrPacket, Heapless, HeaplessPool64,
+    HeaplessPoolPacket, Imp, Mi, MiBox, OURS_HDR, Obj, Obj64, ObjPool, OursMacro, OursRuntime,
+    OursShared, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded, SysBox, WrapHdr, in_order,
+    shuffled,
 };
 
 /// Capacity of the S4 channel.
@@ -482,6 +483,191 @@ fn scenario_arc_and_bytes(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
+// S1 call shapes of a 1500-byte packet (issue 17, item 1).
+
+/// Defines `$name(iters)`: S1 of one call shape, `iters` times allocate packet `i` with
+/// `$alloc` and free it with `$free`. Each shape is a function of its own, not inlined into
+/// criterion's closure, so `benches/asm_check.py` can read its machine code: a shape that
+/// builds the packet in its slot calls `memset` once and `memcpy` never.
+macro_rules! shape {
+    ($name:ident, { $($setup:tt)* }, |$i:ident| $alloc:expr, |$h:ident| $free:expr) => {
+        #[inline(never)]
+        fn $name(iters: u64) -> Duration {
+            $($setup)*
+            let start = Instant::now();
+            for n in 0..iters {
+                let $i = black_box(n as usize);
+                let $h = black_box($alloc);
+                $free;
+            }
+            start.elapsed()
+        }
+    };
+}
+
+shape!(
+    shape_floor,
+    {
+        let mut f = Floor::<HdrPacket>::new();
+    },
+    |i| f.alloc(HdrPacket::make(i)),
+    |h| f.free(h)
+);
+shape!(
+    shape_mimalloc,
+    {},
+    |i| MiBox::new(HdrPacket::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_literal,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr {
+        hdr: HdrPacket::header(i),
+        payload: {
+            let mut p = [0; 1484];
+            p[0] = i as u8;
+            p
+        },
+    }),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_ctor,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_newtype,
+    {},
+    |i| WrapHdr::new_boxed(WrapHdr(HdrPacket::make(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_closure,
+    {},
+    |i| WrapHdr::new_boxed_with(|| WrapHdr(HdrPacket::make(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_init,
+    {},
+    |i| SlabBox::init_with(WrapHdr::new_uninit_boxed(), |s| {
+        let p = s.write(WrapHdr(HdrPacket {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        }));
+        p.0.payload[0] = i as u8;
+        p
+    }),
+    |h| drop(h)
+);
+shape!(
+    shape_runtime,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut(HdrPacket::make(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_runtime_closure,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut_with(|| HdrPacket::make(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_shared,
+    {},
+    |i| OURS_HDR.alloc(HdrPacket::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_shared_closure,
+    {},
+    |i| OURS_HDR.alloc_with(|| HdrPacket::make(i)),
+    |h| drop(h)
+);
+// The byte at a place known only at run time.
+shape!(
+    shape_dyn_floor,
+    {
+        let mut f = Floor::<HdrPacket>::new();
+    },
+    |i| f.alloc(HdrPacket::make_dyn(i)),
+    |h| f.free(h)
+);
+shape!(
+    shape_dyn_macro_newtype,
+    {},
+    |i| WrapHdr::new_boxed(WrapHdr(HdrPacket::make_dyn(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_closure,
+    {},
+    |i| WrapHdr::new_boxed_with(|| WrapHdr(HdrPacket::make_dyn(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_init,
+    {},
+    |i| SlabBox::init_with(WrapHdr::new_uninit_boxed(), |s| {
+        let p = s.write(WrapHdr(HdrPacket {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        }));
+        p.0.payload[i % 1484] = 1;
+        p
+    }),
+    |h| drop(h)
+);
+
+fn scenario_shapes(c: &mut Criterion) {
+    type Shape = (&'static str, fn(u64) -> Duration);
+    let groups: [(&str, &[Shape]); 2] = [
+        (
+            "S1-shapes-packet",
+            &[
+                ("floor", shape_floor),
+                ("mimalloc", shape_mimalloc),
+                ("ours-macro-literal", shape_macro_literal),
+                ("ours-macro-ctor", shape_macro_ctor),
+                ("ours-macro-newtype", shape_macro_newtype),
+                ("ours-macro-closure", shape_macro_closure),
+                ("ours-macro-init", shape_macro_init),
+                ("ours-runtime", shape_runtime),
+                ("ours-runtime-closure", shape_runtime_closure),
+                ("ours-shared", shape_shared),
+                ("ours-shared-closure", shape_shared_closure),
+            ],
+        ),
+        (
+            "S1-shapes-dyn-packet",
+            &[
+                ("floor", shape_dyn_floor),
+                ("ours-macro-newtype", shape_dyn_macro_newtype),
+                ("ours-macro-closure", shape_dyn_macro_closure),
+                ("ours-macro-init", shape_dyn_macro_init),
+            ],
+        ),
+    ];
+    for (name, shapes) in groups {
+        let mut g = group(c, name.to_string(), 1);
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1000));
+        for &(id, f) in shapes {
+            g.bench_function(id, |b| b.iter_custom(f));
+        }
+        g.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Refill from fragmented slabs of every size (issue 17, item 3).
 
 /// Objects allocated per round of the refill scenario; every other one is freed.
@@ -552,6 +738,7 @@ fn main() {
     scenarios_packet(&mut c);
     scenario_s4(&mut c);
     scenario_arc_and_bytes(&mut c);
+    scenario_shapes(&mut c);
     scenario_refill(&mut c);
     c.final_summary();
 }

@@ -230,6 +230,7 @@ extern crate std;
 mod arc;
 mod boxed;
 mod buf;
+mod bulk;
 mod cache;
 mod chain;
 mod clone;

@@ -23,7 +23,7 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
 use crate::chain::Chain;
-use crate::control::{Control, take_or_grow, with_retiring};
+use crate::control::{Control, DepotGuard, grow, take_or_grow, with_retiring};
 use crate::depot::{Depot, Retired, add_owned};
 use crate::error::SlabError;
 use crate::geometry::Class;
@@ -189,6 +189,115 @@ impl Pair {
         add_owned(held, 1);
     }
 
+    /// Whether the loaded magazine has room for `n` more slots.
+    #[inline(always)]
+    pub(crate) fn has_room_for(&self, n: u32, rounds: u32, held: &AtomicU32) -> bool {
+        self.loaded_n(held) + n <= rounds
+    }
+
+    /// Makes the loaded magazine hold at least `n` slots (`n <= rounds`) if it can with one
+    /// trip to the depot at most: swaps in the previous magazine if that holds enough, or
+    /// refills an empty loaded magazine; true if the loaded magazine then holds `n`.
+    ///
+    /// # Safety
+    /// As [`refill`](Self::refill).
+    pub(crate) unsafe fn ready<L: LockTrait>(
+        &self,
+        n: u32,
+        ctrl: NonNull<Control<L>>,
+        class: &Class,
+        rounds: u32,
+        held: &AtomicU32,
+    ) -> Result<bool, SlabError> {
+        if self.loaded_n(held) < n && self.previous_n.get() >= n {
+            self.swap(held);
+        }
+        if self.loaded.get().is_null() {
+            // SAFETY: this function's contract is `refill`'s.
+            unsafe { self.refill::<L>(ctrl, class, rounds, held) }?;
+        }
+        Ok(self.loaded_n(held) >= n)
+    }
+
+    /// Makes room for `n` slots (`n <= rounds`) in the loaded magazine if it lacks it, as
+    /// [`make_room`](Self::make_room) does (one trip to the depot at most); true if there
+    /// is room then.
+    ///
+    /// # Safety
+    /// As [`make_room`](Self::make_room).
+    pub(crate) unsafe fn room_for<L: LockTrait>(
+        &self,
+        n: u32,
+        ctrl: NonNull<Control<L>>,
+        class: &Class,
+        rounds: u32,
+        held: &AtomicU32,
+    ) -> bool {
+        if !self.has_room_for(n, rounds, held) {
+            // SAFETY: this function's contract is `make_room`'s.
+            unsafe { self.make_room::<L>(ctrl, class, held) };
+        }
+        self.has_room_for(n, rounds, held)
+    }
+
+    /// Cuts the first `n` slots (`n > 0`) off the loaded magazine as a chain, if it holds
+    /// that many, and takes them off the owner's count `held` (a bulk allocation's fast
+    /// path: one count update for the batch). The slots are still free, linked as in the
+    /// magazine: the caller hands each out (`hardening::on_handout`) as it takes it off
+    /// the chain.
+    ///
+    /// # Safety
+    /// As [`pop`](Self::pop); `class` is the magazines' geometry.
+    pub(crate) unsafe fn take_loaded(
+        &self,
+        n: u32,
+        held: &AtomicU32,
+        class: &Class,
+        name: &str,
+    ) -> Option<Chain> {
+        if n == 0 || self.loaded_n(held) < n {
+            return None;
+        }
+        let head = self.loaded.get();
+        let mut cur = head;
+        for _ in 0..n {
+            // SAFETY: the loaded chain links `loaded_n >= n` free slots (checked), only the
+            // owner touches it (I2), and each slot's first word is its link (I5).
+            let slot = unsafe { NonNull::new_unchecked(cur) };
+            // SAFETY: the same slot, free and ours.
+            cur = unsafe { hardening::read_link(slot, class, name) };
+        }
+        self.loaded.set(cur);
+        add_owned(held, n.wrapping_neg());
+        Some(Chain { head, count: n })
+    }
+
+    /// Splices `chain` (free slots of the owner's cache, `tail` its last) onto the loaded
+    /// magazine and counts it in `held`, if the magazine has room for all of it (a bulk
+    /// free's fast path); hands the chain back otherwise.
+    ///
+    /// # Safety
+    /// As [`push`](Self::push), for every slot of the chain (a null-terminated chain the
+    /// caller built with [`hardening::write_link`]); `tail` is its last slot.
+    pub(crate) unsafe fn give_loaded(
+        &self,
+        chain: Chain,
+        tail: NonNull<u8>,
+        rounds: u32,
+        held: &AtomicU32,
+        class: &Class,
+    ) -> Result<(), Chain> {
+        if chain.count == 0 || self.loaded_n(held) + chain.count > rounds {
+            return Err(chain);
+        }
+        // SAFETY: `tail` is the chain's last slot, free and given up by the caller (I2), so
+        // its first word is the allocator's link word (I5).
+        unsafe { hardening::write_link(tail, self.loaded.get(), class) };
+        self.loaded.set(chain.head);
+        add_owned(held, chain.count);
+        Ok(())
+    }
+
     fn swap(&self, held: &AtomicU32) {
         let loaded_n = self.loaded_n(held);
         self.loaded.swap(&self.previous);
@@ -328,6 +437,74 @@ unsafe fn park_full<L: LockTrait>(
     };
     // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
     unsafe { with_retiring(ctrl, class, give) };
+}
+
+/// Takes exactly `n` free slots of the cache of `ctrl` as one chain, in one critical
+/// section (the slabs' free slots, after the parked magazines if the slabs are short), or
+/// grows the cache by the slabs it lacks first (all of them from the hook before any is
+/// adopted, so a failing hook leaves nothing taken). The slots are counted as handed out
+/// and belong to no holder; they are still free, linked: the caller hands each out
+/// (`hardening::on_handout`) as it takes it off the chain.
+///
+/// # Safety
+/// `ctrl` is a live control block of geometry `class` (I4).
+pub(crate) unsafe fn depot_take_exact<L: LockTrait>(
+    ctrl: NonNull<Control<L>>,
+    class: &Class,
+    n: u32,
+) -> Result<Chain, SlabError> {
+    // SAFETY: `d` is locked (reached through the guard, I9) and `class` is its geometry.
+    let take = |d: &mut Depot| unsafe { d.take_exact(class, n) };
+    // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
+    let chain = match unsafe { with_lock(ctrl, take) } {
+        Ok(chain) => chain,
+        Err(missing) => {
+            let mut missing = missing;
+            loop {
+                let slabs = missing.div_ceil(class.slave_slots);
+                // SAFETY: live (contract, I4); the closure runs under the lock.
+                match unsafe { grow(ctrl, class, slabs, take) }? {
+                    Ok(chain) => break chain,
+                    // Other threads took the new slots first: grow again.
+                    Err(still) => missing = still,
+                }
+            }
+        }
+    };
+    Ok(chain)
+}
+
+/// Gives `chain` (free slots of the cache of `ctrl`, counted as handed out and by no
+/// holder) to its depot in one critical section: parked, or returned to their slabs.
+///
+/// # Safety
+/// `ctrl` is a live control block of geometry `class` (I4); the chain holds free slots of
+/// its cache that the caller gives up (I2).
+pub(crate) unsafe fn depot_give_chain<L: LockTrait>(
+    ctrl: NonNull<Control<L>>,
+    class: &Class,
+    chain: Chain,
+) {
+    let give = |d: &mut Depot, retired: &mut Retired| {
+        // SAFETY: the lock is held (`d` comes from the guard, I9); the chain holds free
+        // slots of this depot, given up by the caller (contract, I2).
+        unsafe { d.give_chain(chain, class, retired) }
+    };
+    // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
+    unsafe { with_retiring(ctrl, class, give) };
+}
+
+/// Runs `f` on the depot of `ctrl` under its lock.
+///
+/// # Safety
+/// `ctrl` is a live control block (I4).
+unsafe fn with_lock<L: LockTrait, R>(
+    ctrl: NonNull<Control<L>>,
+    f: impl FnOnce(&mut Depot) -> R,
+) -> R {
+    // SAFETY: live by contract (I4).
+    let mut g = unsafe { DepotGuard::lock(ctrl) };
+    f(g.depot())
 }
 
 /// Takes a full magazine from the depot, or builds one of up to `rounds` slots from the

@@ -31,7 +31,10 @@ pub(crate) fn spin_loop() {
 /// (the way `portable-atomic` implements atomic loads), but opaque to the optimiser, which
 /// sees a read and no ordering. Elsewhere, and under Miri and loom, it is
 /// `load(Relaxed)`.
-#[cfg(any(feature = "std", loom))]
+#[cfg_attr(
+    not(any(feature = "std", loom)),
+    allow(dead_code, reason = "the thread tables that use it are `std`'s")
+)]
 #[inline(always)]
 pub(crate) fn relaxed_addr<T>(p: &AtomicPtr<T>) -> usize {
     #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]

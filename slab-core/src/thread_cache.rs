@@ -24,13 +24,14 @@ use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
+use crate::chain::Chain;
 use crate::control::{Control, DepotGuard, depot_alloc, depot_free, with_retiring};
 use crate::depot::{Depot, MagNode, Retired};
 use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::handle::{Marker, SlabCache};
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, Popped, rounds_for};
+use crate::magazine::{Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
 use crate::slab;
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
@@ -437,5 +438,109 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
         };
         // SAFETY: a static cache's control block lives forever (I4, I10).
         unsafe { with_retiring(ctrl, &class, leave) };
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
+    /// `n > 0` free slots of `cache` for a bulk allocation: cut off this thread's loaded
+    /// magazine when it holds that many (no lock), or after readying it with one trip to
+    /// the depot (a batch no larger than a magazine: swap, or refill an empty one), else
+    /// taken from the depot in one critical section, growing the cache first if needed.
+    /// All or nothing; the slots are still free, linked, and not yet handed out.
+    pub(crate) fn take_bulk(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+        n: u32,
+    ) -> Result<Chain, SlabError> {
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let name = core::any::type_name::<T>();
+        if !self.ctrl.get().is_null() {
+            // SAFETY: `held` is this thread cache's registered count (I14); only this
+            // thread touches the magazines (I2), which hold free slots of `cache`.
+            if let Some(chain) = unsafe { self.mags.take_loaded(n, &self.node.held, &class, name) }
+            {
+                return Ok(chain);
+            }
+        }
+        if n <= Self::ROUNDS
+            && let Some(ctrl) = self.register(cache)?
+        {
+            // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10),
+            // and `held` our registered count there (I14).
+            let ready = unsafe {
+                self.mags
+                    .ready::<L>(n, ctrl, &class, Self::ROUNDS, &self.node.held)
+            }?;
+            if ready {
+                // SAFETY: as above.
+                let taken = unsafe { self.mags.take_loaded(n, &self.node.held, &class, name) };
+                if let Some(chain) = taken {
+                    return Ok(chain);
+                }
+            }
+        }
+        let ctrl = cache.control()?;
+        // SAFETY: the control block of a `static` cache lives forever (I4, I10).
+        unsafe { depot_take_exact(ctrl, &class, n) }
+    }
+
+    /// Gives a bulk free's chain (free slots of `cache`, `tail` its last, counted by no
+    /// holder) to this thread's loaded magazine when it has room for all of it, or after
+    /// making room with one trip to the depot (a batch no larger than a magazine), else to
+    /// the depot in one critical section.
+    ///
+    /// # Safety
+    /// The chain holds free slots of `cache`, holding no value, given up by the caller
+    /// (I2); `tail` is its last slot.
+    pub(crate) unsafe fn give_bulk(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+        chain: Chain,
+        tail: NonNull<u8>,
+    ) {
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let mut chain = chain;
+        if !self.ctrl.get().is_null() {
+            // SAFETY: registered, so `held` is our count there (I14) and the magazines hold
+            // free slots of this `static` cache, which every slot of the chain belongs to
+            // (contract, I10).
+            let given = unsafe {
+                self.mags
+                    .give_loaded(chain, tail, Self::ROUNDS, &self.node.held, &class)
+            };
+            match given {
+                Ok(()) => return,
+                Err(back) => chain = back,
+            }
+        }
+        if chain.count <= Self::ROUNDS
+            && let Ok(Some(ctrl)) = self.register(cache)
+        {
+            // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10),
+            // `held` our registered count there, and the magazines hold its free slots
+            // (I14).
+            let room = unsafe {
+                self.mags
+                    .room_for::<L>(chain.count, ctrl, &class, Self::ROUNDS, &self.node.held)
+            };
+            if room {
+                // SAFETY: as the fast path above.
+                let given = unsafe {
+                    self.mags
+                        .give_loaded(chain, tail, Self::ROUNDS, &self.node.held, &class)
+                };
+                match given {
+                    Ok(()) => return,
+                    Err(back) => chain = back,
+                }
+            }
+        }
+        // An outstanding slot of the chain has published the master (I15).
+        let Some(ctrl) = NonNull::new(cache.ctrl.load(crate::sync::Ordering::Acquire)) else {
+            unreachable!("the slots of a bulk free come from a published cache")
+        };
+        // SAFETY: the chain's slots keep the control block alive (a `static`'s anyway,
+        // I4, I10); they are its free slots, given up by the caller (contract, I2).
+        unsafe { depot_give_chain(ctrl, &class, chain) };
     }
 }

@@ -40,6 +40,7 @@
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
+use crate::chain::Chain;
 use crate::control::{Control, DepotGuard, DestroyOnDrop, depot_alloc, depot_free, with_retiring};
 use crate::depot::{Depot, MagNode, Retired};
 use crate::error::SlabError;
@@ -47,7 +48,7 @@ use crate::geometry::Class;
 use crate::handle::SlabCache;
 use crate::hardening;
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, Popped, rounds_for};
+use crate::magazine::{Pair, Popped, depot_give_chain, rounds_for};
 
 /// Entries per thread: runtime caches a thread can use through `&self` at once without
 /// evicting one (eviction gives the evicted entry's magazines back, under its lock).
@@ -321,6 +322,102 @@ impl Table {
         // SAFETY: a slot of the live cache of `master` (it keeps it alive, I4), holding no
         // value, given up by the caller (I2).
         unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
+    }
+
+    /// `n > 0` free slots of `cache` for a bulk allocation: cut off this thread's loaded
+    /// magazine of it when it holds that many (no lock), else taken from its depot in one
+    /// critical section, growing the cache first if needed. All or nothing; the slots are
+    /// still free, linked, and not yet handed out.
+    pub(crate) fn take_bulk<T, L: LockTrait, const SIZE: usize>(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+        n: u32,
+    ) -> Result<Chain, SlabError> {
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let name = core::any::type_name::<T>();
+        let rounds = rounds_for(class.stride);
+        if let Some(i) = self.find(crate::sync::relaxed_addr(&cache.ctrl)) {
+            let e = &self.entries[i];
+            // SAFETY: entry `i` is registered with this cache (its key, I19): its magazines
+            // hold free slots of it, counted in its `held`; only this thread touches them.
+            if let Some(chain) = unsafe { e.mags.take_loaded(n, &e.node.held, &class, name) } {
+                return Ok(chain);
+            }
+        }
+        if n <= rounds {
+            let ctrl = cache.control()?;
+            // SAFETY: `ctrl` is kept alive by `cache`, a handle of it (I4).
+            if let Some(i) = unsafe { self.entry_for::<T, L, SIZE>(ctrl) } {
+                let e = &self.entries[i];
+                let _busy = Busy::new(&self.busy[i]);
+                // SAFETY: `ctrl` is alive and entry `i` registered with it (I4, I14, I19).
+                if unsafe { e.mags.ready::<L>(n, ctrl, &class, rounds, &e.node.held) }? {
+                    // SAFETY: as above.
+                    let taken = unsafe { e.mags.take_loaded(n, &e.node.held, &class, name) };
+                    if let Some(chain) = taken {
+                        return Ok(chain);
+                    }
+                }
+            }
+        }
+        cache.take_bulk_depot(n)
+    }
+
+    /// Gives a bulk free's chain (free slots of the `SlabCache<T, L, SIZE>` of `master`,
+    /// `tail` its last, counted by no holder) to this thread's entry for that cache when it
+    /// has room for all of it, else to the cache's depot in one critical section.
+    ///
+    /// # Safety
+    /// The chain holds free slots of that cache, holding no value, given up by the caller
+    /// (I2); `tail` is its last slot.
+    pub(crate) unsafe fn give_bulk<T, L: LockTrait, const SIZE: usize>(
+        &self,
+        master: NonNull<Control<L>>,
+        chain: Chain,
+        tail: NonNull<u8>,
+    ) {
+        let class = SlabCache::<T, L, SIZE>::CLASS;
+        let rounds = rounds_for(class.stride);
+        let mut chain = chain;
+        if let Some(i) = self.find(master.addr().get()) {
+            let e = &self.entries[i];
+            // SAFETY: entry `i` is registered with the cache of `master` (its key, I19);
+            // the chain's slots are free slots of it, given up by the caller (contract).
+            match unsafe {
+                e.mags
+                    .give_loaded(chain, tail, rounds, &e.node.held, &class)
+            } {
+                Ok(()) => return,
+                Err(back) => chain = back,
+            }
+        }
+        // SAFETY: the chain's slots keep `master` alive (I4); it is the control block of a
+        // `SlabCache<T, L, SIZE>` (contract).
+        let entry = (chain.count <= rounds)
+            .then(|| unsafe { self.entry_for::<T, L, SIZE>(master) })
+            .flatten();
+        if let Some(i) = entry {
+            let e = &self.entries[i];
+            let _busy = Busy::new(&self.busy[i]);
+            // SAFETY: `master` is alive and entry `i` registered with it; its magazines
+            // hold free slots of that cache (I4, I14, I19).
+            if unsafe {
+                e.mags
+                    .room_for::<L>(chain.count, master, &class, rounds, &e.node.held)
+            } {
+                // SAFETY: as the fast path above.
+                match unsafe {
+                    e.mags
+                        .give_loaded(chain, tail, rounds, &e.node.held, &class)
+                } {
+                    Ok(()) => return,
+                    Err(back) => chain = back,
+                }
+            }
+        }
+        // SAFETY: the chain's slots keep `master` alive (I4); they are its free slots,
+        // given up by the caller (contract, I2).
+        unsafe { depot_give_chain(master, &class, chain) };
     }
 
     /// This thread's entry for the cache of `ctrl`, registering one (and evicting another

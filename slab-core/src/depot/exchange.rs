@@ -200,6 +200,52 @@ impl Depot {
         settle_run(self, retired, run);
     }
 
+    /// Takes exactly `n` free slots as one chain for a bulk allocation: from the slabs,
+    /// after returning the parked magazines to them if the slabs alone are short. The slots
+    /// are counted as handed out (to no holder). `Err` says how many free slots are
+    /// missing (the cache must grow by that many), and nothing is taken.
+    ///
+    /// # Safety
+    /// The lock is held (this is its depot); `class` is its geometry.
+    pub(crate) unsafe fn take_exact(&mut self, class: &Class, n: u32) -> Result<Chain, usize> {
+        let n_slots = n as usize;
+        if self.free_slots() < n_slots && self.mag_count > 0 {
+            // Parked slots go back to their slabs, whose free lists the chain is cut from.
+            // No slab is retired meanwhile: its slots are taken next, or the cache grows,
+            // which needs them all.
+            let keep = core::mem::replace(&mut self.keep_empty, usize::MAX);
+            let mut retired = Retired::new();
+            // SAFETY: the lock is held and `class` is this depot's geometry (contract).
+            unsafe { self.drain_parked(class, &mut retired) };
+            self.keep_empty = keep;
+            debug_assert_eq!(retired.len(), 0, "no slab retired");
+        }
+        let free = self.free_slots();
+        if free < n_slots {
+            return Err(n_slots - free);
+        }
+        // SAFETY: the lock is held and `class` is this depot's geometry (contract); the
+        // slabs hold at least `n` free slots, so the chain holds exactly `n`.
+        let chain = unsafe { self.pop_chain(class, n) };
+        debug_assert_eq!(chain.count, n);
+        self.update_peak();
+        Ok(chain)
+    }
+
+    /// Takes a chain of free slots that no holder counts (a bulk free's batch) into the
+    /// depot: parked, or returned to their slabs.
+    ///
+    /// # Safety
+    /// The lock is held; `class` is the depot's geometry; the chain holds free slots of
+    /// this depot that the caller gives up (I2).
+    pub(crate) unsafe fn give_chain(&mut self, chain: Chain, class: &Class, retired: &mut Retired) {
+        if chain.count > 0 {
+            // SAFETY: the lock is held; the chain holds free slots of this depot, given up
+            // by the caller (contract, I2).
+            unsafe { self.park_or_return(chain, class, retired) };
+        }
+    }
+
     /// Takes up to `rounds` free slots out of the slabs as one chain, a slab at a time (each
     /// slab is relisted once, not once per slot).
     ///

@@ -13,6 +13,7 @@ use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 use crate::boxed::{Pool, SlabBox};
+use crate::chain::Chain;
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
@@ -30,6 +31,7 @@ pub use checks::{
 pub(crate) mod sealed {
     use core::ptr::NonNull;
 
+    use crate::chain::Chain;
     use crate::error::SlabError;
     use crate::magazine::Popped;
 
@@ -66,6 +68,29 @@ pub(crate) mod sealed {
         /// `mags` is the thread-local magazines of the type whose `slab_cache()` is `self` (I10); `slot` was handed out by this
         /// cache, holds no value and is not used again (I2).
         unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>);
+
+        /// `n > 0` free slots for a bulk allocation, from `mags` (a thread's magazines of
+        /// this cache, `std`) or this cache's depot; all or nothing, still free and linked.
+        ///
+        /// # Safety
+        /// As [`pop_local`](Self::pop_local), for `mags` when it is given.
+        unsafe fn take_bulk(
+            &'static self,
+            mags: Option<&Self::Magazines>,
+            n: u32,
+        ) -> Result<Chain, SlabError>;
+
+        /// Gives a bulk free's chain (`tail` its last slot) to `mags` or this cache's
+        /// depot.
+        ///
+        /// # Safety
+        /// As [`push_local`](Self::push_local), for every slot of the chain.
+        unsafe fn give_bulk(
+            &'static self,
+            mags: Option<&Self::Magazines>,
+            chain: Chain,
+            tail: NonNull<u8>,
+        );
 
         /// Whether the slab at `slab` belongs to this cache (reads nothing at `slab`).
         fn owns(&'static self, slab: NonNull<u8>) -> bool;
@@ -124,6 +149,30 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         // SAFETY: `slot` is a free slot of this cache, given up by the caller, and `mags`
         // serves this cache (contract, I2 and I10): what `ThreadCache::push` needs.
         unsafe { mags.push(slot) }
+    }
+    unsafe fn take_bulk(
+        &'static self,
+        mags: Option<&Self::Magazines>,
+        n: u32,
+    ) -> Result<Chain, SlabError> {
+        match mags {
+            Some(m) => m.take_bulk(self, n),
+            None => self.take_bulk_depot(n),
+        }
+    }
+    unsafe fn give_bulk(
+        &'static self,
+        mags: Option<&Self::Magazines>,
+        chain: Chain,
+        tail: NonNull<u8>,
+    ) {
+        match mags {
+            // SAFETY: free slots of this cache given up by the caller, and `mags` serves
+            // this cache (contract, I2, I10).
+            Some(m) => unsafe { m.give_bulk(self, chain, tail) },
+            // SAFETY: the same, to the depot.
+            None => unsafe { self.give_bulk_depot(chain) },
+        }
     }
     fn owns(&'static self, slab: NonNull<u8>) -> bool {
         // Exact (a walk of the slab lists) with hardening checks; O(1) by address range

@@ -6,6 +6,10 @@
 use core::ptr::NonNull;
 
 use super::{DEPOT_MAGS, Depot, Retired, add_owned};
+
+/// The most slots a magazine holds (`magazine::rounds_for`'s bound): larger chains are not
+/// parked as magazines.
+const MAX_ROUNDS: u32 = 64;
 use crate::chain::Chain;
 use crate::geometry::Class;
 use crate::hardening;
@@ -233,16 +237,23 @@ impl Depot {
     }
 
     /// Takes a chain of free slots that no holder counts (a bulk free's batch) into the
-    /// depot: parked, or returned to their slabs.
+    /// depot: parked if it is no larger than a magazine (a holder may take it as one),
+    /// else returned to its slabs.
     ///
     /// # Safety
     /// The lock is held; `class` is the depot's geometry; the chain holds free slots of
     /// this depot that the caller gives up (I2).
     pub(crate) unsafe fn give_chain(&mut self, chain: Chain, class: &Class, retired: &mut Retired) {
-        if chain.count > 0 {
+        if chain.count == 0 {
+            return;
+        }
+        if chain.count <= MAX_ROUNDS {
             // SAFETY: the lock is held; the chain holds free slots of this depot, given up
             // by the caller (contract, I2).
             unsafe { self.park_or_return(chain, class, retired) };
+        } else {
+            // SAFETY: the same; its slots go back to their slabs.
+            unsafe { self.chain_to_slabs(chain, class, retired) };
         }
     }
 

@@ -668,6 +668,79 @@ fn scenario_shapes(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bulk allocation and free (issue 18, item 5).
+
+/// Objects per batch in the bulk rows.
+const BATCH: usize = 16;
+
+/// The values of batch `base`: [`BATCH`] 64-byte objects.
+#[inline(always)]
+fn batch(base: usize) -> [Obj64; BATCH] {
+    core::array::from_fn(|k| <Obj64 as Obj>::make(base + k))
+}
+
+#[inline(never)]
+fn bulk_macro(iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let base = black_box(i as usize);
+        let values: [Cached64; BATCH] =
+            core::array::from_fn(|k| Cached64(<Obj64 as Obj>::make(base + k)));
+        let boxes = slab_core::Boxed::new_bulk(values);
+        slab_core::Boxed::free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_runtime(iters: u64) -> Duration {
+    let mut h = slab_bench::OURS_64.clone();
+    let start = Instant::now();
+    for i in 0..iters {
+        let boxes = h.alloc_bulk_mut(batch(black_box(i as usize)));
+        h.free_bulk_mut(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_shared(iters: u64) -> Duration {
+    let pool = &slab_bench::OURS_SHARED_64;
+    let start = Instant::now();
+    for i in 0..iters {
+        let boxes = pool.alloc_bulk(batch(black_box(i as usize)));
+        pool.free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+fn scenario_bulk(c: &mut Criterion) {
+    let settings = |g: &mut BenchmarkGroup<'_, WallTime>| {
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1000));
+    };
+    // Per object: singles are one pair per iteration, batches `BATCH` per iteration.
+    let mut g = group(c, "Bulk-64B".to_string(), 1);
+    settings(&mut g);
+    g.bench_function("floor", |b| {
+        let mut f = Floor::<Obj64>::new();
+        b.iter_custom(|n| s1_loop::<Obj64, _>(&mut f, n))
+    });
+    g.bench_function("ours-macro", |b| {
+        let mut a = OursMacro::<Cached64>::new();
+        b.iter_custom(|n| s1_loop::<Obj64, _>(&mut a, n))
+    });
+    g.finish();
+    let mut g = group(c, "Bulk-64B".to_string(), BATCH as u64);
+    settings(&mut g);
+    g.bench_function("ours-macro-bulk16", |b| b.iter_custom(bulk_macro));
+    g.bench_function("ours-runtime-bulk16", |b| b.iter_custom(bulk_runtime));
+    g.bench_function("ours-shared-bulk16", |b| b.iter_custom(bulk_shared));
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------------------
 // Refill from fragmented slabs of every size (issue 17, item 3).
 
 /// Objects allocated per round of the refill scenario; every other one is freed.
@@ -739,6 +812,7 @@ fn main() {
     scenario_s4(&mut c);
     scenario_arc_and_bytes(&mut c);
     scenario_shapes(&mut c);
+    scenario_bulk(&mut c);
     scenario_refill(&mut c);
     c.final_summary();
 }

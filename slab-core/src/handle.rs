@@ -26,7 +26,7 @@ use crate::error::{SlabError, alloc_failed};
 use crate::geometry::{Class, layout_message};
 use crate::hardening;
 use crate::lock::{LockTrait, SpinLock};
-use crate::magazine::{Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
+use crate::magazine::{Batch, Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
 /// A typed object cache: slabs of `SIZE` bytes holding values of `T`, guarded by `L`.
@@ -363,22 +363,22 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
         unsafe { depot_give_chain(ctrl, &Self::CLASS, chain) };
     }
 
-    /// `n > 0` free slots for a bulk allocation through this handle: cut off its loaded
-    /// magazine when it holds that many (no lock), or after readying it with one trip to
+    /// `n > 0` free slots for a bulk allocation through this handle: lent by its loaded
+    /// magazine when it holds that many (no lock; settle them with
+    /// [`mag_settle_bulk`](Self::mag_settle_bulk)), or after readying it with one trip to
     /// the depot (a batch no larger than a magazine), else taken from the depot in one
     /// critical section, growing the cache first if needed. All or nothing; the slots are
     /// still free, linked, and not yet handed out (`hardening::on_handout`).
-    pub(crate) fn mag_take_bulk(&mut self, n: u32) -> Result<Chain, SlabError> {
+    pub(crate) fn mag_take_bulk(&mut self, n: u32) -> Result<Batch, SlabError> {
         let class = Self::CLASS;
-        let name = core::any::type_name::<T>();
         if !self.mags.held.is_null() {
             // SAFETY: a claimed counter lives in the master, which the handle keeps alive
             // (I4, I14); the loaded magazine holds free slots of this cache counted there.
             let held = unsafe { self.mags.counter() };
             // SAFETY: the magazines are this handle's alone (`&mut self`, I2), of geometry
             // `class`, counted in `held`.
-            if let Some(chain) = unsafe { self.mags.mags.take_loaded(n, held, &class, name) } {
-                return Ok(chain);
+            if let Some(chain) = self.mags.mags.lend_loaded(n, held) {
+                return Ok(Batch::Lent(chain));
             }
         }
         let ctrl = self.control()?;
@@ -394,14 +394,28 @@ impl<T, L: LockTrait, const SIZE: usize> SlabCache<T, L, SIZE> {
             }?;
             if ready {
                 // SAFETY: as the fast path above.
-                let taken = unsafe { self.mags.mags.take_loaded(n, held, &class, name) };
-                if let Some(chain) = taken {
-                    return Ok(chain);
+                if let Some(chain) = self.mags.mags.lend_loaded(n, held) {
+                    return Ok(Batch::Lent(chain));
                 }
             }
         }
         // SAFETY: `ctrl` is initialised and kept alive by this handle (I4).
-        unsafe { depot_take_exact(ctrl, &class, n) }
+        unsafe { depot_take_exact(ctrl, &class, n) }.map(Batch::Own)
+    }
+
+    /// Takes the `n` slots lent by [`mag_take_bulk`](Self::mag_take_bulk) out of this
+    /// handle's loaded magazine: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// `mag_take_bulk` just lent them (`Batch::Lent`), nothing used this handle since, and
+    /// `rest` is the link the `n`-th slot held.
+    #[inline(always)]
+    pub(crate) unsafe fn mag_settle_bulk(&mut self, rest: *mut u8, n: u32) {
+        // SAFETY: it lent from its magazine, so a counter is claimed, in the master the
+        // handle keeps alive (I4, I14).
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: this function's contract is `settle_lent`'s, for the claimed counter.
+        unsafe { self.mags.mags.settle_lent(rest, n, held) };
     }
 
     /// Gives a bulk free's chain (free slots of the cache of `master`, `tail` its last,

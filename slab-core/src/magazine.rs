@@ -111,6 +111,30 @@ impl Drop for Popped<'_> {
     }
 }
 
+/// The slots of a bulk allocation: lent by a holder's loaded magazine (the holder settles
+/// them once they are used, `Pair::settle_lent`), or a chain of its own from the depot.
+#[derive(Clone, Copy)]
+#[allow(
+    unreachable_pub,
+    reason = "named by `typed`'s sealed trait (`pub` in a private module); nothing outside the crate can name it"
+)]
+pub enum Batch {
+    /// The first `count` slots of the loaded magazine, from its head.
+    Lent(Chain),
+    /// A chain taken from the depot, exactly `count` slots, null-terminated.
+    Own(Chain),
+}
+
+impl Batch {
+    /// The batch's chain (its first `count` slots are the batch's).
+    #[inline(always)]
+    pub(crate) fn chain(self) -> Chain {
+        match self {
+            Batch::Lent(c) | Batch::Own(c) => c,
+        }
+    }
+}
+
 /// A loaded + previous pair of magazines (Bonwick & Adams 2001): what a thread cache and a
 /// handle hold. Only its owner touches it.
 ///
@@ -240,36 +264,33 @@ impl Pair {
         self.has_room_for(n, rounds, held)
     }
 
-    /// Cuts the first `n` slots (`n > 0`) off the loaded magazine as a chain, if it holds
-    /// that many, and takes them off the owner's count `held` (a bulk allocation's fast
-    /// path: one count update for the batch). The slots are still free, linked as in the
-    /// magazine: the caller hands each out (`hardening::on_handout`) as it takes it off
-    /// the chain.
-    ///
-    /// # Safety
-    /// As [`pop`](Self::pop); `class` is the magazines' geometry.
-    pub(crate) unsafe fn take_loaded(
-        &self,
-        n: u32,
-        held: &AtomicU32,
-        class: &Class,
-        name: &str,
-    ) -> Option<Chain> {
+    /// Lends the loaded magazine's first `n` slots (`n > 0`) for a bulk allocation, if it
+    /// holds that many: the returned chain starts at the loaded head and runs on into the
+    /// rest of the magazine, which is left as it is (no walk: the batch's links are read
+    /// once, by the caller, which then calls [`settle_lent`](Self::settle_lent) with the
+    /// link of the `n`-th slot). The slots stay counted in `held` until then, as a popped
+    /// slot does until it is settled (I8). Nothing may use these magazines in between.
+    #[inline(always)]
+    pub(crate) fn lend_loaded(&self, n: u32, held: &AtomicU32) -> Option<Chain> {
         if n == 0 || self.loaded_n(held) < n {
             return None;
         }
-        let head = self.loaded.get();
-        let mut cur = head;
-        for _ in 0..n {
-            // SAFETY: the loaded chain links `loaded_n >= n` free slots (checked), only the
-            // owner touches it (I2), and each slot's first word is its link (I5).
-            let slot = unsafe { NonNull::new_unchecked(cur) };
-            // SAFETY: the same slot, free and ours.
-            cur = unsafe { hardening::read_link(slot, class, name) };
-        }
-        self.loaded.set(cur);
+        Some(Chain {
+            head: self.loaded.get(),
+            count: n,
+        })
+    }
+
+    /// Takes the `n` slots lent by [`lend_loaded`](Self::lend_loaded) out of the loaded
+    /// magazine and off the owner's count: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// A `lend_loaded(n, held)` just returned a chain, nothing used these magazines since,
+    /// and `rest` is the link the `n`-th slot of that chain held.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_lent(&self, rest: *mut u8, n: u32, held: &AtomicU32) {
+        self.loaded.set(rest);
         add_owned(held, n.wrapping_neg());
-        Some(Chain { head, count: n })
     }
 
     /// Splices `chain` (free slots of the owner's cache, `tail` its last) onto the loaded

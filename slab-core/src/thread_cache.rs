@@ -31,7 +31,7 @@ use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::handle::{Marker, SlabCache};
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
+use crate::magazine::{Batch, Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
 use crate::slab;
 
 /// An entry of a thread's exit list: a `tls` [`ThreadCache`] to give back when the thread
@@ -442,24 +442,23 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
 }
 
 impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
-    /// `n > 0` free slots of `cache` for a bulk allocation: cut off this thread's loaded
-    /// magazine when it holds that many (no lock), or after readying it with one trip to
-    /// the depot (a batch no larger than a magazine: swap, or refill an empty one), else
-    /// taken from the depot in one critical section, growing the cache first if needed.
-    /// All or nothing; the slots are still free, linked, and not yet handed out.
+    /// `n > 0` free slots of `cache` for a bulk allocation: lent by this thread's loaded
+    /// magazine when it holds that many (no lock; settle them with
+    /// [`settle_bulk`](Self::settle_bulk)), or after readying it with one trip to the depot
+    /// (a batch no larger than a magazine: swap, or refill an empty one), else taken from
+    /// the depot in one critical section, growing the cache first if needed. All or
+    /// nothing; the slots are still free, linked, and not yet handed out.
     pub(crate) fn take_bulk(
         &self,
         cache: &SlabCache<T, L, SIZE>,
         n: u32,
-    ) -> Result<Chain, SlabError> {
+    ) -> Result<Batch, SlabError> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        let name = core::any::type_name::<T>();
         if !self.ctrl.get().is_null() {
             // SAFETY: `held` is this thread cache's registered count (I14); only this
             // thread touches the magazines (I2), which hold free slots of `cache`.
-            if let Some(chain) = unsafe { self.mags.take_loaded(n, &self.node.held, &class, name) }
-            {
-                return Ok(chain);
+            if let Some(chain) = self.mags.lend_loaded(n, &self.node.held) {
+                return Ok(Batch::Lent(chain));
             }
         }
         if n <= Self::ROUNDS
@@ -473,15 +472,26 @@ impl<T, L: LockTrait, const SIZE: usize> ThreadCache<T, L, SIZE> {
             }?;
             if ready {
                 // SAFETY: as above.
-                let taken = unsafe { self.mags.take_loaded(n, &self.node.held, &class, name) };
-                if let Some(chain) = taken {
-                    return Ok(chain);
+                if let Some(chain) = self.mags.lend_loaded(n, &self.node.held) {
+                    return Ok(Batch::Lent(chain));
                 }
             }
         }
         let ctrl = cache.control()?;
         // SAFETY: the control block of a `static` cache lives forever (I4, I10).
-        unsafe { depot_take_exact(ctrl, &class, n) }
+        unsafe { depot_take_exact(ctrl, &class, n) }.map(Batch::Own)
+    }
+
+    /// Takes the `n` slots lent by [`take_bulk`](Self::take_bulk) out of the loaded
+    /// magazine: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// `take_bulk` just lent them (`Batch::Lent`), nothing used these magazines since, and
+    /// `rest` is the link the `n`-th slot held.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_bulk(&self, rest: *mut u8, n: u32) {
+        // SAFETY: this function's contract is `settle_lent`'s, for our count (I14).
+        unsafe { self.mags.settle_lent(rest, n, &self.node.held) };
     }
 
     /// Gives a bulk free's chain (free slots of `cache`, `tail` its last, counted by no

@@ -48,7 +48,7 @@ use crate::geometry::Class;
 use crate::handle::SlabCache;
 use crate::hardening;
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, Popped, depot_give_chain, rounds_for};
+use crate::magazine::{Batch, Pair, Popped, depot_give_chain, rounds_for};
 
 /// Entries per thread: runtime caches a thread can use through `&self` at once without
 /// evicting one (eviction gives the evicted entry's magazines back, under its lock).
@@ -324,24 +324,24 @@ impl Table {
         unsafe { depot_free::<L>(slot, &class, core::any::type_name::<T>()) };
     }
 
-    /// `n > 0` free slots of `cache` for a bulk allocation: cut off this thread's loaded
-    /// magazine of it when it holds that many (no lock), else taken from its depot in one
-    /// critical section, growing the cache first if needed. All or nothing; the slots are
-    /// still free, linked, and not yet handed out.
+    /// `n > 0` free slots of `cache` for a bulk allocation: lent by this thread's loaded
+    /// magazine of it when it holds that many (no lock; settle them with
+    /// [`settle_bulk`](Self::settle_bulk)), or after readying it with one trip to the
+    /// depot, else taken from its depot in one critical section, growing the cache first if
+    /// needed. All or nothing; the slots are still free, linked, and not yet handed out.
     pub(crate) fn take_bulk<T, L: LockTrait, const SIZE: usize>(
         &self,
         cache: &SlabCache<T, L, SIZE>,
         n: u32,
-    ) -> Result<Chain, SlabError> {
+    ) -> Result<Batch, SlabError> {
         let class = SlabCache::<T, L, SIZE>::CLASS;
-        let name = core::any::type_name::<T>();
         let rounds = rounds_for(class.stride);
         if let Some(i) = self.find(crate::sync::relaxed_addr(&cache.ctrl)) {
             let e = &self.entries[i];
             // SAFETY: entry `i` is registered with this cache (its key, I19): its magazines
             // hold free slots of it, counted in its `held`; only this thread touches them.
-            if let Some(chain) = unsafe { e.mags.take_loaded(n, &e.node.held, &class, name) } {
-                return Ok(chain);
+            if let Some(chain) = e.mags.lend_loaded(n, &e.node.held) {
+                return Ok(Batch::Lent(chain));
             }
         }
         if n <= rounds {
@@ -353,14 +353,34 @@ impl Table {
                 // SAFETY: `ctrl` is alive and entry `i` registered with it (I4, I14, I19).
                 if unsafe { e.mags.ready::<L>(n, ctrl, &class, rounds, &e.node.held) }? {
                     // SAFETY: as above.
-                    let taken = unsafe { e.mags.take_loaded(n, &e.node.held, &class, name) };
-                    if let Some(chain) = taken {
-                        return Ok(chain);
+                    if let Some(chain) = e.mags.lend_loaded(n, &e.node.held) {
+                        return Ok(Batch::Lent(chain));
                     }
                 }
             }
         }
-        cache.take_bulk_depot(n)
+        cache.take_bulk_depot(n).map(Batch::Own)
+    }
+
+    /// Takes the `n` slots lent by [`take_bulk`](Self::take_bulk) for `cache` out of this
+    /// thread's loaded magazine of it: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// `take_bulk` just lent them (`Batch::Lent`), nothing used this table since, and `rest`
+    /// is the link the `n`-th slot held.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_bulk<T, L: LockTrait, const SIZE: usize>(
+        &self,
+        cache: &SlabCache<T, L, SIZE>,
+        rest: *mut u8,
+        n: u32,
+    ) {
+        // The entry that lent them is still there: nothing ran since.
+        if let Some(i) = self.find(crate::sync::relaxed_addr(&cache.ctrl)) {
+            let e = &self.entries[i];
+            // SAFETY: this function's contract is `settle_lent`'s, for the entry's count.
+            unsafe { e.mags.settle_lent(rest, n, &e.node.held) };
+        }
     }
 
     /// Gives a bulk free's chain (free slots of the `SlabCache<T, L, SIZE>` of `master`,

@@ -23,6 +23,37 @@ fn run<T: Obj, A: Imp<T>>(a: &mut A, iters: usize) {
     }
 }
 
+/// `iters` batches of 16: allocate in bulk, free in bulk (instructions per object: divide
+/// by 16).
+fn bulk(which: &str, iters: usize) {
+    let values = |base: usize| core::array::from_fn::<_, 16, _>(|k| <Obj64 as Obj>::make(base + k));
+    match which {
+        "bulk-macro-64" => {
+            for i in 0..10_000 + iters {
+                let base = black_box(i);
+                let v: [Cached64; 16] =
+                    core::array::from_fn(|k| Cached64(<Obj64 as Obj>::make(base + k)));
+                let b = slab_core::Boxed::new_bulk(v);
+                slab_core::Boxed::free_bulk(black_box(b));
+            }
+        }
+        "bulk-shared-64" => {
+            let pool = &slab_bench::OURS_SHARED_64;
+            for i in 0..10_000 + iters {
+                let b = pool.alloc_bulk(values(black_box(i)));
+                pool.free_bulk(black_box(b));
+            }
+        }
+        _ => {
+            let mut h = slab_bench::OURS_64.clone();
+            for i in 0..10_000 + iters {
+                let b = h.alloc_bulk_mut(values(black_box(i)));
+                h.free_bulk_mut(black_box(b));
+            }
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_default();
@@ -52,8 +83,12 @@ fn main() {
             &mut OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
             iters,
         ),
+        "bulk-macro-64" | "bulk-shared-64" | "bulk-runtime-64" => bulk(&which, iters),
         _ => {
-            eprintln!("usage: fastpath <floor|mimalloc|macro|runtime|shared>-<64|packet> [iters]");
+            eprintln!(
+                "usage: fastpath <floor|mimalloc|macro|runtime|shared>-<64|packet> [iters], \
+                 or bulk-<macro|shared|runtime>-64 [batches]"
+            );
             std::process::exit(2);
         }
     }

@@ -17,7 +17,7 @@ use crate::chain::Chain;
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
-use crate::magazine::Popped;
+use crate::magazine::{Batch, Popped};
 use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
 
@@ -33,7 +33,7 @@ pub(crate) mod sealed {
 
     use crate::chain::Chain;
     use crate::error::SlabError;
-    use crate::magazine::Popped;
+    use crate::magazine::{Batch, Popped};
 
     /// What `typed` needs of a `#[slab_cached]` type's cache. In a private module, so code
     /// outside this crate can neither implement it nor name (and so call) its methods: the
@@ -69,8 +69,9 @@ pub(crate) mod sealed {
         /// cache, holds no value and is not used again (I2).
         unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>);
 
-        /// `n > 0` free slots for a bulk allocation, from `mags` (a thread's magazines of
-        /// this cache, `std`) or this cache's depot; all or nothing, still free and linked.
+        /// `n > 0` free slots for a bulk allocation, lent by `mags` (a thread's magazines
+        /// of this cache, `std`) or taken from this cache's depot; all or nothing, still
+        /// free and linked.
         ///
         /// # Safety
         /// As [`pop_local`](Self::pop_local), for `mags` when it is given.
@@ -78,7 +79,15 @@ pub(crate) mod sealed {
             &'static self,
             mags: Option<&Self::Magazines>,
             n: u32,
-        ) -> Result<Chain, SlabError>;
+        ) -> Result<Batch, SlabError>;
+
+        /// Takes the `n` slots that `take_bulk` lent from `mags` out of its loaded
+        /// magazine: `rest` is the link of the last of them.
+        ///
+        /// # Safety
+        /// `take_bulk(Some(mags), n)` just lent them, nothing used `mags` since, and `rest`
+        /// is the link the `n`-th slot held.
+        unsafe fn settle_bulk(mags: &Self::Magazines, rest: *mut u8, n: u32);
 
         /// Gives a bulk free's chain (`tail` its last slot) to `mags` or this cache's
         /// depot.
@@ -154,11 +163,16 @@ impl<T: Send + 'static, L: LockTrait + Send + Sync + 'static, const SIZE: usize>
         &'static self,
         mags: Option<&Self::Magazines>,
         n: u32,
-    ) -> Result<Chain, SlabError> {
+    ) -> Result<Batch, SlabError> {
         match mags {
             Some(m) => m.take_bulk(self, n),
-            None => self.take_bulk_depot(n),
+            None => self.take_bulk_depot(n).map(Batch::Own),
         }
+    }
+    #[inline(always)]
+    unsafe fn settle_bulk(mags: &Self::Magazines, rest: *mut u8, n: u32) {
+        // SAFETY: this function's contract is `ThreadCache::settle_bulk`'s.
+        unsafe { mags.settle_bulk(rest, n) };
     }
     unsafe fn give_bulk(
         &'static self,

@@ -11,6 +11,17 @@
 //!   holds 2 / 8 pairs and the result is aggregate time per pair.
 //! - S4: one packet per iteration, allocated on a producer thread, sent over a bounded
 //!   channel and freed on a consumer thread; wall time per packet.
+//! - S7 (issue 17): steady-state churn. N objects live (`SLAB_BENCH_S7_N`, default 100 000
+//!   for 64 B; `SLAB_BENCH_S7_PACKETS`, default 10 000 packets); one iteration frees the
+//!   object at the next index of a fixed pseudo-random sequence and allocates its
+//!   replacement there. One pair per iteration, one thread.
+//! - S1 call shapes (issue 17): S1 of a 1500-byte header packet built as a struct literal,
+//!   an `#[inline(always)]` constructor, a newtype wrap, a closure, and `init_with`; with
+//!   the byte at a fixed place and at a run-time one (`benches/asm_check.py` reads each
+//!   shape's machine code).
+//! - Bulk (issue 18): per object, batches of 16 64-byte objects allocated and freed in bulk,
+//!   beside the floor's and `new_boxed`'s single pair.
+//! - Refill (issue 17): `alloc_mut` from fragmented caches of 16 KiB, 1 MiB and 16 MiB slabs.
 //!
 //! Threads are spawned once per sample batch (`iter_custom` + `std::thread::scope`) and
 //! start together on a barrier; spawning and joining are outside the timed span.
@@ -168,6 +179,29 @@ where
     t1 - t0
 }
 
+/// S7: `iters` steady-state steps on `store` (N live objects): free the object at the next
+/// pseudo-random index of `idx` and allocate its replacement there.
+#[inline(never)]
+fn s7_loop<T: Obj, A: Imp<T>>(
+    a: &mut A,
+    store: &mut [Option<A::Handle>],
+    idx: &[u32],
+    pos: &mut usize,
+    iters: u64,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let k = idx[*pos] as usize;
+        *pos = if *pos + 1 == idx.len() { 0 } else { *pos + 1 };
+        let slot = &mut store[k];
+        if let Some(h) = slot.take() {
+            a.free(black_box(h));
+        }
+        *slot = Some(a.alloc(T::make(black_box(k))));
+    }
+    start.elapsed()
+}
+
 // ---------------------------------------------------------------------------------------
 // Registration.
 
@@ -200,6 +234,42 @@ fn bench_s2<T: Obj, A: Imp<T>>(
     g.bench_function(id, |b| {
         b.iter_custom(|n| s2_loop::<T, A>(&mut a, order, &mut store, n))
     });
+}
+
+/// Live objects in S7.
+fn s7_n<T: Obj>() -> usize {
+    if T::NAME == "packet" {
+        env_usize("SLAB_BENCH_S7_PACKETS", 10_000)
+    } else {
+        env_usize("SLAB_BENCH_S7_N", 100_000)
+    }
+}
+
+/// A fixed pseudo-random sequence of 2^20 indices below `n` (xorshift), the same for every
+/// implementation.
+fn s7_indices(n: usize) -> Vec<u32> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as u32
+        })
+        .collect()
+}
+
+fn bench_s7<T: Obj, A: Imp<T>>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, mut a: A) {
+    let n = s7_n::<T>();
+    let idx = s7_indices(n);
+    let mut store: Vec<Option<A::Handle>> = (0..n).map(|i| Some(a.alloc(T::make(i)))).collect();
+    let mut pos = 0;
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| s7_loop::<T, A>(&mut a, &mut store, &idx, &mut pos, iters))
+    });
+    for h in store.drain(..).flatten() {
+        a.free(h);
+    }
 }
 
 fn bench_s4<T: Obj, A>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, a: A)
@@ -303,6 +373,16 @@ macro_rules! scenarios {
                 );
                 g.finish();
             }
+
+            let mut g = group(c, format!("S7-{name}"), 1);
+            g.sample_size(20)
+                .warm_up_time(Duration::from_millis(500))
+                .measurement_time(Duration::from_millis(1500));
+            let n7 = s7_n::<$T>();
+            for_all_impls!($T, $heapless(n7 + 64), $ours, $shared, $macro, |id, a| {
+                bench_s7::<$T, _>(&mut g, id, a)
+            });
+            g.finish();
 
             for (scenario, threads) in [("S3", 2), ("S6", 8)] {
                 let mut g = group(c, format!("{scenario}-{name}"), threads as u64);

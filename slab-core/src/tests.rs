@@ -490,6 +490,9 @@ fn racing_first_uses_of_a_static_publish_one_master() {
         .map(|i| {
             std::thread::spawn(move || {
                 id.enter();
+                // One slot each, straight from the depot: a magazine refill per thread
+                // could need a second slab, and this test counts masters.
+                crate::thread_table::locked_path_only();
                 RACE.alloc(i)
             })
         })

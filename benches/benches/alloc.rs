@@ -684,6 +684,54 @@ shape!(
     |h| f.free(h)
 );
 shape!(
+    shape_dyn_floor_newtype,
+    {
+        let mut f = Floor::<WrapHdr>::new();
+    },
+    |i| f.alloc(WrapHdr(HdrPacket::make_dyn(i))),
+    |h| f.free(h)
+);
+shape!(
+    shape_dyn_macro_ctor,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_ctor_closure,
+    {},
+    |i| CachedHdr::new_boxed_with(|| CachedHdr::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_runtime,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut(HdrPacket::make_dyn(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_dyn_runtime_closure,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut_with(|| HdrPacket::make_dyn(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_dyn_shared,
+    {},
+    |i| OURS_HDR.alloc(HdrPacket::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_shared_closure,
+    {},
+    |i| OURS_HDR.alloc_with(|| HdrPacket::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
     shape_dyn_macro_newtype,
     {},
     |i| WrapHdr::new_boxed(WrapHdr(HdrPacket::make_dyn(i))),
@@ -732,9 +780,16 @@ fn scenario_shapes(c: &mut Criterion) {
             "S1-shapes-dyn-packet",
             &[
                 ("floor", shape_dyn_floor),
+                ("floor-newtype", shape_dyn_floor_newtype),
+                ("ours-macro-ctor", shape_dyn_macro_ctor),
+                ("ours-macro-ctor-closure", shape_dyn_macro_ctor_closure),
                 ("ours-macro-newtype", shape_dyn_macro_newtype),
                 ("ours-macro-closure", shape_dyn_macro_closure),
                 ("ours-macro-init", shape_dyn_macro_init),
+                ("ours-runtime", shape_dyn_runtime),
+                ("ours-runtime-closure", shape_dyn_runtime_closure),
+                ("ours-shared", shape_dyn_shared),
+                ("ours-shared-closure", shape_dyn_shared_closure),
             ],
         ),
     ];

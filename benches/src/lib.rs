@@ -632,6 +632,17 @@ impl CachedHdr {
         p.payload[0] = i as u8;
         p
     }
+
+    /// Packet `i`, as [`HdrPacket::make_dyn`] builds it.
+    #[inline(always)]
+    pub fn make_dyn(i: usize) -> Self {
+        let mut p = CachedHdr {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        };
+        p.payload[i % 1484] = 1;
+        p
+    }
 }
 
 /// A newtype around [`HdrPacket`], `#[slab_cached]` (the newtype and closure shapes).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates docs/BENCHMARKS.md and docs/benchmarks.svg from scratch:
-#   1. `cargo bench -p slab-bench` (criterion: S1-S4, S6, the Arc and Bytes rows of issue 18;
-#      every implementation, one run; the std Arc row on mimalloc in its own binary),
+#   1. `cargo bench -p slab-bench` (criterion: S1-S4, S6, S7, the S1 call shapes, bulk and
+#      refill rows of issue 17, the Arc and Bytes rows of issue 18; every implementation, one
+#      run; the std Arc row on mimalloc in its own binary), and `benches/asm_check.py` on the
+#      call shapes' machine code,
 #   2. S5: `slab-rss <impl> <object>` once per implementation and object, each in a fresh
 #      process,
 #   3. `python3 benches/report.py`.
@@ -46,7 +48,7 @@ if [[ "${1:-}" != "--report" ]]; then
     fi
     # Stale groups (renamed or removed benchmarks) must not reach the report.
     rm -rf "$target/criterion"
-    rm -f "$out/s5.jsonl" "$out/meta.json"
+    rm -f "$out/s5.jsonl" "$out/meta.json" "$out/asm.json"
 
     load_start=$(cut -d' ' -f1-3 /proc/loadavg)
     # Busy CPU time of the whole machine (user, nice, system, irq, softirq, steal), so the
@@ -59,6 +61,8 @@ if [[ "${1:-}" != "--report" ]]; then
     # std::sync::Arc with mimalloc as the global allocator (a process has one).
     cargo bench -p slab-bench --bench arc_mimalloc 2>&1 | tee -a "$out/bench.log"
     end=$(date +%s.%N)
+    # The machine code of the S1 call shapes (issue 17): in place, or built apart and copied.
+    python3 benches/asm_check.py --json "$out/asm.json" || true
 
     # S5, one fresh process per implementation and object (same profile as the bench).
     cargo build --profile bench -p slab-bench --bin slab-rss

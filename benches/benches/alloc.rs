@@ -11,6 +11,17 @@
 //!   holds 2 / 8 pairs and the result is aggregate time per pair.
 //! - S4: one packet per iteration, allocated on a producer thread, sent over a bounded
 //!   channel and freed on a consumer thread; wall time per packet.
+//! - S7 (issue 17): steady-state churn. N objects live (`SLAB_BENCH_S7_N`, default 100 000
+//!   for 64 B; `SLAB_BENCH_S7_PACKETS`, default 10 000 packets); one iteration frees the
+//!   object at the next index of a fixed pseudo-random sequence and allocates its
+//!   replacement there. One pair per iteration, one thread.
+//! - S1 call shapes (issue 17): S1 of a 1500-byte header packet built as a struct literal,
+//!   an `#[inline(always)]` constructor, a newtype wrap, a closure, and `init_with`; with
+//!   the byte at a fixed place and at a run-time one (`benches/asm_check.py` reads each
+//!   shape's machine code).
+//! - Bulk (issue 18): per object, batches of 16 64-byte objects allocated and freed in bulk,
+//!   beside the floor's and `new_boxed`'s single pair.
+//! - Refill (issue 17): `alloc_mut` from fragmented caches of 16 KiB, 1 MiB and 16 MiB slabs.
 //!
 //! Threads are spawned once per sample batch (`iter_custom` + `std::thread::scope`) and
 //! start together on a barrier; spawning and joining are outside the timed span.
@@ -42,10 +53,13 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
+use slab_core::{SlabBox, SlabCache, SpinLock};
+
 use slab_bench::{
-    Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, Imp, Mi, Obj,
-    Obj64, ObjPool, OursMacro, OursRuntime, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded,
-    SysBox, in_order, shuffled,
+    Cached64, CachedHdr, CachedPacket, Floor, HdrPacket, Heapless, HeaplessPool64,
+    HeaplessPoolPacket, Imp, Mi, MiBox, OURS_HDR, Obj, Obj64, ObjPool, OursMacro, OursRuntime,
+    OursShared, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded, SysBox, WrapHdr, in_order,
+    shuffled,
 };
 
 /// Capacity of the S4 channel.
@@ -169,6 +183,29 @@ where
     t1 - t0
 }
 
+/// S7: `iters` steady-state steps on `store` (N live objects): free the object at the next
+/// pseudo-random index of `idx` and allocate its replacement there.
+#[inline(never)]
+fn s7_loop<T: Obj, A: Imp<T>>(
+    a: &mut A,
+    store: &mut [Option<A::Handle>],
+    idx: &[u32],
+    pos: &mut usize,
+    iters: u64,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let k = idx[*pos] as usize;
+        *pos = if *pos + 1 == idx.len() { 0 } else { *pos + 1 };
+        let slot = &mut store[k];
+        if let Some(h) = slot.take() {
+            a.free(black_box(h));
+        }
+        *slot = Some(a.alloc(T::make(black_box(k))));
+    }
+    start.elapsed()
+}
+
 // ---------------------------------------------------------------------------------------
 // Registration.
 
@@ -203,6 +240,42 @@ fn bench_s2<T: Obj, A: Imp<T>>(
     });
 }
 
+/// Live objects in S7.
+fn s7_n<T: Obj>() -> usize {
+    if T::NAME == "packet" {
+        env_usize("SLAB_BENCH_S7_PACKETS", 10_000)
+    } else {
+        env_usize("SLAB_BENCH_S7_N", 100_000)
+    }
+}
+
+/// A fixed pseudo-random sequence of 2^20 indices below `n` (xorshift), the same for every
+/// implementation.
+fn s7_indices(n: usize) -> Vec<u32> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as u32
+        })
+        .collect()
+}
+
+fn bench_s7<T: Obj, A: Imp<T>>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, mut a: A) {
+    let n = s7_n::<T>();
+    let idx = s7_indices(n);
+    let mut store: Vec<Option<A::Handle>> = (0..n).map(|i| Some(a.alloc(T::make(i)))).collect();
+    let mut pos = 0;
+    g.bench_function(id, |b| {
+        b.iter_custom(|iters| s7_loop::<T, A>(&mut a, &mut store, &idx, &mut pos, iters))
+    });
+    for h in store.drain(..).flatten() {
+        a.free(h);
+    }
+}
+
 fn bench_s4<T: Obj, A>(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, a: A)
 where
     A: Imp<T> + Clone + Sync,
@@ -213,7 +286,7 @@ where
 
 /// The thread-safe implementations of one object type, for S3, S4 and S6.
 macro_rules! for_shared_impls {
-    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+    ($T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
         {
             let ($id, $a) = ("box", SysBox);
             $body;
@@ -246,13 +319,17 @@ macro_rules! for_shared_impls {
             let ($id, $a) = ("ours-runtime", $ours);
             $body;
         }
+        {
+            let ($id, $a) = ("ours-shared", $shared);
+            $body;
+        }
     }};
 }
 
 /// Every implementation of one object type, for S1 and S2.
 macro_rules! for_all_impls {
-    ($T:ty, $heapless:expr, $ours:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
-        for_shared_impls!($T, $heapless, $ours, $macro, |$id, $a| $body);
+    ($T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty, |$id:ident, $a:ident| $body:expr) => {{
+        for_shared_impls!($T, $heapless, $ours, $shared, $macro, |$id, $a| $body);
         {
             let ($id, $a) = ("seed-nolock", Seed::<$T, SeedNoLock>::new());
             $body;
@@ -265,7 +342,7 @@ macro_rules! for_all_impls {
 }
 
 macro_rules! scenarios {
-    ($fn_name:ident, $T:ty, $heapless:expr, $ours:expr, $macro:ty) => {
+    ($fn_name:ident, $T:ty, $heapless:expr, $ours:expr, $shared:expr, $macro:ty) => {
         fn $fn_name(c: &mut Criterion) {
             let name = <$T as Obj>::NAME;
             let n = s2_n::<$T>();
@@ -274,9 +351,14 @@ macro_rules! scenarios {
             g.sample_size(30)
                 .warm_up_time(Duration::from_millis(500))
                 .measurement_time(Duration::from_millis(1500));
-            for_all_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_s1::<$T, _>(
-                &mut g, id, a
-            ));
+            for_all_impls!(
+                $T,
+                $heapless(1),
+                $ours,
+                $shared,
+                $macro,
+                |id, a| bench_s1::<$T, _>(&mut g, id, a)
+            );
             g.finish();
 
             for (order_name, order) in [("in-order", in_order(n)), ("shuffled", shuffled(n))] {
@@ -285,20 +367,40 @@ macro_rules! scenarios {
                     .sample_size(10)
                     .warm_up_time(Duration::from_millis(300))
                     .measurement_time(Duration::from_secs(2));
-                for_all_impls!($T, $heapless(n), $ours, $macro, |id, a| bench_s2::<$T, _>(
-                    &mut g, id, a, order
-                ));
+                for_all_impls!(
+                    $T,
+                    $heapless(n),
+                    $ours,
+                    $shared,
+                    $macro,
+                    |id, a| bench_s2::<$T, _>(&mut g, id, a, order)
+                );
                 g.finish();
             }
+
+            let mut g = group(c, format!("S7-{name}"), 1);
+            g.sample_size(20)
+                .warm_up_time(Duration::from_millis(500))
+                .measurement_time(Duration::from_millis(1500));
+            let n7 = s7_n::<$T>();
+            for_all_impls!($T, $heapless(n7 + 64), $ours, $shared, $macro, |id, a| {
+                bench_s7::<$T, _>(&mut g, id, a)
+            });
+            g.finish();
 
             for (scenario, threads) in [("S3", 2), ("S6", 8)] {
                 let mut g = group(c, format!("{scenario}-{name}"), threads as u64);
                 g.sample_size(20)
                     .warm_up_time(Duration::from_millis(500))
                     .measurement_time(Duration::from_millis(1500));
-                for_shared_impls!($T, $heapless(1), $ours, $macro, |id, a| bench_mt::<$T, _>(
-                    &mut g, id, a, threads
-                ));
+                for_shared_impls!(
+                    $T,
+                    $heapless(1),
+                    $ours,
+                    $shared,
+                    $macro,
+                    |id, a| bench_mt::<$T, _>(&mut g, id, a, threads)
+                );
                 g.finish();
             }
         }
@@ -310,6 +412,7 @@ scenarios!(
     Obj64,
     Heapless::<HeaplessPool64>::with_blocks,
     OursRuntime::<Obj64, { slab_bench::OURS_SLAB_64 }>::new(),
+    OursShared::<Obj64, { slab_bench::OURS_SLAB_64 }>::new(),
     Cached64
 );
 scenarios!(
@@ -317,6 +420,7 @@ scenarios!(
     Packet,
     Heapless::<HeaplessPoolPacket>::with_blocks,
     OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+    OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
     CachedPacket
 );
 
@@ -329,6 +433,7 @@ fn scenario_s4(c: &mut Criterion) {
         Packet,
         Heapless::<HeaplessPoolPacket>::with_blocks(CHANNEL_CAP + 8),
         OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
+        OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
         CachedPacket,
         |id, a| bench_s4::<Packet, _>(&mut g, id, a)
     );
@@ -462,6 +567,380 @@ fn scenario_arc_and_bytes(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
+// S1 call shapes of a 1500-byte packet (issue 17, item 1).
+
+/// Defines `$name(iters)`: S1 of one call shape, `iters` times allocate packet `i` with
+/// `$alloc` and free it with `$free`. Each shape is a function of its own, not inlined into
+/// criterion's closure, so `benches/asm_check.py` can read its machine code: a shape that
+/// builds the packet in its slot calls `memset` once and `memcpy` never.
+macro_rules! shape {
+    ($name:ident, { $($setup:tt)* }, |$i:ident| $alloc:expr, |$h:ident| $free:expr) => {
+        #[inline(never)]
+        fn $name(iters: u64) -> Duration {
+            $($setup)*
+            let start = Instant::now();
+            for n in 0..iters {
+                let $i = black_box(n as usize);
+                let $h = black_box($alloc);
+                $free;
+            }
+            start.elapsed()
+        }
+    };
+}
+
+shape!(
+    shape_floor,
+    {
+        let mut f = Floor::<HdrPacket>::new();
+    },
+    |i| f.alloc(HdrPacket::make(i)),
+    |h| f.free(h)
+);
+shape!(
+    shape_mimalloc,
+    {},
+    |i| MiBox::new(HdrPacket::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_literal,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr {
+        hdr: HdrPacket::header(i),
+        payload: {
+            // Byte 1, not 0 as in `CachedHdr::make`: with the same byte the two shapes
+            // compile to the same code and LLVM merges them into one function, which
+            // leaves `asm_check.py` nothing to read for this one.
+            let mut p = [0; 1484];
+            p[1] = i as u8;
+            p
+        },
+    }),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_ctor,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_newtype,
+    {},
+    |i| WrapHdr::new_boxed(WrapHdr(HdrPacket::make(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_closure,
+    {},
+    |i| WrapHdr::new_boxed_with(|| WrapHdr(HdrPacket::make(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_macro_init,
+    {},
+    |i| SlabBox::init_with(WrapHdr::new_uninit_boxed(), |s| {
+        let p = s.write(WrapHdr(HdrPacket {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        }));
+        p.0.payload[0] = i as u8;
+        p
+    }),
+    |h| drop(h)
+);
+shape!(
+    shape_runtime,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut(HdrPacket::make(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_runtime_closure,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut_with(|| HdrPacket::make(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_shared,
+    {},
+    |i| OURS_HDR.alloc(HdrPacket::make(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_shared_closure,
+    {},
+    |i| OURS_HDR.alloc_with(|| HdrPacket::make(i)),
+    |h| drop(h)
+);
+// The byte at a place known only at run time.
+shape!(
+    shape_dyn_floor,
+    {
+        let mut f = Floor::<HdrPacket>::new();
+    },
+    |i| f.alloc(HdrPacket::make_dyn(i)),
+    |h| f.free(h)
+);
+shape!(
+    shape_dyn_floor_newtype,
+    {
+        let mut f = Floor::<WrapHdr>::new();
+    },
+    |i| f.alloc(WrapHdr(HdrPacket::make_dyn(i))),
+    |h| f.free(h)
+);
+shape!(
+    shape_dyn_macro_ctor,
+    {},
+    |i| CachedHdr::new_boxed(CachedHdr::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_ctor_closure,
+    {},
+    |i| CachedHdr::new_boxed_with(|| CachedHdr::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_runtime,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut(HdrPacket::make_dyn(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_dyn_runtime_closure,
+    {
+        let mut c = OURS_HDR.clone();
+    },
+    |i| c.alloc_mut_with(|| HdrPacket::make_dyn(i)),
+    |h| c.free(h)
+);
+shape!(
+    shape_dyn_shared,
+    {},
+    |i| OURS_HDR.alloc(HdrPacket::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_shared_closure,
+    {},
+    |i| OURS_HDR.alloc_with(|| HdrPacket::make_dyn(i)),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_newtype,
+    {},
+    |i| WrapHdr::new_boxed(WrapHdr(HdrPacket::make_dyn(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_closure,
+    {},
+    |i| WrapHdr::new_boxed_with(|| WrapHdr(HdrPacket::make_dyn(i))),
+    |h| drop(h)
+);
+shape!(
+    shape_dyn_macro_init,
+    {},
+    |i| SlabBox::init_with(WrapHdr::new_uninit_boxed(), |s| {
+        let p = s.write(WrapHdr(HdrPacket {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        }));
+        p.0.payload[i % 1484] = 1;
+        p
+    }),
+    |h| drop(h)
+);
+
+fn scenario_shapes(c: &mut Criterion) {
+    type Shape = (&'static str, fn(u64) -> Duration);
+    let groups: [(&str, &[Shape]); 2] = [
+        (
+            "S1-shapes-packet",
+            &[
+                ("floor", shape_floor),
+                ("mimalloc", shape_mimalloc),
+                ("ours-macro-literal", shape_macro_literal),
+                ("ours-macro-ctor", shape_macro_ctor),
+                ("ours-macro-newtype", shape_macro_newtype),
+                ("ours-macro-closure", shape_macro_closure),
+                ("ours-macro-init", shape_macro_init),
+                ("ours-runtime", shape_runtime),
+                ("ours-runtime-closure", shape_runtime_closure),
+                ("ours-shared", shape_shared),
+                ("ours-shared-closure", shape_shared_closure),
+            ],
+        ),
+        (
+            "S1-shapes-dyn-packet",
+            &[
+                ("floor", shape_dyn_floor),
+                ("floor-newtype", shape_dyn_floor_newtype),
+                ("ours-macro-ctor", shape_dyn_macro_ctor),
+                ("ours-macro-ctor-closure", shape_dyn_macro_ctor_closure),
+                ("ours-macro-newtype", shape_dyn_macro_newtype),
+                ("ours-macro-closure", shape_dyn_macro_closure),
+                ("ours-macro-init", shape_dyn_macro_init),
+                ("ours-runtime", shape_dyn_runtime),
+                ("ours-runtime-closure", shape_dyn_runtime_closure),
+                ("ours-shared", shape_dyn_shared),
+                ("ours-shared-closure", shape_dyn_shared_closure),
+            ],
+        ),
+    ];
+    for (name, shapes) in groups {
+        let mut g = group(c, name.to_string(), 1);
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1000));
+        for &(id, f) in shapes {
+            g.bench_function(id, |b| b.iter_custom(f));
+        }
+        g.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bulk allocation and free (issue 18, item 5).
+
+/// Objects per batch in the bulk rows.
+const BATCH: usize = 16;
+
+/// The values of batch `base`: [`BATCH`] 64-byte objects.
+#[inline(always)]
+fn batch(base: usize) -> [Obj64; BATCH] {
+    core::array::from_fn(|k| <Obj64 as Obj>::make(base + k))
+}
+
+#[inline(never)]
+fn bulk_macro(iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let base = black_box(i as usize);
+        let values: [Cached64; BATCH] =
+            core::array::from_fn(|k| Cached64(<Obj64 as Obj>::make(base + k)));
+        let boxes = slab_core::Boxed::new_bulk(values);
+        slab_core::Boxed::free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_runtime(iters: u64) -> Duration {
+    let mut h = slab_bench::OURS_64.clone();
+    let start = Instant::now();
+    for i in 0..iters {
+        let boxes = h.alloc_bulk_mut(batch(black_box(i as usize)));
+        h.free_bulk_mut(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_shared(iters: u64) -> Duration {
+    let pool = &slab_bench::OURS_SHARED_64;
+    let start = Instant::now();
+    for i in 0..iters {
+        let boxes = pool.alloc_bulk(batch(black_box(i as usize)));
+        pool.free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+fn scenario_bulk(c: &mut Criterion) {
+    let settings = |g: &mut BenchmarkGroup<'_, WallTime>| {
+        g.sample_size(30)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1000));
+    };
+    // Per object: singles are one pair per iteration, batches `BATCH` per iteration.
+    let mut g = group(c, "Bulk-64B".to_string(), 1);
+    settings(&mut g);
+    g.bench_function("floor", |b| {
+        let mut f = Floor::<Obj64>::new();
+        b.iter_custom(|n| s1_loop::<Obj64, _>(&mut f, n))
+    });
+    g.bench_function("ours-macro", |b| {
+        let mut a = OursMacro::<Cached64>::new();
+        b.iter_custom(|n| s1_loop::<Obj64, _>(&mut a, n))
+    });
+    g.finish();
+    let mut g = group(c, "Bulk-64B".to_string(), BATCH as u64);
+    settings(&mut g);
+    g.bench_function("ours-macro-bulk16", |b| b.iter_custom(bulk_macro));
+    g.bench_function("ours-runtime-bulk16", |b| b.iter_custom(bulk_runtime));
+    g.bench_function("ours-shared-bulk16", |b| b.iter_custom(bulk_shared));
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Refill from fragmented slabs of every size (issue 17, item 3).
+
+/// Objects allocated per round of the refill scenario; every other one is freed.
+const REFILL_N: usize = 1 << 16;
+
+/// `iters` allocations from a fragmented cache: each round allocates [`REFILL_N`] `u64`s,
+/// frees every other one back to its slab's free list (untimed), then times `alloc_mut`
+/// of up to `REFILL_N / 2` objects through a fresh handle, whose magazine refills walk
+/// those free lists, and frees everything (untimed).
+fn refill_loop<const SIZE: usize>(cache: &SlabCache<u64, SpinLock, SIZE>, iters: u64) -> Duration
+where
+    slab_core::SlabSize<SIZE>: slab_core::ValidSlabSize,
+{
+    let mut total = Duration::ZERO;
+    let mut left = iters as usize;
+    let mut taken = Vec::with_capacity(REFILL_N / 2);
+    while left > 0 {
+        let mut live: Vec<_> = (0..REFILL_N as u64).map(|i| cache.alloc(i)).collect();
+        let mut k = 0;
+        live.retain(|_| {
+            k += 1;
+            k % 2 == 0
+        });
+        // Parked magazines go back to their slabs: the holes are on the free lists.
+        cache.shrink();
+        let mut h = cache.clone();
+        let n = left.min(REFILL_N / 2);
+        let t0 = Instant::now();
+        for i in 0..n {
+            taken.push(h.alloc_mut(black_box(i as u64)));
+        }
+        total += t0.elapsed();
+        black_box(&mut taken);
+        for b in taken.drain(..) {
+            h.free(b);
+        }
+        drop(h);
+        drop(live);
+        cache.shrink();
+        left -= n;
+    }
+    total
+}
+
+fn scenario_refill(c: &mut Criterion) {
+    use slab_bench::{REFILL_1M, REFILL_16K, REFILL_16M};
+    let mut g = group(c, "Refill-u64".to_string(), 1);
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("16KiB", |b| b.iter_custom(|n| refill_loop(&REFILL_16K, n)));
+    g.bench_function("1MiB", |b| b.iter_custom(|n| refill_loop(&REFILL_1M, n)));
+    g.bench_function("16MiB", |b| b.iter_custom(|n| refill_loop(&REFILL_16M, n)));
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------------------
 // pooled-vec: object pools of `Vec<u8>` with 1500 bytes of capacity (issue 19).
 
 /// Bytes a pooled buffer holds.
@@ -588,6 +1067,9 @@ fn main() {
     scenarios_packet(&mut c);
     scenario_s4(&mut c);
     scenario_arc_and_bytes(&mut c);
+    scenario_shapes(&mut c);
+    scenario_bulk(&mut c);
+    scenario_refill(&mut c);
     pooled_vec(&mut c);
     c.final_summary();
 }

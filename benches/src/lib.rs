@@ -543,6 +543,178 @@ impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursRuntime<T, SIZE> {
 }
 
 // ---------------------------------------------------------------------------------------
+// The call shapes of a large value (issue 17, item 1).
+
+/// The header of [`HdrPacket`].
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Header {
+    /// Sequence number.
+    pub seq: u32,
+    /// Payload length.
+    pub len: u16,
+    /// Flags.
+    pub flags: u16,
+    /// Source port.
+    pub src: u32,
+    /// Destination port.
+    pub dst: u32,
+}
+
+/// A 1500-byte packet built the way network code builds one: a 16-byte header, a zeroed
+/// payload and one byte stored into it (4-byte aligned, like [`Packet`]).
+#[repr(C)]
+pub struct HdrPacket {
+    /// The header.
+    pub hdr: Header,
+    /// The payload.
+    pub payload: [u8; 1484],
+}
+
+const _: () = assert!(size_of::<HdrPacket>() == 1500);
+
+impl HdrPacket {
+    /// The header of packet `i`.
+    #[inline(always)]
+    pub fn header(i: usize) -> Header {
+        Header {
+            seq: i as u32,
+            len: 1484,
+            flags: 0,
+            src: 9,
+            dst: 53,
+        }
+    }
+
+    /// Packet `i`: its header, a zeroed payload, and byte 0 of the payload set to `i`
+    /// (an `#[inline(always)]` constructor).
+    #[inline(always)]
+    pub fn make(i: usize) -> Self {
+        let mut p = HdrPacket {
+            hdr: Self::header(i),
+            payload: [0; 1484],
+        };
+        p.payload[0] = i as u8;
+        p
+    }
+
+    /// The same, with the byte stored at a place known only at run time (`i % 1484`):
+    /// a value no optimiser builds in place once it is built apart from its slot.
+    #[inline(always)]
+    pub fn make_dyn(i: usize) -> Self {
+        let mut p = HdrPacket {
+            hdr: Self::header(i),
+            payload: [0; 1484],
+        };
+        p.payload[i % 1484] = 1;
+        p
+    }
+}
+
+/// [`HdrPacket`]'s fields as a `#[slab_cached]` struct of its own (the struct-literal and
+/// constructor shapes).
+#[slab_core::slab_cached]
+pub struct CachedHdr {
+    /// The header.
+    pub hdr: Header,
+    /// The payload.
+    pub payload: [u8; 1484],
+}
+
+impl CachedHdr {
+    /// Packet `i`, as [`HdrPacket::make`] builds it.
+    #[inline(always)]
+    pub fn make(i: usize) -> Self {
+        let mut p = CachedHdr {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        };
+        p.payload[0] = i as u8;
+        p
+    }
+
+    /// Packet `i`, as [`HdrPacket::make_dyn`] builds it.
+    #[inline(always)]
+    pub fn make_dyn(i: usize) -> Self {
+        let mut p = CachedHdr {
+            hdr: HdrPacket::header(i),
+            payload: [0; 1484],
+        };
+        p.payload[i % 1484] = 1;
+        p
+    }
+}
+
+/// A newtype around [`HdrPacket`], `#[slab_cached]` (the newtype and closure shapes).
+#[slab_core::slab_cached]
+pub struct WrapHdr(pub HdrPacket);
+
+/// The runtime cache of [`HdrPacket`]s (the handle and `&self` shapes).
+pub static OURS_HDR: SlabCache<HdrPacket, SpinLock, OURS_SLAB_PACKET> = SlabCache::new();
+
+/// The runtime cache of 64-byte objects shared through `&self` (`ours-shared`).
+pub static OURS_SHARED_64: SlabCache<Obj64, SpinLock, OURS_SLAB_64> = SlabCache::new();
+/// The runtime cache of packets shared through `&self` (`ours-shared`).
+pub static OURS_SHARED_PACKET: SlabCache<Packet, SpinLock, OURS_SLAB_PACKET> = SlabCache::new();
+
+/// A `static` runtime `SlabCache` used through `&self`, as the crate docs' first example
+/// does: `POOL.alloc(v)`, and a plain drop of the box (the calling thread's magazines of
+/// the cache); every thread shares the one `static`.
+pub struct OursShared<T: 'static, const SIZE: usize>(&'static SlabCache<T, SpinLock, SIZE>);
+
+impl<T, const SIZE: usize> Clone for OursShared<T, SIZE> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, const SIZE: usize> Copy for OursShared<T, SIZE> {}
+
+impl OursShared<Obj64, OURS_SLAB_64> {
+    /// [`OURS_SHARED_64`].
+    pub fn new() -> Self {
+        OursShared(&OURS_SHARED_64)
+    }
+}
+
+impl Default for OursShared<Obj64, OURS_SLAB_64> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OursShared<Packet, OURS_SLAB_PACKET> {
+    /// [`OURS_SHARED_PACKET`].
+    pub fn new() -> Self {
+        OursShared(&OURS_SHARED_PACKET)
+    }
+}
+
+impl Default for OursShared<Packet, OURS_SLAB_PACKET> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Send + 'static, const SIZE: usize> Imp<T> for OursShared<T, SIZE> {
+    type Handle = SlabBox<T, SlabCache<T, SpinLock, SIZE>>;
+    #[inline(always)]
+    fn alloc(&mut self, value: T) -> Self::Handle {
+        self.0.alloc(value)
+    }
+    #[inline(always)]
+    fn free(&mut self, h: Self::Handle) {
+        drop(h);
+    }
+}
+
+/// The fragmented-refill scenario's caches of `u64` (issue 17, item 3): 16 KiB slabs.
+pub static REFILL_16K: SlabCache<u64, SpinLock, { 1 << 14 }> = SlabCache::new();
+/// The same with 1 MiB slabs.
+pub static REFILL_1M: SlabCache<u64, SpinLock, { 1 << 20 }> = SlabCache::new();
+/// The same with 16 MiB slabs.
+pub static REFILL_16M: SlabCache<u64, SpinLock, { 1 << 24 }> = SlabCache::new();
+
+// ---------------------------------------------------------------------------------------
 // Ours: `T::new_boxed` on `#[slab_cached]` types.
 
 /// The 64-byte object as a `#[slab_cached]` type (default lock and slab size).
@@ -609,6 +781,7 @@ pub const IMPLS: &[(&str, &str)] = &[
     ("floor", "floor (free list)"),
     ("ours-macro", "ours #[slab_cached]"),
     ("ours-runtime", "ours SlabCache"),
+    ("ours-shared", "ours SlabCache &self"),
 ];
 
 /// Bytes of the calling process's resident set (`VmRSS` in `/proc/self/status`).

@@ -1042,9 +1042,11 @@ pub type CachedWeak<T> = SlabWeak<T, ArcPool<T>>;
 /// One free slot of `T`'s arc cache, from this thread's magazine when it holds one.
 #[inline(always)]
 fn arc_slot<T: ArcCached>() -> Result<NonNull<u8>, SlabError> {
-    #[cfg(feature = "std")]
     // SAFETY: `T::__arc_magazines()` are the magazines of `T::ArcCache`'s type (I10).
-    if let Some(slot) = T::__arc_magazines().with(|m| unsafe { T::ArcCache::pop_loaded(m) }) {
+    #[cfg(feature = "std")]
+    let popped = T::__arc_magazines().with(|m| unsafe { T::ArcCache::pop_loaded(m) });
+    #[cfg(feature = "std")]
+    if let Some(slot) = popped.map(|p| p.settle()) {
         // SAFETY: a free slot of `T`'s arc cache, just taken from our magazine, so ours.
         unsafe { T::ArcCache::handout(slot) };
         return Ok(slot);

@@ -380,6 +380,7 @@ impl<T: ?Sized, C: BoxPool> SlabBox<T, C> {
 
 impl<T, C: BoxPool> SlabBox<MaybeUninit<T>, C> {
     /// Writes `value` into the slot and returns the initialised box.
+    #[inline]
     pub fn write(b: Self, value: T) -> SlabBox<T, C> {
         let (ptr, meta) = Self::into_parts(b);
         // SAFETY: the slot is valid for a `T` (`MaybeUninit<T>` has its layout) and ours.

@@ -11,19 +11,22 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 
 use crate::boxed::{Pool, SlabBox, SlotGuard};
-use crate::control::{
-    Control, DepotGuard, DestroyOnDrop, depot_alloc, depot_free, grow, with_retiring,
-};
+use crate::control::{Control, DepotGuard, DestroyOnDrop, grow, with_retiring};
+#[cfg(not(all(feature = "std", not(loom))))]
+use crate::control::{depot_alloc, depot_free};
 use crate::depot::{Depot, Retired};
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::geometry::Class;
 use crate::handle::{SlabCache, SlabSize, ValidSlabSize};
 use crate::hardening;
 use crate::lock::LockTrait;
+use crate::magazine::Popped;
 use crate::slab;
 use crate::source::{DefaultSource, SlabSource};
 use crate::stats::SlabStats;
 use crate::sync::Ordering;
+#[cfg(all(feature = "std", not(loom)))]
+use crate::thread_table;
 
 /// The address of the header of the slab holding `p`, a slot of a
 /// `SlabCache<T, L, SIZE>` (nothing is read). Not public API: for tests that plant header
@@ -56,10 +59,14 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     /// memory for a new slab; `into_inner` returns `value`.
     #[inline]
     pub fn try_alloc(&self, value: T) -> Result<SlabBox<T, Self>, AllocError<T>> {
-        match self.raw_alloc() {
-            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
-            // (I2); every slot of this cache is sized and aligned for `T` (I5).
-            Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
+        match self.pop_shared() {
+            Ok(popped) => {
+                // SAFETY: a free slot of this cache, just handed to us and owned by nobody
+                // else (I2); every slot of this cache is sized and aligned for `T` (I5).
+                let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+                popped.settle();
+                Ok(b)
+            }
             Err(e) => Err(AllocError::new(value, e)),
         }
     }
@@ -75,11 +82,16 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     #[doc(alias("new", "box"))]
     #[inline(always)]
     pub fn alloc(&self, value: T) -> SlabBox<T, Self> {
-        // The value goes straight into the slot: no `Result` carrying a `T` in between.
-        match self.raw_alloc() {
-            // SAFETY: a free slot of this cache, just handed to us and owned by nobody else
-            // (I2); every slot of this cache is sized and aligned for `T` (I5).
-            Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
+        // The value goes straight into the slot: no `Result` carrying a `T` in between, and
+        // the slot is settled after the write (see `Popped`).
+        match self.pop_shared() {
+            Ok(popped) => {
+                // SAFETY: a free slot of this cache, just handed to us and owned by nobody
+                // else (I2); every slot of this cache is sized and aligned for `T` (I5).
+                let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+                popped.settle();
+                b
+            }
             Err(e) => alloc_failed::<T>(SIZE, e),
         }
     }
@@ -120,15 +132,49 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         }
     }
 
-    /// One slot, uninitialised, from the depot.
+    /// One slot, uninitialised: from the calling thread's magazine of this cache (`std`),
+    /// else from the depot.
     #[inline]
     pub(crate) fn raw_alloc(&self) -> Result<NonNull<u8>, SlabError> {
-        let ctrl = self.control()?;
-        // SAFETY: `ctrl` is initialised (I15) and kept alive by this handle (I4).
-        let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
-        // SAFETY: a free slot of a live slab of this cache, ours now (I2).
-        unsafe { hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
-        Ok(slot)
+        self.pop_shared().map(Popped::settle)
+    }
+
+    /// [`pop_shared`](Self::pop_shared) past the loaded magazine.
+    #[cfg(all(feature = "std", not(loom)))]
+    #[cold]
+    #[inline(never)]
+    fn pop_shared_slow(&self) -> Result<Popped<'static>, SlabError> {
+        thread_table::with(|t| t.pop_slow(self))
+    }
+
+    /// One slot for the `&self` methods, still counted in the calling thread's magazine
+    /// until the caller settles it after writing it: from the thread's entry for this
+    /// cache (`std`, I23), else through the lock. The fast path makes no call, so the
+    /// caller's value can be built straight into the slot.
+    #[inline(always)]
+    pub(crate) fn pop_shared(&self) -> Result<Popped<'static>, SlabError> {
+        #[cfg(all(feature = "std", not(loom)))]
+        {
+            // Relaxed: the address is only compared with the keys of this thread's table,
+            // never followed here; an entry keyed by it was registered by this thread,
+            // which saw the control block published then (I15, I23). `relaxed_addr`, not
+            // `load`: an atomic load between the caller building its value and the write
+            // below keeps the compiler from building the value in the slot.
+            let ctrl = crate::sync::relaxed_addr(&self.ctrl);
+            if let Some(popped) = thread_table::with(|t| t.pop::<T, L, SIZE, S>(ctrl)) {
+                return Ok(popped);
+            }
+            self.pop_shared_slow()
+        }
+        #[cfg(not(all(feature = "std", not(loom))))]
+        {
+            let ctrl = self.control()?;
+            // SAFETY: `ctrl` is initialised (I15) and kept alive by this handle (I4).
+            let slot = unsafe { depot_alloc(ctrl, &Self::CLASS) }?;
+            // SAFETY: a free slot of a live slab of this cache, ours now (I2).
+            unsafe { hardening::on_handout(slot, &Self::CLASS, core::any::type_name::<T>()) };
+            Ok(Popped::uncounted(slot))
+        }
     }
 
     /// Whether the slab at `base` belongs to this cache (walks the slab lists: hardening
@@ -257,7 +303,10 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     }
 
     /// Returns every empty slave slab to the free hook and says how many went back: the
-    /// cache's `shrink_to_fit`.
+    /// cache's `shrink_to_fit`. The calling thread's own magazines of this cache (what its
+    /// `&self` allocations and box drops keep, `std` builds) go back to their slabs first;
+    /// other threads keep theirs until they exit or call
+    /// [`flush_thread_caches`](crate::flush_thread_caches).
     ///
     /// ```
     /// use slab_core::SlabCache;
@@ -274,6 +323,13 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
             return 0;
         };
         let give_back = |d: &mut Depot, retired: &mut Retired| {
+            // The calling thread's own magazines of this cache (its `&self` path) go back
+            // first, as on the drop of a handle: a thread that shrinks the cache it uses
+            // holds no slot of it back. Other threads' magazines are theirs (I23).
+            // SAFETY: the lock is held (`d` comes from the guard, I9), `d` is the depot of
+            // the control block at `ctrl`, and `class` is its geometry.
+            #[cfg(all(feature = "std", not(loom)))]
+            thread_table::with(|t| unsafe { t.detach_own(ctrl.addr().get(), d, &class, retired) });
             // Parked magazines go back to their slabs first, so their slabs can empty.
             // SAFETY: the lock is held (`d` comes from the guard, I9); `class` is the
             // depot's geometry.
@@ -311,6 +367,7 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     /// let burst: Vec<_> = (0..1_000).map(|i| cache.alloc([i; 8])).collect();
     /// assert_eq!(cache.stats().hook_allocs, hook_allocs); // the hook was not called
     /// drop(burst);
+    /// slab_core::flush_thread_caches(); // this thread's magazines of the cache, too
     /// assert_eq!(cache.shrink(), slabs - 1); // all but the master go back on request
     /// ```
     pub fn keep_empty(&self, n: usize) {
@@ -498,6 +555,13 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> Drop for SlabCach
             // SAFETY: the lock is held (`d` comes from the guard, I9) and `d` is the depot
             // of the master this handle's magazines came from.
             unsafe { self.mags.give_back(d, &class, retired) };
+            // The calling thread's own magazines of the cache go back with any of its
+            // handles, so a thread that drops its handle when it is done has given back
+            // everything (other threads give theirs back themselves, I23).
+            // SAFETY: the lock is held (`d` comes from the guard, I9), `d` is the depot of
+            // the control block at `ctrl`, and `class` is its geometry.
+            #[cfg(all(feature = "std", not(loom)))]
+            thread_table::with(|t| unsafe { t.detach_own(ctrl.addr().get(), d, &class, retired) });
             if d.drop_handle() {
                 // No handle is left to allocate, so magazines parked by handles would
                 // keep their slabs (and the master) forever: send them back now.
@@ -545,9 +609,28 @@ unsafe impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> crate::box
 
     #[inline]
     unsafe fn release(slot: NonNull<u8>) {
+        #[cfg(all(feature = "std", not(loom)))]
+        {
+            let class = Self::CLASS;
+            let h = slab::header_of(slot, &class);
+            if hardening::CHECKS {
+                slab::check_header(h, core::any::type_name::<T>());
+            }
+            // SAFETY: the slot is outstanding, so `h` is the live header of its slab (I1,
+            // I4); `master` is written once at init and read through the raw pointer
+            // (another thread may be writing the header's state under the lock, I12).
+            let master = unsafe { (*h.as_ptr()).master }.cast::<Control<L, S>>();
+            // SAFETY: `slot` was handed out by the cache whose control block is `master`, a
+            // `SlabCache<T, L, SIZE, S>` (`release`'s contract: a box of this type holds a slot
+            // of a cache of this type), holds no value and is given up (I2).
+            thread_table::with(|t| unsafe { t.give::<T, L, SIZE, S>(slot, master) });
+        }
         // SAFETY: `slot` was handed out by a cache of this type and holds no value
         // (`release`'s contract), so it belongs to the depot of a live cache (the slot
         // keeps it alive, I4) of geometry `Self::CLASS` and lock `L`.
-        unsafe { depot_free::<L, S>(slot, &Self::CLASS, core::any::type_name::<T>()) }
+        #[cfg(not(all(feature = "std", not(loom))))]
+        unsafe {
+            depot_free::<L, S>(slot, &Self::CLASS, core::any::type_name::<T>())
+        }
     }
 }

@@ -18,7 +18,11 @@ use crate::hardening;
 /// A `Chain` value is a description, not an owner: whoever holds it (a magazine, the depot
 /// under its lock) owns the slots (I2), and only the owner follows the links.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Chain {
+#[allow(
+    unreachable_pub,
+    reason = "named by `typed`'s sealed trait (`pub` in a private module); nothing outside the crate can name it"
+)]
+pub struct Chain {
     pub(crate) head: *mut u8,
     pub(crate) count: u32,
 }

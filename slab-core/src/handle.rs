@@ -19,13 +19,14 @@
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
+use crate::chain::Chain;
 use crate::control::{Control, DepotGuard, class_of, create_master, depot_alloc, depot_free};
 use crate::depot::{Depot, Retired};
 use crate::error::{SlabError, alloc_failed};
 use crate::geometry::{Class, layout_message};
 use crate::hardening;
 use crate::lock::{LockTrait, SpinLock};
-use crate::magazine::{Pair, Popped, rounds_for};
+use crate::magazine::{Batch, Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
 use crate::source::{DefaultSource, Hooks, SlabSource};
 use crate::sync::{AtomicPtr, AtomicU32, Ordering};
 
@@ -422,5 +423,138 @@ impl HandleMags {
         unsafe { self.mags.give_back(d, class, held, retired) };
         d.release_counter(held);
         self.held = ptr::null();
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, SIZE, S> {
+    /// `n > 0` free slots for a bulk allocation from the depot, in one critical section,
+    /// growing the cache first if needed; all or nothing, still free and linked.
+    pub(crate) fn take_bulk_depot(&self, n: u32) -> Result<Chain, SlabError> {
+        let ctrl = self.control()?;
+        // SAFETY: `ctrl` is initialised and kept alive by this handle (I4).
+        unsafe { depot_take_exact(ctrl, &Self::CLASS, n) }
+    }
+
+    /// Gives a bulk free's chain to this cache's depot in one critical section.
+    ///
+    /// # Safety
+    /// The chain holds free slots of this cache (so its master is published), holding no
+    /// value, given up by the caller (I2).
+    pub(crate) unsafe fn give_bulk_depot(&self, chain: Chain) {
+        let Some(ctrl) = NonNull::new(self.ctrl.load(Ordering::Acquire)) else {
+            unreachable!("the slots of a bulk free come from a published cache")
+        };
+        // SAFETY: the chain's slots keep `ctrl` alive (I4); they are its free slots,
+        // given up by the caller (contract, I2).
+        unsafe { depot_give_chain(ctrl, &Self::CLASS, chain) };
+    }
+
+    /// `n > 0` free slots for a bulk allocation through this handle: lent by its loaded
+    /// magazine when it holds that many (no lock; settle them with
+    /// [`mag_settle_bulk`](Self::mag_settle_bulk)), or after readying it with one trip to
+    /// the depot (a batch no larger than a magazine), else taken from the depot in one
+    /// critical section, growing the cache first if needed. All or nothing; the slots are
+    /// still free, linked, and not yet handed out (`hardening::on_handout`).
+    pub(crate) fn mag_take_bulk(&mut self, n: u32) -> Result<Batch, SlabError> {
+        let class = Self::CLASS;
+        if !self.mags.held.is_null() {
+            // SAFETY: a claimed counter lives in the master, which the handle keeps alive
+            // (I4, I14); the loaded magazine holds free slots of this cache counted there.
+            let held = unsafe { self.mags.counter() };
+            // SAFETY: the magazines are this handle's alone (`&mut self`, I2), of geometry
+            // `class`, counted in `held`.
+            if let Some(chain) = self.mags.mags.lend_loaded(n, held) {
+                return Ok(Batch::Lent(chain));
+            }
+        }
+        let ctrl = self.control()?;
+        if n <= Self::ROUNDS && (!self.mags.held.is_null() || self.claim_counter(ctrl)) {
+            // SAFETY: claimed, in the master the handle keeps alive (I4, I14).
+            let held = unsafe { self.mags.counter() };
+            // SAFETY: `ctrl` is kept alive by this handle (I4), `held` its claimed counter
+            // there (I14).
+            let ready = unsafe {
+                self.mags
+                    .mags
+                    .ready::<L, S>(n, ctrl, &class, Self::ROUNDS, held)
+            }?;
+            if ready {
+                // SAFETY: as the fast path above.
+                if let Some(chain) = self.mags.mags.lend_loaded(n, held) {
+                    return Ok(Batch::Lent(chain));
+                }
+            }
+        }
+        // SAFETY: `ctrl` is initialised and kept alive by this handle (I4).
+        unsafe { depot_take_exact(ctrl, &class, n) }.map(Batch::Own)
+    }
+
+    /// Takes the `n` slots lent by [`mag_take_bulk`](Self::mag_take_bulk) out of this
+    /// handle's loaded magazine: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// `mag_take_bulk` just lent them (`Batch::Lent`), nothing used this handle since, and
+    /// `rest` is the link the `n`-th slot held.
+    #[inline(always)]
+    pub(crate) unsafe fn mag_settle_bulk(&mut self, rest: *mut u8, n: u32) {
+        // SAFETY: it lent from its magazine, so a counter is claimed, in the master the
+        // handle keeps alive (I4, I14).
+        let held = unsafe { self.mags.counter() };
+        // SAFETY: this function's contract is `settle_lent`'s, for the claimed counter.
+        unsafe { self.mags.mags.settle_lent(rest, n, held) };
+    }
+
+    /// Gives a bulk free's chain (free slots of the cache of `master`, `tail` its last,
+    /// counted by no holder) to this handle's loaded magazine if it is this handle's cache
+    /// and there is room for all of it, or after making room with one trip to the depot (a
+    /// batch no larger than a magazine), else to that cache's depot in one critical
+    /// section.
+    ///
+    /// # Safety
+    /// The chain holds free slots of the cache whose control block is `master`, holding no
+    /// value, given up by the caller (I2); `tail` is its last slot.
+    pub(crate) unsafe fn mag_give_bulk(
+        &mut self,
+        chain: Chain,
+        tail: NonNull<u8>,
+        master: NonNull<Control<L, S>>,
+    ) {
+        let class = Self::CLASS;
+        let mut chain = chain;
+        let ours = master.as_ptr() == self.ctrl.load(Ordering::Relaxed);
+        if ours
+            && chain.count <= Self::ROUNDS
+            && (!self.mags.held.is_null() || self.claim_counter(master))
+        {
+            // SAFETY: claimed, in the master the handle keeps alive (I4, I14).
+            let held = unsafe { self.mags.counter() };
+            let room = if self.mags.mags.has_room_for(chain.count, Self::ROUNDS, held) {
+                true
+            } else {
+                // SAFETY: `master` is this handle's (checked), alive while it is (I4);
+                // `held` its claimed counter there, and the magazines hold its free slots
+                // (I14).
+                unsafe {
+                    self.mags
+                        .mags
+                        .room_for::<L, S>(chain.count, master, &class, Self::ROUNDS, held)
+                }
+            };
+            if room {
+                // SAFETY: free slots of this handle's cache, given up by the caller
+                // (contract), spliced onto its own loaded magazine (I2, I14).
+                match unsafe {
+                    self.mags
+                        .mags
+                        .give_loaded(chain, tail, Self::ROUNDS, held, &class)
+                } {
+                    Ok(()) => return,
+                    Err(back) => chain = back,
+                }
+            }
+        }
+        // SAFETY: the chain's slots keep `master` alive (I4); they are its free slots,
+        // given up by the caller (contract, I2).
+        unsafe { depot_give_chain(master, &class, chain) };
     }
 }

@@ -34,7 +34,7 @@
 //! | you have | write | allocation takes |
 //! |---|---|---|
 //! | a type of your own, allocated anywhere in the program | [`#[slab_cached]`](macro@slab_cached) on it: `T::new_boxed(v)` gives a [`Boxed<T>`] | no lock: the calling thread's magazines (with `std`); the lock without `std` |
-//! | a pool made at run time, one per subsystem or per connection, a type you do not own, or a generic `T` | a [`SlabCache<T, L, SIZE>`](SlabCache), as a `static` or a value: `cache.alloc(v)` gives a [`SlabBox<T, _>`](SlabBox) | the cache's lock, O(1) |
+//! | a pool made at run time, one per subsystem or per connection, a type you do not own, or a generic `T` | a [`SlabCache<T, L, SIZE>`](SlabCache), as a `static` or a value shared by reference or `Arc`: `cache.alloc(v)` gives a [`SlabBox<T, _>`](SlabBox) | no lock: the calling thread's magazines of that cache (with `std`, see [`flush_thread_caches`]); the cache's lock, O(1), without `std` |
 //! | a hot loop on one thread (or one CPU, in a kernel) over such a cache | a handle of your own, `let mut h = cache.clone()`, and its `&mut self` methods: [`h.alloc_mut(v)`](SlabCache::alloc_mut), [`h.free(b)`](SlabCache::free) | no lock: the handle's magazines, also without `std` |
 //!
 //! All three hand out boxes that free themselves on drop, from any thread, and report
@@ -47,7 +47,7 @@
 //!
 //! fn main() {
 //!     let cache: SlabCache<[u8; 256]> = SlabCache::new();
-//!     let a = cache.alloc([1; 256]); // through the lock
+//!     let a = cache.alloc([1; 256]); // this thread's magazine of `cache` (std)
 //!     let workers: Vec<_> = (0..2u8)
 //!         .map(|id| {
 //!             let mut mine = cache.clone(); // a handle, with its own magazines
@@ -209,8 +209,8 @@
 //! ```
 //!
 //! # `no_std`, and small memories
-//! Without `std` there are no per-thread magazines: `#[slab_cached]` types and plain box
-//! drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
+//! Without `std` there are no per-thread magazines: `#[slab_cached]` types, `alloc(&self)`
+//! and plain box drops take the cache's lock (O(1)); a handle's `&mut self` methods still use its own
 //! magazines (one handle per CPU in a kernel). With the `alloc` feature,
 //! `slab_hooks!(global)` takes slabs from the global allocator; otherwise write your own
 //! hooks.
@@ -251,7 +251,8 @@
 //! linked through their first word) → `depot` (slab lists, parked magazines, the registry
 //! of magazine holders, every count) → `control` (the master's control block: lock guard,
 //! creation, growth, destruction) → `magazine` (the loaded + previous pair) → `handle`
-//! ([`SlabCache`]'s value and its magazines) → `boxed` ([`SlabBox`]) → `cache` (what a
+//! ([`SlabCache`]'s value and its magazines) → `thread_table` (a thread's magazines of the
+//! runtime caches it uses through `&self`) → `boxed` ([`SlabBox`]) → `cache` (what a
 //! [`SlabCache`] does) → `thread_cache` (per-thread magazines, the exit list) → `typed`
 //! ([`SlabCached`], [`Boxed`], [`ObjectCached`]) and `scan`; `objcache` ([`ObjectCache`])
 //! sits above `cache`, and `registry` (the list of every cache) beside the leaves, below
@@ -262,8 +263,9 @@
 //! crate's repository describes each layer, the fast path and the numbered invariants.
 //!
 //! # Features
-//! - `std` (default): per-thread magazines for `#[slab_cached]` types (the lock-free fast
-//!   path), locks that yield the CPU after a short spin; implies `alloc`.
+//! - `std` (default): per-thread magazines for `#[slab_cached]` types and for runtime
+//!   caches used through `&self` (the lock-free fast paths), locks that yield the CPU after
+//!   a short spin; implies `alloc`.
 //! - `alloc`: `slab_hooks!(global)`, hooks on Rust's global allocator, in `no_std` crates
 //!   that have an allocator.
 //! - `derive` (default): re-exports `#[slab_cached]` and `slab_hooks!` from `slab-derive`.
@@ -304,6 +306,7 @@ extern crate std;
 mod arc;
 mod boxed;
 mod buf;
+mod bulk;
 mod cache;
 mod chain;
 mod clone;
@@ -314,6 +317,7 @@ mod error;
 mod geometry;
 mod handle;
 mod hardening;
+mod inplace;
 mod lock;
 mod magazine;
 mod objcache;
@@ -326,6 +330,7 @@ mod source;
 mod stats;
 mod sync;
 mod thread_cache;
+mod thread_table;
 mod typed;
 
 pub use arc::{ArcCached, ArcInner, ArcPool, CachedArc, CachedWeak, SlabArc, SlabWeak};
@@ -345,6 +350,7 @@ pub use source::{AllocHook, Capped, DefaultSource, FreeHook, Hooks, SlabSource};
 #[cfg(feature = "alloc")]
 pub use source::{Global, global};
 pub use stats::SlabStats;
+pub use thread_table::flush_thread_caches;
 pub use typed::{
     Boxed, ObjectCached, Recycled, SlabCached, UninitBoxed, flush_thread_cache,
     flush_thread_objects,
@@ -379,6 +385,7 @@ pub struct ReadmeExamples;
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::thread_cache::ThreadCache;
+    pub use crate::thread_table::Table;
 }
 
 /// Not public API: the paths that `#[slab_cached]` and `slab_hooks!` expand to.
@@ -389,6 +396,7 @@ pub mod __private {
     pub use crate::__slab_cached_impl as slab_cached_impl;
     pub use crate::arc::arc_slab_size;
     pub use crate::coerce::Coerce;
+    pub use crate::inplace::{new_boxed_with, try_new_boxed_with};
     pub use crate::source::{ALLOC_SYMBOL, FREE_SYMBOL};
     pub use crate::typed::{
         ConstMsg, Magazines, ObjMagazines, RecycleValue, SendValue, ThreadSafeLock, assert_lock,

@@ -23,7 +23,7 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
 use crate::chain::Chain;
-use crate::control::{Control, take_or_grow, with_retiring};
+use crate::control::{Control, DepotGuard, grow, take_or_grow, with_retiring};
 use crate::depot::{Depot, Retired, add_owned};
 use crate::error::SlabError;
 use crate::geometry::Class;
@@ -54,9 +54,15 @@ pub(crate) const fn rounds_for(stride: usize) -> u32 {
 /// The order is the point: a caller that builds a value in the slot settles after writing
 /// it, because an atomic store between building a value and writing it keeps the compiler
 /// from building it in place (a reader of the count sees the pop a moment late, before the
-/// allocation returns, which `stats` tolerates: I8).
+/// allocation returns, which `stats` tolerates: I8). A token dropped unsettled (a
+/// hardening check that panics on the popped slot) settles all the same, so the count
+/// never names a slot that left the chain (the slot itself is lost to the panic).
 #[must_use = "the slot stays counted in its holder's magazines until it is settled"]
-pub(crate) struct Popped<'h> {
+#[allow(
+    unreachable_pub,
+    reason = "named by `typed`'s sealed trait (`pub` in a private module); nothing outside the crate can name it"
+)]
+pub struct Popped<'h> {
     slot: NonNull<u8>,
     /// The holder's count, or null for a slot that no holder counts (one from the depot).
     held: *const AtomicU32,
@@ -83,12 +89,50 @@ impl Popped<'_> {
     /// Takes the slot off its holder's count, and returns it.
     #[inline(always)]
     pub(crate) fn settle(self) -> NonNull<u8> {
+        let me = core::mem::ManuallyDrop::new(self);
+        me.uncount();
+        me.slot
+    }
+
+    #[inline(always)]
+    fn uncount(&self) {
         // SAFETY: `held` is null or the count of the holder whose magazine gave the slot,
         // alive for `'h` (`Pair::pop`'s contract, I14); atomics may be shared.
         if let Some(held) = unsafe { self.held.as_ref() } {
             add_owned(held, u32::MAX); // -1
         }
-        self.slot
+    }
+}
+
+impl Drop for Popped<'_> {
+    /// Unsettled (a panic between the pop and the write): the slot leaves the count.
+    #[inline]
+    fn drop(&mut self) {
+        self.uncount();
+    }
+}
+
+/// The slots of a bulk allocation: lent by a holder's loaded magazine (the holder settles
+/// them once they are used, `Pair::settle_lent`), or a chain of its own from the depot.
+#[derive(Clone, Copy)]
+#[allow(
+    unreachable_pub,
+    reason = "named by `typed`'s sealed trait (`pub` in a private module); nothing outside the crate can name it"
+)]
+pub enum Batch {
+    /// The first `count` slots of the loaded magazine, from its head.
+    Lent(Chain),
+    /// A chain taken from the depot, exactly `count` slots, null-terminated.
+    Own(Chain),
+}
+
+impl Batch {
+    /// The batch's chain (its first `count` slots are the batch's).
+    #[inline(always)]
+    pub(crate) fn chain(self) -> Chain {
+        match self {
+            Batch::Lent(c) | Batch::Own(c) => c,
+        }
     }
 }
 
@@ -178,6 +222,112 @@ impl Pair {
         hardening::asan_poison(slot, class);
         self.loaded.set(slot.as_ptr());
         add_owned(held, 1);
+    }
+
+    /// Whether the loaded magazine has room for `n` more slots.
+    #[inline(always)]
+    pub(crate) fn has_room_for(&self, n: u32, rounds: u32, held: &AtomicU32) -> bool {
+        self.loaded_n(held) + n <= rounds
+    }
+
+    /// Makes the loaded magazine hold at least `n` slots (`n <= rounds`) if it can with one
+    /// trip to the depot at most: swaps in the previous magazine if that holds enough, or
+    /// refills an empty loaded magazine; true if the loaded magazine then holds `n`.
+    ///
+    /// # Safety
+    /// As [`refill`](Self::refill).
+    pub(crate) unsafe fn ready<L: LockTrait, S: SlabSource + Copy>(
+        &self,
+        n: u32,
+        ctrl: NonNull<Control<L, S>>,
+        class: &Class,
+        rounds: u32,
+        held: &AtomicU32,
+    ) -> Result<bool, SlabError> {
+        if self.loaded_n(held) < n && self.previous_n.get() >= n {
+            self.swap(held);
+        }
+        if self.loaded.get().is_null() {
+            // SAFETY: this function's contract is `refill`'s.
+            unsafe { self.refill::<L, S>(ctrl, class, rounds, held) }?;
+        }
+        Ok(self.loaded_n(held) >= n)
+    }
+
+    /// Makes room for `n` slots (`n <= rounds`) in the loaded magazine if it lacks it, as
+    /// [`make_room`](Self::make_room) does (one trip to the depot at most); true if there
+    /// is room then.
+    ///
+    /// # Safety
+    /// As [`make_room`](Self::make_room).
+    pub(crate) unsafe fn room_for<L: LockTrait, S: SlabSource + Copy>(
+        &self,
+        n: u32,
+        ctrl: NonNull<Control<L, S>>,
+        class: &Class,
+        rounds: u32,
+        held: &AtomicU32,
+    ) -> bool {
+        if !self.has_room_for(n, rounds, held) {
+            // SAFETY: this function's contract is `make_room`'s.
+            unsafe { self.make_room::<L, S>(ctrl, class, held) };
+        }
+        self.has_room_for(n, rounds, held)
+    }
+
+    /// Lends the loaded magazine's first `n` slots (`n > 0`) for a bulk allocation, if it
+    /// holds that many: the returned chain starts at the loaded head and runs on into the
+    /// rest of the magazine, which is left as it is (no walk: the batch's links are read
+    /// once, by the caller, which then calls [`settle_lent`](Self::settle_lent) with the
+    /// link of the `n`-th slot). The slots stay counted in `held` until then, as a popped
+    /// slot does until it is settled (I8). Nothing may use these magazines in between.
+    #[inline(always)]
+    pub(crate) fn lend_loaded(&self, n: u32, held: &AtomicU32) -> Option<Chain> {
+        if n == 0 || self.loaded_n(held) < n {
+            return None;
+        }
+        Some(Chain {
+            head: self.loaded.get(),
+            count: n,
+        })
+    }
+
+    /// Takes the `n` slots lent by [`lend_loaded`](Self::lend_loaded) out of the loaded
+    /// magazine and off the owner's count: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// A `lend_loaded(n, held)` just returned a chain, nothing used these magazines since,
+    /// and `rest` is the link the `n`-th slot of that chain held.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_lent(&self, rest: *mut u8, n: u32, held: &AtomicU32) {
+        self.loaded.set(rest);
+        add_owned(held, n.wrapping_neg());
+    }
+
+    /// Splices `chain` (free slots of the owner's cache, `tail` its last) onto the loaded
+    /// magazine and counts it in `held`, if the magazine has room for all of it (a bulk
+    /// free's fast path); hands the chain back otherwise.
+    ///
+    /// # Safety
+    /// As [`push`](Self::push), for every slot of the chain (a null-terminated chain the
+    /// caller built with [`hardening::write_link`]); `tail` is its last slot.
+    pub(crate) unsafe fn give_loaded(
+        &self,
+        chain: Chain,
+        tail: NonNull<u8>,
+        rounds: u32,
+        held: &AtomicU32,
+        class: &Class,
+    ) -> Result<(), Chain> {
+        if chain.count == 0 || self.loaded_n(held) + chain.count > rounds {
+            return Err(chain);
+        }
+        // SAFETY: `tail` is the chain's last slot, free and given up by the caller (I2), so
+        // its first word is the allocator's link word (I5).
+        unsafe { hardening::write_link(tail, self.loaded.get(), class) };
+        self.loaded.set(chain.head);
+        add_owned(held, chain.count);
+        Ok(())
     }
 
     fn swap(&self, held: &AtomicU32) {
@@ -322,6 +472,74 @@ unsafe fn park_full<L: LockTrait, S: SlabSource + Copy>(
     };
     // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
     unsafe { with_retiring(ctrl, class, give) };
+}
+
+/// Takes exactly `n` free slots of the cache of `ctrl` as one chain, in one critical
+/// section (the slabs' free slots, after the parked magazines if the slabs are short), or
+/// grows the cache by the slabs it lacks first (all of them from the hook before any is
+/// adopted, so a failing hook leaves nothing taken). The slots are counted as handed out
+/// and belong to no holder; they are still free, linked: the caller hands each out
+/// (`hardening::on_handout`) as it takes it off the chain.
+///
+/// # Safety
+/// `ctrl` is a live control block of geometry `class` (I4).
+pub(crate) unsafe fn depot_take_exact<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
+    class: &Class,
+    n: u32,
+) -> Result<Chain, SlabError> {
+    // SAFETY: `d` is locked (reached through the guard, I9) and `class` is its geometry.
+    let take = |d: &mut Depot| unsafe { d.take_exact(class, n) };
+    // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
+    let chain = match unsafe { with_lock(ctrl, take) } {
+        Ok(chain) => chain,
+        Err(missing) => {
+            let mut missing = missing;
+            loop {
+                let slabs = missing.div_ceil(class.slave_slots);
+                // SAFETY: live (contract, I4); the closure runs under the lock.
+                match unsafe { grow(ctrl, class, slabs, take) }? {
+                    Ok(chain) => break chain,
+                    // Other threads took the new slots first: grow again.
+                    Err(still) => missing = still,
+                }
+            }
+        }
+    };
+    Ok(chain)
+}
+
+/// Gives `chain` (free slots of the cache of `ctrl`, counted as handed out and by no
+/// holder) to its depot in one critical section: parked, or returned to their slabs.
+///
+/// # Safety
+/// `ctrl` is a live control block of geometry `class` (I4); the chain holds free slots of
+/// its cache that the caller gives up (I2).
+pub(crate) unsafe fn depot_give_chain<L: LockTrait, S: SlabSource + Copy>(
+    ctrl: NonNull<Control<L, S>>,
+    class: &Class,
+    chain: Chain,
+) {
+    let give = |d: &mut Depot, retired: &mut Retired| {
+        // SAFETY: the lock is held (`d` comes from the guard, I9); the chain holds free
+        // slots of this depot, given up by the caller (contract, I2).
+        unsafe { d.give_chain(chain, class, retired) }
+    };
+    // SAFETY: `ctrl` is live (contract, I4), of geometry `class`.
+    unsafe { with_retiring(ctrl, class, give) };
+}
+
+/// Runs `f` on the depot of `ctrl` under its lock.
+///
+/// # Safety
+/// `ctrl` is a live control block (I4).
+unsafe fn with_lock<L: LockTrait, S: SlabSource + Copy, R>(
+    ctrl: NonNull<Control<L, S>>,
+    f: impl FnOnce(&mut Depot) -> R,
+) -> R {
+    // SAFETY: live by contract (I4).
+    let mut g = unsafe { DepotGuard::lock(ctrl) };
+    f(g.depot())
 }
 
 /// Takes a full magazine from the depot, or builds one of up to `rounds` slots from the

@@ -343,7 +343,8 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     /// let cache: slab_core::SlabCache<[u8; 48]> = slab_core::SlabCache::new();
     /// let v: Vec<_> = (0..100).map(|i| cache.alloc([i as u8; 48])).collect();
     /// let report = cache.scan().unwrap();
-    /// assert_eq!(report.in_use_slots, 100);
+    /// // Slots out of the slabs: the 100 boxes, and free slots in magazines.
+    /// assert_eq!(report.in_use_slots - report.parked - report.held, 100);
     /// # drop(v);
     /// ```
     ///

@@ -77,6 +77,8 @@ fn full_slabs_are_counted_by_scan_and_leave_full_when_a_slot_comes_back() {
     // they are on the full list. Either way `scan` accounts for every slab and slot, and a
     // slab that gets a slot back is found again for the next allocation.
     let _t = Tracker::new();
+    // The depot's own mechanics: no thread magazine in between.
+    crate::thread_table::locked_path_only();
     let cache: SlabCache<[u64; 4], SpinLock, 512> = SlabCache::new();
     let per_slave = SlabCache::<[u64; 4], SpinLock, 512>::CLASS.slave_slots;
     let mut boxes: Vec<_> = (0..per_slave * 6)
@@ -136,6 +138,8 @@ fn an_emptied_slab_is_handed_out_in_address_order_again() {
     // one would, instead of in the order they were freed. With checks the free list stays,
     // so each reused slot's poison is checked.
     let _t = Tracker::new();
+    // The depot's own mechanics: no thread magazine in between.
+    crate::thread_table::locked_path_only();
     type C = SlabCache<[u64; 4], SpinLock, 512>;
     let cache: C = SlabCache::new();
     let class = C::CLASS;
@@ -261,6 +265,8 @@ fn clones_share_one_master_and_its_counters() {
 #[test]
 fn churn_at_a_slab_boundary_does_not_call_the_hooks() {
     let _t = Tracker::new();
+    // The depot's own mechanics: no thread magazine in between.
+    crate::thread_table::locked_path_only();
     let cache: SlabCache<[u8; 200], SpinLock, 1024> = SlabCache::new();
     let per_slave = cache.stats().objects_per_slab;
     // Fill the master and exactly one slave.
@@ -285,6 +291,8 @@ fn churn_at_a_slab_boundary_does_not_call_the_hooks() {
 #[test]
 fn empty_slabs_beyond_the_limit_go_back_and_shrink_returns_the_rest() {
     let t = Tracker::new();
+    // The depot's own mechanics: no thread magazine in between.
+    crate::thread_table::locked_path_only();
     let cache: SlabCache<[u8; 32], SpinLock, 512> = SlabCache::new();
     let boxes: Vec<_> = (0..100).map(|_| cache.alloc([3; 32])).collect();
     let slabs = cache.stats().slabs;
@@ -482,6 +490,9 @@ fn racing_first_uses_of_a_static_publish_one_master() {
         .map(|i| {
             std::thread::spawn(move || {
                 id.enter();
+                // One slot each, straight from the depot: a magazine refill per thread
+                // could need a second slab, and this test counts masters.
+                crate::thread_table::locked_path_only();
                 RACE.alloc(i)
             })
         })

@@ -24,13 +24,14 @@ use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 
+use crate::chain::Chain;
 use crate::control::{Control, DepotGuard, depot_alloc, depot_free, with_retiring};
 use crate::depot::{Depot, MagNode, Retired};
 use crate::error::SlabError;
 use crate::geometry::Class;
 use crate::handle::{Marker, SlabCache};
 use crate::lock::LockTrait;
-use crate::magazine::{Pair, rounds_for};
+use crate::magazine::{Batch, Pair, Popped, depot_give_chain, depot_take_exact, rounds_for};
 use crate::slab;
 use crate::source::{Hooks, SlabSource};
 
@@ -213,25 +214,27 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L,
         cache: &SlabCache<T, L, SIZE, S>,
     ) -> Result<NonNull<u8>, SlabError> {
         match self.pop_loaded() {
-            Some(slot) => Ok(slot),
+            Some(popped) => Ok(popped.settle()),
             // SAFETY: `cache` is never dropped and `self` does not move (this function's
             // contract, I10), which is `pop_slow`'s contract.
             None => unsafe { self.pop_slow(cache) },
         }
     }
 
-    /// Takes a free slot from the loaded magazine, if it holds one (the whole fast path:
-    /// no call, so a caller can build a large value straight into the slot).
+    /// Takes a free slot from the loaded magazine, if it holds one, still counted until
+    /// the caller settles it (the whole fast path: no call and no atomic operation, so a
+    /// caller that settles after writing can build a large value straight into the slot).
     #[inline(always)]
-    pub(crate) fn pop_loaded(&self) -> Option<NonNull<u8>> {
+    pub(crate) fn pop_loaded(&self) -> Option<Popped<'static>> {
         let class = SlabCache::<T, L, SIZE, S>::CLASS;
-        // SAFETY: `held` is this thread cache's own count, alive as long as it (I14); only
-        // this thread touches the magazines (I2).
-        let popped = unsafe {
+        // SAFETY: `held` is this thread cache's own count, alive as long as it (I14): the
+        // cache lives in a thread-local that is never dropped (I10), and the token is
+        // settled on this thread (`Popped` is not `Send`). Only this thread touches the
+        // magazines (I2).
+        unsafe {
             self.mags
                 .pop(&self.node.held, &class, core::any::type_name::<T>())
-        }?;
-        Some(popped.settle())
+        }
     }
 
     #[cold]
@@ -436,5 +439,119 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L,
         };
         // SAFETY: a static cache's control block lives forever (I4, I10).
         unsafe { with_retiring(ctrl, &class, leave) };
+    }
+}
+
+impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L, SIZE, S> {
+    /// `n > 0` free slots of `cache` for a bulk allocation: lent by this thread's loaded
+    /// magazine when it holds that many (no lock; settle them with
+    /// [`settle_bulk`](Self::settle_bulk)), or after readying it with one trip to the depot
+    /// (a batch no larger than a magazine: swap, or refill an empty one), else taken from
+    /// the depot in one critical section, growing the cache first if needed. All or
+    /// nothing; the slots are still free, linked, and not yet handed out.
+    pub(crate) fn take_bulk(
+        &self,
+        cache: &SlabCache<T, L, SIZE, S>,
+        n: u32,
+    ) -> Result<Batch, SlabError> {
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
+        if !self.ctrl.get().is_null() {
+            // SAFETY: `held` is this thread cache's registered count (I14); only this
+            // thread touches the magazines (I2), which hold free slots of `cache`.
+            if let Some(chain) = self.mags.lend_loaded(n, &self.node.held) {
+                return Ok(Batch::Lent(chain));
+            }
+        }
+        if n <= Self::ROUNDS
+            && let Some(ctrl) = self.register(cache)?
+        {
+            // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10),
+            // and `held` our registered count there (I14).
+            let ready = unsafe {
+                self.mags
+                    .ready::<L, S>(n, ctrl, &class, Self::ROUNDS, &self.node.held)
+            }?;
+            if ready {
+                // SAFETY: as above.
+                if let Some(chain) = self.mags.lend_loaded(n, &self.node.held) {
+                    return Ok(Batch::Lent(chain));
+                }
+            }
+        }
+        let ctrl = cache.control()?;
+        // SAFETY: the control block of a `static` cache lives forever (I4, I10).
+        unsafe { depot_take_exact(ctrl, &class, n) }.map(Batch::Own)
+    }
+
+    /// Takes the `n` slots lent by [`take_bulk`](Self::take_bulk) out of the loaded
+    /// magazine: `rest` is the link of the last of them.
+    ///
+    /// # Safety
+    /// `take_bulk` just lent them (`Batch::Lent`), nothing used these magazines since, and
+    /// `rest` is the link the `n`-th slot held.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_bulk(&self, rest: *mut u8, n: u32) {
+        // SAFETY: this function's contract is `settle_lent`'s, for our count (I14).
+        unsafe { self.mags.settle_lent(rest, n, &self.node.held) };
+    }
+
+    /// Gives a bulk free's chain (free slots of `cache`, `tail` its last, counted by no
+    /// holder) to this thread's loaded magazine when it has room for all of it, or after
+    /// making room with one trip to the depot (a batch no larger than a magazine), else to
+    /// the depot in one critical section.
+    ///
+    /// # Safety
+    /// The chain holds free slots of `cache`, holding no value, given up by the caller
+    /// (I2); `tail` is its last slot.
+    pub(crate) unsafe fn give_bulk(
+        &self,
+        cache: &SlabCache<T, L, SIZE, S>,
+        chain: Chain,
+        tail: NonNull<u8>,
+    ) {
+        let class = SlabCache::<T, L, SIZE, S>::CLASS;
+        let mut chain = chain;
+        if !self.ctrl.get().is_null() {
+            // SAFETY: registered, so `held` is our count there (I14) and the magazines hold
+            // free slots of this `static` cache, which every slot of the chain belongs to
+            // (contract, I10).
+            let given = unsafe {
+                self.mags
+                    .give_loaded(chain, tail, Self::ROUNDS, &self.node.held, &class)
+            };
+            match given {
+                Ok(()) => return,
+                Err(back) => chain = back,
+            }
+        }
+        if chain.count <= Self::ROUNDS
+            && let Ok(Some(ctrl)) = self.register(cache)
+        {
+            // SAFETY: `ctrl` is the live control block of our `static` cache (I4, I10),
+            // `held` our registered count there, and the magazines hold its free slots
+            // (I14).
+            let room = unsafe {
+                self.mags
+                    .room_for::<L, S>(chain.count, ctrl, &class, Self::ROUNDS, &self.node.held)
+            };
+            if room {
+                // SAFETY: as the fast path above.
+                let given = unsafe {
+                    self.mags
+                        .give_loaded(chain, tail, Self::ROUNDS, &self.node.held, &class)
+                };
+                match given {
+                    Ok(()) => return,
+                    Err(back) => chain = back,
+                }
+            }
+        }
+        // An outstanding slot of the chain has published the master (I15).
+        let Some(ctrl) = NonNull::new(cache.ctrl.load(crate::sync::Ordering::Acquire)) else {
+            unreachable!("the slots of a bulk free come from a published cache")
+        };
+        // SAFETY: the chain's slots keep the control block alive (a `static`'s anyway,
+        // I4, I10); they are its free slots, given up by the caller (contract, I2).
+        unsafe { depot_give_chain(ctrl, &class, chain) };
     }
 }

@@ -1,5 +1,6 @@
 //! The `&mut self` fast path of runtime `SlabCache` handles: `alloc_mut`, `try_alloc_mut`,
-//! `free` and `flush`, with their own magazines. `stats()` and `scan()` stay exact while
+//! `free` and `flush`, with their own magazines, beside the calling thread's magazines that
+//! `alloc` and box drops use. `stats()` and `scan()` stay exact while
 //! slots sit in handle magazines and in the depot (after every step, across many
 //! magazine boundaries), more handles than there are magazine counters fall back to the
 //! locked path, foreign boxes go home, and every hook block comes back.
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use common::{DropCounter, Msg, Tracker, scaled};
-use slab_core::{ScanReport, SlabBox, SlabCache, SpinLock, TicketLock};
+use slab_core::{ScanReport, SlabBox, SlabCache, SpinLock, TicketLock, flush_thread_caches};
 
 /// Handles of one cache that can carry magazines (`HANDLE_MAGS` in the crate).
 const HANDLE_MAGS: usize = 8;
@@ -162,7 +163,7 @@ fn stats_stay_exact_while_slots_sit_in_magazines() {
             "{order:?}: magazine slots were reused"
         );
         check(&c, again.len());
-        // Dropping (not `free`) goes back through the lock; the books still agree.
+        // Dropping (not `free`) goes to this thread's magazine of the cache; the books still agree.
         let mut again = reorder(again, order);
         let half = again.len() / 2;
         for b in again.drain(..half) {
@@ -203,6 +204,8 @@ fn mixed_steps_stay_exact_at_every_step() {
             }
             14 => {
                 c.flush();
+                // `alloc` and dropping a box use this thread's magazines of the cache.
+                flush_thread_caches();
                 let r = check(&c, live.len());
                 assert_eq!(r.held, 0, "a flushed handle holds nothing");
             }
@@ -306,6 +309,8 @@ fn more_handles_than_magazine_counters_stay_exact() {
     for (b, v) in live.drain(..) {
         assert_eq!(*b, v);
     }
+    // The dropped boxes went into this thread's magazine of the cache.
+    flush_thread_caches();
     let r = check(&base, 0);
     assert_eq!(r.in_use_slots, r.parked);
     drop(base);
@@ -334,6 +339,8 @@ fn free_sends_a_box_of_another_cache_home() {
     let ys: Vec<_> = (0..scaled(200) as u64)
         .map(|i| b.alloc(DropCounter(drops.clone(), i)))
         .collect();
+    // `alloc` took its slots a magazine at a time into this thread's magazine of `b`.
+    flush_thread_caches();
     ta.enter();
     check(&b, ys.len());
     let mut left = ys.len();

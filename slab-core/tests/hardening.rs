@@ -105,7 +105,9 @@ mod checked {
     #[test]
     #[should_panic(expected = "is corrupted (its magic is gone)")]
     fn a_slab_whose_header_magic_is_gone_is_reported_on_free() {
-        let cache: SlabCache<[u8; 32], SpinLock, 4096> = SlabCache::new();
+        // Never dropped: while the panic unwinds, dropping the handle would give this
+        // thread's magazine of the cache back to the corrupted slab, a second panic.
+        let cache = std::mem::ManuallyDrop::new(SlabCache::<[u8; 32], SpinLock, 4096>::new());
         let b = cache.alloc([0; 32]);
         let header = slab_core::__private::header_address::<_, SpinLock, 4096>(SlabBox::as_ptr(&b));
         common::leak_on_purpose(header); // a slab with a broken header is never released
@@ -122,6 +124,9 @@ mod checked {
         let raw = SlabBox::into_raw(cache.alloc([2; 2]));
         // SAFETY: legitimate free.
         drop(unsafe { SlabBox::<[u64; 2]>::from_raw(raw) });
+        // The freed slot went into this thread's magazine: send it to its slab's free list.
+        slab_core::flush_thread_caches();
+        cache.shrink();
         // SAFETY: planted bug: write through a dangling pointer into the free slot's link.
         unsafe { raw.cast::<usize>().write(0x1234_5678) };
         let _again = cache.alloc([3; 2]);
@@ -180,10 +185,13 @@ mod checked {
     fn the_scanner_reports_a_corrupted_free_list_without_panicking() {
         let cache: SlabCache<[u64; 2]> = SlabCache::new();
         let v: Vec<_> = (0..10).map(|i| cache.alloc([i; 2])).collect();
-        assert_eq!(cache.scan().unwrap().in_use_slots, 10);
+        let r = cache.scan().unwrap();
+        assert_eq!(r.in_use_slots - r.parked - r.held, 10);
         let raw = SlabBox::into_raw(cache.alloc([0; 2]));
         // SAFETY: legitimate free.
         drop(unsafe { SlabBox::<[u64; 2]>::from_raw(raw) });
+        // The scanner walks the slabs and the depot: park this thread's magazines there.
+        slab_core::flush_thread_caches();
         // SAFETY: element 1 of a `[u64; 2]` slot: in bounds of the slot, inside the slab.
         let second = unsafe { raw.cast::<u64>().add(1) };
         // SAFETY: planted bug: write after free into the object bytes past the link (the

@@ -12,6 +12,10 @@
 //! - handle magazines: a cloned handle fills, drains and drops its magazine on one thread
 //!   while the first handle reads `stats()` and allocates through its own magazine; the
 //!   counts stay exact, and the last box (not the last handle) returns every slab;
+//! - thread tables (I23): a thread's entry for a runtime cache, registered through a
+//!   handle, keeps the cache alive while another thread drops the last handle and box, and
+//!   whichever goes last releases every slab once; a box freed through a thread table
+//!   races the last handle's drop (an entry is registered only while a handle is left);
 //! - `SlabArc` counts (I17): the last strong and the last weak reference dropped on two
 //!   threads (the value dropped once, the slot given back once), `upgrade` racing the
 //!   last strong drop, `get_mut` and `make_mut` racing a weak reference's upgrade and
@@ -29,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
-use slab_core::__loom::ThreadCache;
+use slab_core::__loom::{Table, ThreadCache};
 use slab_core::{ArcInner, LockTrait, SlabArc, SlabCache};
 
 /// Live blocks of the current model iteration (loom runs iterations one at a time).
@@ -253,6 +257,71 @@ fn handle_magazines_lose_no_slot_and_release_the_master_once() {
             LIVE.load(StdOrdering::SeqCst),
             0,
             "the last box returned every slab"
+        );
+    });
+}
+
+/// A slot pointer moved to another model thread.
+struct SendSlot(NonNull<u8>);
+
+// SAFETY: the slot is owned by whoever holds the wrapper (I2); moving it moves ownership.
+unsafe impl Send for SendSlot {}
+
+#[test]
+fn a_thread_table_entry_keeps_a_dropped_cache_until_its_thread_releases_it() {
+    model(|| {
+        let cache = Cache::new();
+        let b = cache.alloc(7);
+        let clone = cache.clone();
+        let t = loom::thread::spawn(move || {
+            // SAFETY: the table stays in this stack slot, on this thread, until it is
+            // dropped at the end of the closure.
+            let table = unsafe { Table::new() };
+            // SAFETY: the table is used on this thread only and does not move.
+            let slot = unsafe { table.model_alloc(&clone) }.unwrap();
+            // SAFETY: as above; `slot` came from this cache, holds no value, not used again.
+            unsafe { table.model_free::<u64, LoomLock, 512>(slot) };
+            drop(clone);
+            // Dropping the table releases its entry: magazine back, unregistered, and the
+            // cache destroyed if the other thread is done with it.
+            drop(table);
+        });
+        drop(cache); // races the other thread's registration, free and release
+        assert_eq!(*b, 7);
+        drop(b);
+        t.join().unwrap();
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            0,
+            "every slab back exactly once"
+        );
+    });
+}
+
+#[test]
+fn a_box_freed_through_a_thread_table_races_the_last_handle() {
+    model(|| {
+        let cache = Cache::new();
+        let slot = SendSlot(
+            NonNull::new(slab_core::SlabBox::into_raw(cache.alloc(3)))
+                .unwrap()
+                .cast(),
+        );
+        let t = loom::thread::spawn(move || {
+            let slot = slot;
+            // SAFETY: the table stays in this stack slot, on this thread, until it is
+            // dropped at the end of the closure.
+            let table = unsafe { Table::new() };
+            // SAFETY: `slot` came from a `Cache` (a `u64` needs no drop), is given up here
+            // and not used again; the table is used on this thread only.
+            unsafe { table.model_free::<u64, LoomLock, 512>(slot.0) };
+        });
+        drop(cache); // before the free: no entry, the lock; after it: the entry's release
+        t.join().unwrap();
+        assert_eq!(
+            LIVE.load(StdOrdering::SeqCst),
+            0,
+            "the last slot released the cache once"
         );
     });
 }

@@ -68,12 +68,42 @@ fn peak_is_never_below_an_in_use_that_stats_reported_handle_magazines() {
 }
 
 #[test]
-fn peak_is_exact_on_the_locked_path() {
+fn peak_is_never_below_an_in_use_that_stats_reported_shared_magazines() {
+    // `alloc(&self)` and dropping a box: this thread's magazines of a runtime cache.
     let cache: SlabCache<[u64; 4], SpinLock, 4096> = SlabCache::new();
-    let live: Vec<_> = (0..300).map(|i| cache.alloc([i; 4])).collect();
-    drop(live);
-    // No `stats()` call while they were live: `alloc(&self)` takes the depot path, where
-    // every allocation updates the peak.
+    let mut highest = 0;
+    let mut live = Vec::new();
+    for i in 0..300 {
+        live.push(cache.alloc([i; 4]));
+        if i % 7 == 0 {
+            check(cache.stats(), &mut highest);
+        }
+    }
+    check(cache.stats(), &mut highest);
+    assert_eq!(cache.stats().peak, 300, "stats() saw all 300");
+    while let Some(b) = live.pop() {
+        drop(b);
+        check(cache.stats(), &mut highest);
+    }
+    assert_eq!(cache.stats().in_use, 0);
+}
+
+#[test]
+fn peak_is_exact_on_the_locked_path() {
+    // A handle that finds no free magazine counter allocates through the lock, where every
+    // allocation updates the peak.
+    let cache: SlabCache<[u64; 4], SpinLock, 4096> = SlabCache::new();
+    let mut handles: Vec<_> = (0..9).map(|_| cache.clone()).collect();
+    for h in &mut handles[..8] {
+        let b = h.alloc_mut([0; 4]);
+        h.free(b);
+    }
+    let ninth = &mut handles[8];
+    let live: Vec<_> = (0..300).map(|i| ninth.alloc_mut([i; 4])).collect();
+    for b in live {
+        ninth.free(b);
+    }
+    // No `stats()` call while they were live.
     let s = cache.stats();
     assert_eq!((s.in_use, s.peak), (0, 300));
 }

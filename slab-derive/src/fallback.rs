@@ -61,6 +61,21 @@ fn stubs(item: &Item, args: &Args) -> TokenStream {
                     #panic
                 }
                 #[doc(hidden)]
+                #vis fn new_boxed_with(
+                    _: impl _slab_core::__private::core::ops::FnOnce() -> Self,
+                ) -> _slab_core::SlabBox<Self> {
+                    #panic
+                }
+                #[doc(hidden)]
+                #vis fn try_new_boxed_with(
+                    _: impl _slab_core::__private::core::ops::FnOnce() -> Self,
+                ) -> _slab_core::__private::core::result::Result<
+                    _slab_core::SlabBox<Self>,
+                    _slab_core::SlabError,
+                > {
+                    #panic
+                }
+                #[doc(hidden)]
                 #vis fn new_uninit_boxed() -> _slab_core::SlabBox<
                     _slab_core::__private::core::mem::MaybeUninit<Self>,
                 > {

@@ -11,8 +11,8 @@ use std::mem::MaybeUninit;
 
 use slab_bench::{
     Cached64, CachedPacket, Floor, Heapless, HeaplessPool64, HeaplessPoolPacket, IMPLS, Imp, Mi,
-    Obj, Obj64, ObjPool, OursMacro, OursRuntime, Packet, Seed, SeedNoLock, SeedSpinLock, Sharded,
-    SysBox, vm_rss_bytes,
+    Obj, Obj64, ObjPool, OursMacro, OursRuntime, OursShared, Packet, Seed, SeedNoLock,
+    SeedSpinLock, Sharded, SysBox, vm_rss_bytes,
 };
 
 /// Allocates `count` live objects with `make()` and prints the line.
@@ -109,6 +109,22 @@ fn main() {
                 id,
                 count,
                 OursRuntime::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new,
+            );
+            true
+        }
+        ("64B", "ours-shared") => {
+            measure::<Obj64, _>(
+                id,
+                count,
+                OursShared::<Obj64, { slab_bench::OURS_SLAB_64 }>::new,
+            );
+            true
+        }
+        ("packet", "ours-shared") => {
+            measure::<Packet, _>(
+                id,
+                count,
+                OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new,
             );
             true
         }

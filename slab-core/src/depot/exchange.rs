@@ -6,6 +6,10 @@
 use core::ptr::NonNull;
 
 use super::{DEPOT_MAGS, Depot, Retired, add_owned};
+
+/// The most slots a magazine holds (`magazine::rounds_for`'s bound): larger chains are not
+/// parked as magazines.
+const MAX_ROUNDS: u32 = 64;
 use crate::chain::Chain;
 use crate::geometry::Class;
 use crate::hardening;
@@ -144,12 +148,20 @@ impl Depot {
         }
     }
 
-    /// Parks `chain` in the depot if there is room, else returns its slots to their slabs.
+    /// Parks `chain` in the depot if there is room and a handle left to take it, else
+    /// returns its slots to their slabs (with no handle left, a parked magazine would keep
+    /// its slabs, and the cache, for ever: threads that still hold magazines of a cache
+    /// whose handles are gone give them back here, I23).
     ///
     /// # Safety
     /// The lock is held; `chain` holds free slots of this depot (I2).
     unsafe fn park_or_return(&mut self, chain: Chain, class: &Class, retired: &mut Retired) {
-        if let Err(chain) = self.park(chain) {
+        let parked = if self.handles > 0 {
+            self.park(chain)
+        } else {
+            Err(chain)
+        };
+        if let Err(chain) = parked {
             // SAFETY: the lock is held and `chain` holds free slots of this depot (this
             // function's contract, I2): what `chain_to_slabs` needs.
             unsafe { self.chain_to_slabs(chain, class, retired) };
@@ -193,6 +205,59 @@ impl Depot {
             unsafe { slab::push(h, slot, class) };
         }
         settle_run(self, retired, run);
+    }
+
+    /// Takes exactly `n` free slots as one chain for a bulk allocation: from the slabs,
+    /// after returning the parked magazines to them if the slabs alone are short. The slots
+    /// are counted as handed out (to no holder). `Err` says how many free slots are
+    /// missing (the cache must grow by that many), and nothing is taken.
+    ///
+    /// # Safety
+    /// The lock is held (this is its depot); `class` is its geometry.
+    pub(crate) unsafe fn take_exact(&mut self, class: &Class, n: u32) -> Result<Chain, usize> {
+        let n_slots = n as usize;
+        if self.free_slots() < n_slots && self.mag_count > 0 {
+            // Parked slots go back to their slabs, whose free lists the chain is cut from.
+            // No slab is retired meanwhile: its slots are taken next, or the cache grows,
+            // which needs them all.
+            let keep = core::mem::replace(&mut self.keep_empty, usize::MAX);
+            let mut retired = Retired::new();
+            // SAFETY: the lock is held and `class` is this depot's geometry (contract).
+            unsafe { self.drain_parked(class, &mut retired) };
+            self.keep_empty = keep;
+            debug_assert_eq!(retired.len(), 0, "no slab retired");
+        }
+        let free = self.free_slots();
+        if free < n_slots {
+            return Err(n_slots - free);
+        }
+        // SAFETY: the lock is held and `class` is this depot's geometry (contract); the
+        // slabs hold at least `n` free slots, so the chain holds exactly `n`.
+        let chain = unsafe { self.pop_chain(class, n) };
+        debug_assert_eq!(chain.count, n);
+        self.update_peak();
+        Ok(chain)
+    }
+
+    /// Takes a chain of free slots that no holder counts (a bulk free's batch) into the
+    /// depot: parked if it is no larger than a magazine (a holder may take it as one),
+    /// else returned to its slabs.
+    ///
+    /// # Safety
+    /// The lock is held; `class` is the depot's geometry; the chain holds free slots of
+    /// this depot that the caller gives up (I2).
+    pub(crate) unsafe fn give_chain(&mut self, chain: Chain, class: &Class, retired: &mut Retired) {
+        if chain.count == 0 {
+            return;
+        }
+        if chain.count <= MAX_ROUNDS {
+            // SAFETY: the lock is held; the chain holds free slots of this depot, given up
+            // by the caller (contract, I2).
+            unsafe { self.park_or_return(chain, class, retired) };
+        } else {
+            // SAFETY: the same; its slots go back to their slabs.
+            unsafe { self.chain_to_slabs(chain, class, retired) };
+        }
     }
 
     /// Takes up to `rounds` free slots out of the slabs as one chain, a slab at a time (each

@@ -220,9 +220,16 @@ impl Depot {
         self.handles == 0
     }
 
-    /// Whether no handle and no slot are left: the cache can be destroyed (I4).
+    /// Whether a handle is left (a `static` counts as one forever).
+    pub(crate) fn has_handles(&self) -> bool {
+        self.handles > 0
+    }
+
+    /// Whether no handle, no slot and no registered magazine holder are left: the cache
+    /// can be destroyed (I4). A thread's entry for a runtime cache stays registered, and
+    /// keeps the cache alive, until its thread releases it (I23).
     pub(crate) fn is_unused(&self) -> bool {
-        self.handles == 0 && self.in_use == 0
+        self.handles == 0 && self.in_use == 0 && !self.has_registered()
     }
 
     /// Whether address `a` lies within the range of slab bases this cache ever held (O(1);

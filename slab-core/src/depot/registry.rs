@@ -100,6 +100,11 @@ impl Depot {
         n
     }
 
+    /// Whether any thread node is registered.
+    pub(crate) fn has_registered(&self) -> bool {
+        !self.threads.is_null()
+    }
+
     /// Links `node` into the registry.
     ///
     /// # Safety

@@ -13,9 +13,11 @@ use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
 use crate::boxed::{Pool, SlabBox};
+use crate::chain::Chain;
 use crate::error::{AllocError, SlabError, alloc_failed};
 use crate::handle::SlabCache;
 use crate::lock::LockTrait;
+use crate::magazine::{Batch, Popped};
 use crate::source::SlabSource;
 use crate::thread_cache::ThreadCache;
 use sealed::Sealed as _;
@@ -35,7 +37,9 @@ pub use objects::{
 pub(crate) mod sealed {
     use core::ptr::NonNull;
 
+    use crate::chain::Chain;
     use crate::error::SlabError;
+    use crate::magazine::{Batch, Popped};
 
     /// What `typed` needs of a `#[slab_cached]` type's cache. In a private module, so code
     /// outside this crate can neither implement it nor name (and so call) its methods: the
@@ -57,11 +61,12 @@ pub(crate) mod sealed {
             mags: &Self::Magazines,
         ) -> Result<NonNull<u8>, SlabError>;
 
-        /// One slot from the loaded magazine, if it holds one.
+        /// One slot from the loaded magazine, if it holds one, still counted there until
+        /// it is settled (after the caller wrote its value).
         ///
         /// # Safety
         /// As [`pop_local`](Self::pop_local): `mags` belongs to this cache's type.
-        unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>>;
+        unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<Popped<'static>>;
 
         /// Gives a free slot to `mags`.
         ///
@@ -69,6 +74,38 @@ pub(crate) mod sealed {
         /// `mags` is the thread-local magazines of the type whose `slab_cache()` is `self` (I10); `slot` was handed out by this
         /// cache, holds no value and is not used again (I2).
         unsafe fn push_local(mags: &Self::Magazines, slot: NonNull<u8>);
+
+        /// `n > 0` free slots for a bulk allocation, lent by `mags` (a thread's magazines
+        /// of this cache, `std`) or taken from this cache's depot; all or nothing, still
+        /// free and linked.
+        ///
+        /// # Safety
+        /// As [`pop_local`](Self::pop_local), for `mags` when it is given.
+        unsafe fn take_bulk(
+            &'static self,
+            mags: Option<&Self::Magazines>,
+            n: u32,
+        ) -> Result<Batch, SlabError>;
+
+        /// Takes the `n` slots that `take_bulk` lent from `mags` out of its loaded
+        /// magazine: `rest` is the link of the last of them.
+        ///
+        /// # Safety
+        /// `take_bulk(Some(mags), n)` just lent them, nothing used `mags` since, and `rest`
+        /// is the link the `n`-th slot held.
+        unsafe fn settle_bulk(mags: &Self::Magazines, rest: *mut u8, n: u32);
+
+        /// Gives a bulk free's chain (`tail` its last slot) to `mags` or this cache's
+        /// depot.
+        ///
+        /// # Safety
+        /// As [`push_local`](Self::push_local), for every slot of the chain.
+        unsafe fn give_bulk(
+            &'static self,
+            mags: Option<&Self::Magazines>,
+            chain: Chain,
+            tail: NonNull<u8>,
+        );
 
         /// Whether the slab at `slab` belongs to this cache (reads nothing at `slab`).
         fn owns(&'static self, slab: NonNull<u8>) -> bool;
@@ -124,7 +161,7 @@ where
         unsafe { mags.pop(self) }
     }
     #[inline(always)]
-    unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<NonNull<u8>> {
+    unsafe fn pop_loaded(mags: &Self::Magazines) -> Option<Popped<'static>> {
         mags.pop_loaded()
     }
     #[inline]
@@ -132,6 +169,35 @@ where
         // SAFETY: `slot` is a free slot of this cache, given up by the caller, and `mags`
         // serves this cache (contract, I2 and I10): what `ThreadCache::push` needs.
         unsafe { mags.push(slot) }
+    }
+    unsafe fn take_bulk(
+        &'static self,
+        mags: Option<&Self::Magazines>,
+        n: u32,
+    ) -> Result<Batch, SlabError> {
+        match mags {
+            Some(m) => m.take_bulk(self, n),
+            None => self.take_bulk_depot(n).map(Batch::Own),
+        }
+    }
+    #[inline(always)]
+    unsafe fn settle_bulk(mags: &Self::Magazines, rest: *mut u8, n: u32) {
+        // SAFETY: this function's contract is `ThreadCache::settle_bulk`'s.
+        unsafe { mags.settle_bulk(rest, n) };
+    }
+    unsafe fn give_bulk(
+        &'static self,
+        mags: Option<&Self::Magazines>,
+        chain: Chain,
+        tail: NonNull<u8>,
+    ) {
+        match mags {
+            // SAFETY: free slots of this cache given up by the caller, and `mags` serves
+            // this cache (contract, I2, I10).
+            Some(m) => unsafe { m.give_bulk(self, chain, tail) },
+            // SAFETY: the same, to the depot.
+            None => unsafe { self.give_bulk_depot(chain) },
+        }
     }
     fn owns(&'static self, slab: NonNull<u8>) -> bool {
         // Exact (a walk of the slab lists) with hardening checks; O(1) by address range
@@ -251,20 +317,23 @@ pub type Boxed<T> = SlabBox<T, TypePool<T>>;
 /// An uninitialised box of a `#[slab_cached]` type: what `T::new_uninit_boxed` returns.
 pub type UninitBoxed<T> = SlabBox<MaybeUninit<T>, TypePool<T>>;
 
-/// One free slot of `T`'s cache: from this thread's loaded magazine when it holds one.
+/// One free slot of `T`'s cache: from this thread's loaded magazine when it holds one,
+/// still counted there until the caller settles it, after writing its value.
 ///
-/// The fast path makes no call, so the compiler can build the caller's value straight
-/// into the slot instead of on the stack first (one pass over a 1500-byte packet, not two).
+/// The fast path makes no call and no atomic operation (settling is one), so the compiler
+/// can build the caller's value straight into the slot instead of on the stack first (one
+/// pass over a 1500-byte packet, not two): an atomic operation between the caller building
+/// its value and the write keeps it from doing so.
 #[inline(always)]
-fn typed_slot<T: SlabCached>() -> Result<NonNull<u8>, SlabError> {
+pub(crate) fn typed_slot<T: SlabCached>() -> Result<Popped<'static>, SlabError> {
     #[cfg(feature = "std")]
     // SAFETY: `T::__magazines()` are the magazines of `T::Cache`'s type (I10).
-    if let Some(slot) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
+    if let Some(popped) = T::__magazines().with(|m| unsafe { T::Cache::pop_loaded(m) }) {
         // SAFETY: a free slot of `T`'s cache, just taken from our magazine, so ours (I2).
-        unsafe { T::Cache::handout(slot) };
-        return Ok(slot);
+        unsafe { T::Cache::handout(popped.slot()) };
+        return Ok(popped);
     }
-    typed_slot_slow::<T>()
+    typed_slot_slow::<T>().map(Popped::uncounted)
 }
 
 /// [`typed_slot`] past the loaded magazine: the previous one, the depot, or (once the
@@ -347,11 +416,15 @@ pub fn flush_thread_cache<T: SlabCached>() {
 #[inline(always)]
 pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
     // The value goes straight from the argument into the slot: no `Result` carrying a
-    // (possibly kilobytes large) `T` in between.
+    // (possibly kilobytes large) `T` in between, and the slot is settled after the write.
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
-        // (I5); `TypePool<T>` is where its slots return.
-        Ok(slot) => unsafe { SlabBox::new_in(slot, value) },
+        Ok(popped) => {
+            // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for
+            // `T` (I5); `TypePool<T>` is where its slots return.
+            let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+            popped.settle();
+            b
+        }
         Err(e) => alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e),
     }
 }
@@ -361,15 +434,20 @@ pub fn new_boxed<T: SlabCached>(value: T) -> Boxed<T> {
 #[inline(always)]
 pub fn try_new_boxed<T: SlabCached>(value: T) -> Result<Boxed<T>, AllocError<T>> {
     match typed_slot::<T>() {
-        // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for `T`
-        // (I5); `TypePool<T>` is where its slots return.
-        Ok(slot) => Ok(unsafe { SlabBox::new_in(slot, value) }),
+        Ok(popped) => {
+            // SAFETY: a free slot of `T`'s cache, owned by us (I2), sized and aligned for
+            // `T` (I5); `TypePool<T>` is where its slots return.
+            let b = unsafe { SlabBox::new_in(popped.slot(), value) };
+            popped.settle();
+            Ok(b)
+        }
         Err(e) => Err(AllocError::new(value, e)),
     }
 }
 
 /// `T::new_uninit_boxed`.
 #[doc(hidden)]
+#[inline(always)]
 pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
     match try_new_uninit_boxed::<T>() {
         Ok(b) => b,
@@ -379,8 +457,9 @@ pub fn new_uninit_boxed<T: SlabCached>() -> UninitBoxed<T> {
 
 /// `T::try_new_uninit_boxed`.
 #[doc(hidden)]
+#[inline(always)]
 pub fn try_new_uninit_boxed<T: SlabCached>() -> Result<UninitBoxed<T>, SlabError> {
-    let slot = typed_slot::<T>()?.cast::<MaybeUninit<T>>();
+    let slot = typed_slot::<T>()?.settle().cast::<MaybeUninit<T>>();
     // SAFETY: a `MaybeUninit` needs no initialisation (I3); the slot is a free slot of `T`'s
     // cache, ours (I2).
     Ok(unsafe { SlabBox::from_slot(slot) })

@@ -157,7 +157,10 @@ pub type Recycled<T> = Pooled<T, TypeObjects<T>>;
 fn object_slot<T: ObjectCached>() -> Result<NonNull<u8>, SlabError> {
     #[cfg(feature = "std")]
     // SAFETY: `T::__magazines()` are the magazines of `T`'s kept-slot cache (I10).
-    if let Some(slot) = T::__magazines().with(|m| unsafe { Inner::<T>::pop_loaded(m) }) {
+    if let Some(popped) = T::__magazines().with(|m| unsafe { Inner::<T>::pop_loaded(m) }) {
+        // No value is built in the slot here (the kept value is reused or built later),
+        // so the pop is settled at once.
+        let slot = popped.settle();
         // SAFETY: a free slot of `T`'s cache, just taken from our magazine, ours (I2).
         unsafe { Inner::<T>::handout(slot) };
         return Ok(slot);

@@ -280,7 +280,7 @@ fn a_thread_table_entry_keeps_a_dropped_cache_until_its_thread_releases_it() {
             // SAFETY: the table is used on this thread only and does not move.
             let slot = unsafe { table.model_alloc(&clone) }.unwrap();
             // SAFETY: as above; `slot` came from this cache, holds no value, not used again.
-            unsafe { table.model_free::<u64, LoomLock, 512>(slot) };
+            unsafe { table.model_free::<u64, LoomLock, 512, slab_core::Hooks>(slot) };
             drop(clone);
             // Dropping the table releases its entry: magazine back, unregistered, and the
             // cache destroyed if the other thread is done with it.
@@ -314,7 +314,7 @@ fn a_box_freed_through_a_thread_table_races_the_last_handle() {
             let table = unsafe { Table::new() };
             // SAFETY: `slot` came from a `Cache` (a `u64` needs no drop), is given up here
             // and not used again; the table is used on this thread only.
-            unsafe { table.model_free::<u64, LoomLock, 512>(slot.0) };
+            unsafe { table.model_free::<u64, LoomLock, 512, slab_core::Hooks>(slot.0) };
         });
         drop(cache); // before the free: no entry, the lock; after it: the entry's release
         t.join().unwrap();

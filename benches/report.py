@@ -351,6 +351,9 @@ BULK_NAMES = [
     ("ours-macro-bulk16", "ours #[slab_cached], bulk of 16", "`Boxed::new_bulk([v; 16])` + `Boxed::free_bulk(boxes)`"),
     ("ours-runtime-bulk16", "ours handle, bulk of 16", "`h.alloc_bulk_mut([v; 16])` + `h.free_bulk_mut(boxes)`"),
     ("ours-shared-bulk16", "ours &self, bulk of 16", "`POOL.alloc_bulk([v; 16])` + `POOL.free_bulk(boxes)`"),
+    ("ours-macro-bulk16-with", "ours #[slab_cached], bulk of 16 built in place", "`Boxed::new_bulk_with(|k| v(k))` + `Boxed::free_bulk(boxes)`"),
+    ("ours-runtime-bulk16-with", "ours handle, bulk of 16 built in place", "`h.alloc_bulk_mut_with::<16>(|k| v(k))` + `h.free_bulk_mut(boxes)`"),
+    ("ours-shared-bulk16-with", "ours &self, bulk of 16 built in place", "`POOL.alloc_bulk_with::<16>(|k| v(k))` + `POOL.free_bulk(boxes)`"),
 ]
 REFILL_NAMES = [("16KiB", "16 KiB slabs"), ("1MiB", "1 MiB slabs"), ("16MiB", "16 MiB slabs")]
 
@@ -394,8 +397,9 @@ def targets17(data):
             out.append(("5. keep", "S2 packets %s, %s ≤ 1.1× floor or 0.9× mimalloc (the larger)" % (order.replace("-", " "), NAME[o]),
                         g(grp, o), lim, how))
     for i, n, _ in BULK_NAMES:
-        if i.endswith("bulk16"):
-            out.append(("6. bulk", "bulk, per object in batches of 16, %s ≤ 1.5× the floor's single pair" % n.split(", ")[0],
+        if "bulk16" in i:
+            form = " (built in place)" if i.endswith("-with") else " (from an array)"
+            out.append(("6. bulk", "bulk, per object in batches of 16, %s%s ≤ 1.5× the floor's single pair" % (n.split(", ")[0], form),
                         g("Bulk-64B", i), mul(1.5, g("Bulk-64B", "floor")), "1.5 × floor"))
     return out
 

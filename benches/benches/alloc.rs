@@ -19,7 +19,8 @@
 //!   an `#[inline(always)]` constructor, a newtype wrap, a closure, and `init_with`; with
 //!   the byte at a fixed place and at a run-time one (`benches/asm_check.py` reads each
 //!   shape's machine code).
-//! - Bulk (issue 18): per object, batches of 16 64-byte objects allocated and freed in bulk,
+//! - Bulk (issue 18): per object, batches of 16 64-byte objects allocated (from an array, and
+//!   built in place by `_with`) and freed in bulk,
 //!   beside the floor's and `new_boxed`'s single pair.
 //! - Refill (issue 17): `alloc_mut` from fragmented caches of 16 KiB, 1 MiB and 16 MiB slabs.
 //!
@@ -856,6 +857,42 @@ fn bulk_shared(iters: u64) -> Duration {
     start.elapsed()
 }
 
+#[inline(never)]
+fn bulk_macro_with(iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let base = black_box(i as usize);
+        let boxes: [slab_core::Boxed<Cached64>; BATCH] =
+            slab_core::Boxed::new_bulk_with(|k| Cached64(<Obj64 as Obj>::make(base + k)));
+        slab_core::Boxed::free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_runtime_with(iters: u64) -> Duration {
+    let mut h = slab_bench::OURS_64.clone();
+    let start = Instant::now();
+    for i in 0..iters {
+        let base = black_box(i as usize);
+        let boxes = h.alloc_bulk_mut_with::<BATCH>(|k| <Obj64 as Obj>::make(base + k));
+        h.free_bulk_mut(black_box(boxes));
+    }
+    start.elapsed()
+}
+
+#[inline(never)]
+fn bulk_shared_with(iters: u64) -> Duration {
+    let pool = &slab_bench::OURS_SHARED_64;
+    let start = Instant::now();
+    for i in 0..iters {
+        let base = black_box(i as usize);
+        let boxes = pool.alloc_bulk_with::<BATCH>(|k| <Obj64 as Obj>::make(base + k));
+        pool.free_bulk(black_box(boxes));
+    }
+    start.elapsed()
+}
+
 fn scenario_bulk(c: &mut Criterion) {
     let settings = |g: &mut BenchmarkGroup<'_, WallTime>| {
         g.sample_size(30)
@@ -879,6 +916,13 @@ fn scenario_bulk(c: &mut Criterion) {
     g.bench_function("ours-macro-bulk16", |b| b.iter_custom(bulk_macro));
     g.bench_function("ours-runtime-bulk16", |b| b.iter_custom(bulk_runtime));
     g.bench_function("ours-shared-bulk16", |b| b.iter_custom(bulk_shared));
+    g.bench_function("ours-macro-bulk16-with", |b| b.iter_custom(bulk_macro_with));
+    g.bench_function("ours-runtime-bulk16-with", |b| {
+        b.iter_custom(bulk_runtime_with)
+    });
+    g.bench_function("ours-shared-bulk16-with", |b| {
+        b.iter_custom(bulk_shared_with)
+    });
     g.finish();
 }
 

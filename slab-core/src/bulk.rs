@@ -7,7 +7,10 @@
 //! (no lock, one update of its count), or after readying it with one depot trip, else from
 //! the depot in one critical section, after growing the cache by every slab it lacks (all
 //! taken from the hook before any is used, so a failing hook leaves nothing taken and the
-//! values come back in the error). A free drops the values, links the slots into one chain, and
+//! values come back in the error). The `_with` forms take a function of the index instead
+//! of an array: the slots are taken (all or nothing, the function not called on failure)
+//! and taken off their holder first, then each value is built straight into its slot; a
+//! panic drops what was made and gives every other slot back. A free drops the values, links the slots into one chain, and
 //! splices it onto the holder's loaded magazine when there is room for all of it (one
 //! update of its count), else gives it to the depot in one critical section.
 //!
@@ -201,6 +204,93 @@ fn alloc_array<T, C: Pool, const N: usize>(
         unsafe { holder.settle(rest, n) };
     }
     Ok(boxes)
+}
+
+/// The slots of a bulk allocation by a function, and the boxes made so far. Dropped
+/// before it is spent (the function panicked), it drops those boxes and gives the other
+/// slots back one by one, through their cache, as a dropped box would.
+struct Building<T, C: Pool, const N: usize> {
+    /// The batch's slots, handed out (I2) and settled off their holder.
+    slots: [NonNull<u8>; N],
+    /// `boxes[..done]` are written.
+    boxes: [MaybeUninit<SlabBox<T, C>>; N],
+    done: usize,
+}
+
+impl<T, C: Pool, const N: usize> Drop for Building<T, C, N> {
+    fn drop(&mut self) {
+        for b in &mut self.boxes[..self.done] {
+            // SAFETY: the first `done` boxes were written and nothing moved them out (a
+            // spent guard is forgotten, not dropped).
+            unsafe { b.assume_init_drop() };
+        }
+        for &slot in &self.slots[self.done..] {
+            // SAFETY: a slot of the batch, handed out, ours, and holding no value (the
+            // function never returned one for it, I2, I3): it goes back to its cache
+            // exactly once, here.
+            drop(unsafe { SlotGuard::<T, C>::new(slot.cast()) });
+        }
+    }
+}
+
+/// A bulk allocation of `N` values that `make(0)`, `make(1)`, … build, each written
+/// straight into its slot: the `N` slots are taken at once (all or nothing, and `make`
+/// is not called on failure) and taken off their holder before `make` first runs, so
+/// `make` may allocate from the same cache. If `make` panics, the boxes made so far are
+/// dropped and every other slot goes back.
+#[inline(always)]
+fn alloc_array_with<T, C: Pool, const N: usize>(
+    mut make: impl FnMut(usize) -> T,
+    mut holder: impl Holder,
+) -> Result<[SlabBox<T, C>; N], SlabError> {
+    let n = u32::try_from(N).map_err(|_| SlabError::CapacityOverflow)?;
+    let batch = if n == 0 {
+        Batch::Own(Chain::EMPTY)
+    } else {
+        holder.take(n)?
+    };
+    let class = C::CLASS;
+    let name = core::any::type_name::<T>();
+    let mut slots = [NonNull::<u8>::dangling(); N];
+    let mut next = batch.chain().head;
+    for s in &mut slots {
+        // SAFETY: the batch's chain holds at least `N` slots, so each of its first `N`
+        // positions is a slot, which is non-null.
+        let slot = unsafe { NonNull::new_unchecked(next) };
+        // SAFETY: a free slot of the chain, ours (I2): its first word is its link (I5),
+        // read before anything writes the slot.
+        next = unsafe { hardening::read_link(slot, &class, name) };
+        // SAFETY: a free slot of `C`'s cache, taken for this batch and ours (I2).
+        unsafe { hardening::on_handout(slot, &class, name) };
+        *s = slot;
+    }
+    if let Batch::Lent(_) = batch {
+        // SAFETY: the holder lent them just now, nothing used it since (no user code has
+        // run), and `next` is the link of the `N`-th.
+        unsafe { holder.settle(next, n) };
+    }
+    let mut building = Building::<T, C, N> {
+        slots,
+        boxes: [const { MaybeUninit::uninit() }; N],
+        done: 0,
+    };
+    while building.done < N {
+        let k = building.done;
+        let slot = building.slots[k];
+        let value = make(k);
+        // SAFETY: slot `k` of the batch is ours and holds no value (I2); every slot of
+        // `C`'s cache is sized and aligned for `T` (I5).
+        building.boxes[k].write(unsafe { SlabBox::new_in(slot, value) });
+        building.done = k + 1;
+    }
+    let building = ManuallyDrop::new(building);
+    // SAFETY: all `N` boxes were written (`done == N`), and the guard is not dropped, so
+    // they are moved out once; `[MaybeUninit<X>; N]` has the layout of `[X; N]`.
+    Ok(unsafe {
+        (&raw const building.boxes)
+            .cast::<[SlabBox<T, C>; N]>()
+            .read()
+    })
 }
 
 /// The slots of a bulk free so far: a null-terminated chain linked through their first
@@ -436,6 +526,58 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         alloc_array(values, Shared(self)).map_err(|(v, e)| AllocError::new(v, e))
     }
 
+    /// Like [`alloc_bulk`](Self::alloc_bulk), with each value built by `make(k)` for
+    /// `k` in `0..N` straight into its slot (as `core::array::from_fn` would build an
+    /// array), so no array of values passes through the caller's frame: the form for
+    /// large values and for the fastest batches. `make` runs only once all `N` slots are
+    /// taken, and may allocate from this cache; if it panics, the boxes made so far are
+    /// dropped and every slot goes back.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    ///
+    /// static PACKETS: SlabCache<[u8; 1500]> = SlabCache::new();
+    /// let batch = PACKETS.alloc_bulk_with::<16>(|k| [k as u8; 1500]);
+    /// assert_eq!(batch[15][1499], 15);
+    /// PACKETS.free_bulk(batch);
+    /// assert_eq!(PACKETS.stats().in_use, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, naming `T` (`make` is not called); see
+    /// [`try_alloc_bulk_with`](Self::try_alloc_bulk_with).
+    #[inline]
+    pub fn alloc_bulk_with<const N: usize>(
+        &self,
+        make: impl FnMut(usize) -> T,
+    ) -> [SlabBox<T, Self>; N] {
+        alloc_array_with(make, Shared(self)).unwrap_or_else(|e| alloc_failed::<T>(SIZE, e))
+    }
+
+    /// Like [`alloc_bulk_with`](Self::alloc_bulk_with), or says why there are no slots
+    /// (and does not call `make`).
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let cache: SlabCache<u64> = SlabCache::new();
+    /// let boxes = cache.try_alloc_bulk_with::<4>(|k| k as u64 * 10).unwrap();
+    /// assert_eq!(*boxes[3], 30);
+    /// ```
+    ///
+    /// # Errors
+    /// [`SlabError::OutOfMemory`] when the hook has no memory for the slabs the batch
+    /// needs (those it gave go back), or [`SlabError::CapacityOverflow`] for more than
+    /// `u32::MAX` values.
+    #[inline]
+    pub fn try_alloc_bulk_with<const N: usize>(
+        &self,
+        make: impl FnMut(usize) -> T,
+    ) -> Result<[SlabBox<T, Self>; N], SlabError> {
+        alloc_array_with(make, Shared(self))
+    }
+
     /// Drops the values of `boxes` and gives their slots back in one trip: onto the calling
     /// thread's magazine of this cache when it has room for the whole batch, else to the
     /// depot under one lock (like the kernel's `kmem_cache_free_bulk`). Boxes of another
@@ -517,6 +659,52 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
         alloc_array(values, Handle(self)).map_err(|(v, e)| AllocError::new(v, e))
     }
 
+    /// Like [`alloc_bulk_with`](Self::alloc_bulk_with), through this handle's own
+    /// magazine.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<[u64; 8]> = SlabCache::new();
+    /// for round in 0..100 {
+    ///     let batch = cache.alloc_bulk_mut_with::<16>(|k| [round * 16 + k as u64; 8]);
+    ///     assert_eq!(batch[15][7], round * 16 + 15);
+    ///     cache.free_bulk_mut(batch);
+    /// }
+    /// assert_eq!(cache.stats().in_use, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`alloc_bulk_with`](Self::alloc_bulk_with).
+    #[inline]
+    pub fn alloc_bulk_mut_with<const N: usize>(
+        &mut self,
+        make: impl FnMut(usize) -> T,
+    ) -> [SlabBox<T, Self>; N] {
+        alloc_array_with(make, Handle(self)).unwrap_or_else(|e| alloc_failed::<T>(SIZE, e))
+    }
+
+    /// Like [`try_alloc_bulk_with`](Self::try_alloc_bulk_with), through this handle's own
+    /// magazine.
+    ///
+    /// ```
+    /// use slab_core::SlabCache;
+    /// slab_core::slab_hooks!(global);
+    /// let mut cache: SlabCache<u32> = SlabCache::new();
+    /// let boxes = cache.try_alloc_bulk_mut_with::<10>(|k| k as u32).unwrap();
+    /// assert_eq!(*boxes[9], 9);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_alloc_bulk_with`](Self::try_alloc_bulk_with).
+    #[inline]
+    pub fn try_alloc_bulk_mut_with<const N: usize>(
+        &mut self,
+        make: impl FnMut(usize) -> T,
+    ) -> Result<[SlabBox<T, Self>; N], SlabError> {
+        alloc_array_with(make, Handle(self))
+    }
+
     /// Like [`free_bulk`](Self::free_bulk), into this handle's own magazine (see
     /// [`free`](Self::free)) when it has room for the batch.
     ///
@@ -593,6 +781,55 @@ impl<T: SlabCached> SlabBox<T, TypePool<T>> {
     pub fn try_new_bulk<const N: usize>(values: [T; N]) -> Result<[Self; N], AllocError<[T; N]>> {
         alloc_array(values, Typed::<T>(core::marker::PhantomData))
             .map_err(|(v, e)| AllocError::new(v, e))
+    }
+
+    /// Like [`new_bulk`](Self::new_bulk), with each value built by `make(k)` for `k` in
+    /// `0..N` straight into its slot (see [`SlabCache::alloc_bulk_with`]): no array of
+    /// values passes through the caller's frame.
+    ///
+    /// ```
+    /// use slab_core::{Boxed, slab_cached};
+    /// slab_core::slab_hooks!(global);
+    ///
+    /// #[slab_cached]
+    /// struct Bullet {
+    ///     pos: [f32; 2],
+    /// }
+    ///
+    /// let volley: [Boxed<Bullet>; 16] = Boxed::new_bulk_with(|k| Bullet { pos: [k as f32, 0.0] });
+    /// assert_eq!(volley[15].pos[0], 15.0);
+    /// Boxed::free_bulk(volley);
+    /// assert_eq!(Bullet::slab_cache().stats().in_use, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// When the allocation hook has no memory, naming `T` (`make` is not called); see
+    /// [`try_new_bulk_with`](Self::try_new_bulk_with).
+    #[inline]
+    pub fn new_bulk_with<const N: usize>(make: impl FnMut(usize) -> T) -> [Self; N] {
+        alloc_array_with(make, Typed::<T>(core::marker::PhantomData))
+            .unwrap_or_else(|e| alloc_failed::<T>(<T::Cache as Pool>::SLAB_SIZE, e))
+    }
+
+    /// Like [`new_bulk_with`](Self::new_bulk_with), or says why there are no slots (and
+    /// does not call `make`).
+    ///
+    /// ```
+    /// use slab_core::{Boxed, slab_cached};
+    /// slab_core::slab_hooks!(global);
+    /// #[slab_cached]
+    /// struct Id(u32);
+    /// let ids: [Boxed<Id>; 3] = Boxed::try_new_bulk_with(|k| Id(k as u32)).unwrap();
+    /// assert_eq!(ids[2].0, 2);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`SlabCache::try_alloc_bulk_with`].
+    #[inline]
+    pub fn try_new_bulk_with<const N: usize>(
+        make: impl FnMut(usize) -> T,
+    ) -> Result<[Self; N], SlabError> {
+        alloc_array_with(make, Typed::<T>(core::marker::PhantomData))
     }
 
     /// Drops the values of `boxes` and gives their slots back in one trip: onto this

@@ -2,7 +2,10 @@
 //! forms on a handle, and `Boxed::new_bulk`/`try_new_bulk`/`free_bulk`): every value in
 //! its box, in order; all or nothing when the hook fails at any of its calls (the values
 //! come back untouched, no block is kept); the books exact; destructors run once even
-//! when one panics in a bulk free; boxes of another cache go home.
+//! when one panics in a bulk free; boxes of another cache go home. The `_with` forms
+//! (`alloc_bulk_with`, `alloc_bulk_mut_with`, `Boxed::new_bulk_with`, their `try_`s) build
+//! each value in its slot, call the builder in order, drop what it made if it panics and
+//! lose no slot, let it allocate from the cache it fills, and never call it on failure.
 
 mod common;
 
@@ -276,4 +279,212 @@ fn a_panicking_destructor_in_a_bulk_free_loses_no_slot() {
     check(&cache, 0);
     drop((cache, h));
     assert_eq!(t.live_blocks(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The `_with` forms: each value built by `make(k)` straight into its slot. Each test has a
+// `#[slab_cached]` type of its own: tests run on parallel threads, and a type's stats are
+// global.
+
+#[slab_cached(size = 1024)]
+struct Built(u64);
+
+#[slab_cached(size = 1024)]
+struct Nested(u64);
+
+#[test]
+fn a_batch_built_by_a_function_is_its_values_in_order_through_every_holder() {
+    let t = Tracker::new();
+    let calls = std::cell::Cell::new(0usize);
+    let make = |base: u64| {
+        let calls = &calls;
+        move |k: usize| {
+            assert_eq!(k, calls.get() % 16, "called in order, once per slot");
+            calls.set(calls.get() + 1);
+            base + k as u64
+        }
+    };
+    let mut cache = Small::new();
+    for round in 0..scaled(50) as u64 {
+        let batch = cache.alloc_bulk_with::<16>(make(round * 100));
+        assert!(
+            batch
+                .iter()
+                .enumerate()
+                .all(|(i, b)| **b == round * 100 + i as u64)
+        );
+        check(&cache, 16);
+        cache.free_bulk(batch);
+        let batch = cache.alloc_bulk_mut_with::<16>(make(round * 100 + 50));
+        assert!(
+            batch
+                .iter()
+                .enumerate()
+                .all(|(i, b)| **b == round * 100 + 50 + i as u64)
+        );
+        check(&cache, 16);
+        cache.free_bulk_mut(batch);
+        check(&cache, 0);
+    }
+    assert_eq!(calls.get(), 32 * scaled(50));
+    // Larger than a magazine and than a slab: through the depot, growing the cache.
+    let big = cache.try_alloc_bulk_with::<500>(|k| k as u64).unwrap();
+    assert!(big.iter().enumerate().all(|(i, b)| **b == i as u64));
+    let big2 = cache
+        .try_alloc_bulk_mut_with::<300>(|k| k as u64 + 1)
+        .unwrap();
+    check(&cache, 800);
+    cache.free_bulk(big);
+    cache.free_bulk_mut(big2);
+    let none: [_; 0] = cache.alloc_bulk_with(|_| unreachable!("no slot, no call"));
+    cache.free_bulk(none);
+    check(&cache, 0);
+    drop(cache);
+    assert_eq!(t.live_blocks(), 0);
+
+    for round in 0..scaled(50) as u64 {
+        let volley: [Boxed<Built>; 16] = Boxed::new_bulk_with(|k| Built(round + k as u64));
+        assert!(
+            volley
+                .iter()
+                .enumerate()
+                .all(|(i, b)| b.0 == round + i as u64)
+        );
+        assert_eq!(Built::slab_cache().stats().in_use, 16);
+        Boxed::free_bulk(volley);
+    }
+    let volley: [Boxed<Built>; 300] = Boxed::try_new_bulk_with(|k| Built(k as u64)).unwrap();
+    assert!(volley.iter().enumerate().all(|(i, b)| b.0 == i as u64));
+    Boxed::free_bulk(volley);
+    assert_eq!(Built::slab_cache().stats().in_use, 0);
+}
+
+#[test]
+fn a_panicking_builder_drops_what_it_made_and_loses_no_slot() {
+    let t = Tracker::new();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut cache: SlabCache<DropCounter, SpinLock, 1024> = SlabCache::new();
+    // A panic at the first value, in the middle, at the last; a batch within a magazine
+    // and one larger than a slab.
+    for at in [0, 5, 15] {
+        let before = drops.load(Ordering::SeqCst);
+        let build = |k: usize| {
+            assert!(k != at, "planted panic in a builder");
+            DropCounter(drops.clone(), k as u64)
+        };
+        must_panic(|| drop(cache.alloc_bulk_with::<16>(build)));
+        assert_eq!(
+            drops.load(Ordering::SeqCst) - before,
+            at,
+            "the {at} made, dropped once"
+        );
+        check(&cache, 0);
+        must_panic(|| drop(cache.clone().alloc_bulk_mut_with::<16>(build)));
+        assert_eq!(drops.load(Ordering::SeqCst) - before, 2 * at);
+        check(&cache, 0);
+        let mut h = cache.clone();
+        must_panic(|| drop(h.alloc_bulk_mut_with::<16>(build)));
+        assert_eq!(drops.load(Ordering::SeqCst) - before, 3 * at);
+        check(&cache, 0);
+        must_panic(|| {
+            drop(cache.alloc_bulk_with::<200>(|k| {
+                assert!(k != at * 10, "planted panic in a builder");
+                DropCounter(drops.clone(), k as u64)
+            }))
+        });
+        assert_eq!(drops.load(Ordering::SeqCst) - before, 3 * at + 10 * at);
+        check(&cache, 0);
+        // The cache still works, and hands out every slot it has.
+        let b = cache.alloc_bulk_mut_with::<40>(|k| DropCounter(drops.clone(), k as u64));
+        cache.free_bulk_mut(b);
+        check(&cache, 0);
+    }
+    cache.shrink();
+    drop(cache);
+    assert_eq!(t.live_blocks(), 0);
+}
+
+#[test]
+fn a_builder_may_allocate_from_the_cache_it_fills() {
+    let t = Tracker::new();
+    let cache = Small::new();
+    let mut inner = Vec::new();
+    for round in 0..scaled(20) as u64 {
+        // Every call of the builder takes a slot of the same cache through the same
+        // thread's magazine that lent the batch.
+        let batch = cache.alloc_bulk_with::<16>(|k| {
+            inner.push(cache.alloc(round * 1000 + k as u64));
+            k as u64
+        });
+        assert!(batch.iter().enumerate().all(|(i, b)| **b == i as u64));
+        check(&cache, 16 * (round as usize + 1) + 16);
+        cache.free_bulk(batch);
+    }
+    let mut seen: Vec<u64> = inner.iter().map(|b| **b).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        16 * scaled(20),
+        "every inner box is its own slot"
+    );
+    cache.free_bulk(inner);
+    check(&cache, 0);
+    drop(cache);
+    assert_eq!(t.live_blocks(), 0);
+
+    let mut inner = Vec::new();
+    let volley: [Boxed<Nested>; 16] = Boxed::new_bulk_with(|k| {
+        inner.push(Nested::new_boxed(Nested(100 + k as u64)));
+        Nested(k as u64)
+    });
+    assert!(volley.iter().enumerate().all(|(i, b)| b.0 == i as u64));
+    assert!(inner.iter().enumerate().all(|(i, b)| b.0 == 100 + i as u64));
+    assert_eq!(Nested::slab_cache().stats().in_use, 32);
+    Boxed::free_bulk(volley);
+    Boxed::free_bulk(inner);
+    assert_eq!(Nested::slab_cache().stats().in_use, 0);
+}
+
+#[test]
+fn a_failing_hook_calls_no_builder_and_keeps_nothing() {
+    let last = fail_at_every_hook_call(64, |t, k| {
+        let cache: SlabCache<u64, SpinLock, 1024> = SlabCache::new();
+        let one = cache.alloc(1);
+        let mut h = cache.clone();
+        let called = std::cell::Cell::new(0);
+        let make = |k: usize| {
+            called.set(called.get() + 1);
+            k as u64
+        };
+        common::fail_on_call(k);
+        let mut failures = 0;
+        match cache.try_alloc_bulk_with::<300>(make) {
+            Ok(b) => cache.free_bulk(b),
+            Err(e) => {
+                failures += 1;
+                assert_eq!(e, SlabError::OutOfMemory);
+                assert_eq!(called.get(), 0, "no builder call without the slots");
+                check(&cache, 1);
+            }
+        }
+        if failures == 0 {
+            called.set(0);
+            match h.try_alloc_bulk_mut_with::<300>(make) {
+                Ok(b) => h.free_bulk_mut(b),
+                Err(_) => {
+                    failures += 1;
+                    assert_eq!(called.get(), 0);
+                    check(&cache, 1);
+                }
+            }
+        }
+        common::no_failures();
+        drop(one);
+        check(&cache, 0);
+        drop((cache, h));
+        assert_eq!(t.live_blocks(), 0);
+        failures
+    });
+    assert!(last.is_some(), "the scenario ran out of hook calls to fail");
 }

@@ -35,6 +35,9 @@ fn batches() {
     let batch = PACKETS.alloc_bulk([[0u8; 1500]; 16]); // 16 boxes, or a panic naming the type
     assert!(batch.iter().all(|b| b.len() == 1500));
     PACKETS.free_bulk(batch);
+    let numbered = PACKETS.alloc_bulk_with::<16>(|k| [k as u8; 1500]); // each built in its slot
+    assert_eq!(numbered[9][1499], 9);
+    PACKETS.free_bulk(numbered);
     assert_eq!(PACKETS.stats().in_use, 0);
 }
 

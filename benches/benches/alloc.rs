@@ -1045,6 +1045,19 @@ fn pooled_vec(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500));
 
+    // The work every pool's round trip includes and no pool can remove: fill a kept
+    // buffer and clear it. Each pool's own cost is its figure less this one.
+    let mut kept = Vec::with_capacity(BUF);
+    g.bench_function("fill-only", |b| {
+        b.iter_custom(|n| {
+            pooled_loop(n, || {
+                kept.extend_from_slice(black_box(&PAYLOAD));
+                black_box(&mut kept);
+                kept.clear();
+            })
+        })
+    });
+
     let mut ours: slab_core::ObjectCache<
         OursBuf,
         slab_core::SpinLock,

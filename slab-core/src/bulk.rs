@@ -10,9 +10,10 @@
 //! values come back in the error). The `_with` forms take a function of the index instead
 //! of an array: the slots are taken (all or nothing, the function not called on failure)
 //! and taken off their holder first, then each value is built straight into its slot; a
-//! panic drops what was made and gives every other slot back. A free drops the values, links the slots into one chain, and
-//! splices it onto the holder's loaded magazine when there is room for all of it (one
-//! update of its count), else gives it to the depot in one critical section.
+//! panic drops what was made and gives every other slot back. A free drops the values,
+//! links the slots into one chain, and splices it onto the holder's loaded magazine when
+//! there is room for all of it (one update of its count), else gives it to the depot in one
+//! critical section.
 //!
 //! The holders are those of the single paths: the calling thread's magazines for a
 //! runtime cache's `&self` methods and for a `#[slab_cached]` type, a handle's own for the
@@ -529,9 +530,11 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> SlabCache<T, L, S
     /// Like [`alloc_bulk`](Self::alloc_bulk), with each value built by `make(k)` for
     /// `k` in `0..N` straight into its slot (as `core::array::from_fn` would build an
     /// array), so no array of values passes through the caller's frame: the form for
-    /// large values and for the fastest batches. `make` runs only once all `N` slots are
-    /// taken, and may allocate from this cache; if it panics, the boxes made so far are
-    /// dropped and every slot goes back.
+    /// large values, whose array would be copied (and could overflow the stack); for small
+    /// values the array form is faster (this one walks the batch's links before `make`
+    /// first runs, which the array form does while it writes). `make` runs only once all
+    /// `N` slots are taken, and may allocate from this cache; if it panics, the boxes made
+    /// so far are dropped and every slot goes back.
     ///
     /// ```
     /// use slab_core::SlabCache;

@@ -37,6 +37,14 @@ fn bulk(which: &str, iters: usize) {
                 slab_core::Boxed::free_bulk(black_box(b));
             }
         }
+        "bulk-macro-with-64" => {
+            for i in 0..10_000 + iters {
+                let base = black_box(i);
+                let b: [slab_core::Boxed<Cached64>; 16] =
+                    slab_core::Boxed::new_bulk_with(|k| Cached64(<Obj64 as Obj>::make(base + k)));
+                slab_core::Boxed::free_bulk(black_box(b));
+            }
+        }
         "bulk-shared-64" => {
             let pool = &slab_bench::OURS_SHARED_64;
             for i in 0..10_000 + iters {
@@ -83,11 +91,13 @@ fn main() {
             &mut OursShared::<Packet, { slab_bench::OURS_SLAB_PACKET }>::new(),
             iters,
         ),
-        "bulk-macro-64" | "bulk-shared-64" | "bulk-runtime-64" => bulk(&which, iters),
+        "bulk-macro-64" | "bulk-macro-with-64" | "bulk-shared-64" | "bulk-runtime-64" => {
+            bulk(&which, iters)
+        }
         _ => {
             eprintln!(
                 "usage: fastpath <floor|mimalloc|macro|runtime|shared>-<64|packet> [iters], \
-                 or bulk-<macro|shared|runtime>-64 [batches]"
+                 or bulk-<macro|macro-with|shared|runtime>-64 [batches]"
             );
             std::process::exit(2);
         }

@@ -472,7 +472,8 @@ impl<T, L: LockTrait, const SIZE: usize, S: SlabSource + Copy> ThreadCache<T, L,
                     .ready::<L, S>(n, ctrl, &class, Self::ROUNDS, &self.node.held)
             }?;
             if ready {
-                // SAFETY: as above.
+                // SAFETY: only this thread touches the magazines (I2), which hold free
+                // slots of `cache`, counted in our registered `held` (I14).
                 if let Some(chain) = self.mags.lend_loaded(n, &self.node.held) {
                     return Ok(Batch::Lent(chain));
                 }

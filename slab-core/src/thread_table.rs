@@ -353,7 +353,9 @@ impl Table {
                 let _busy = Busy::new(&self.busy[i]);
                 // SAFETY: `ctrl` is alive and entry `i` registered with it (I4, I14, I23).
                 if unsafe { e.mags.ready::<L, S>(n, ctrl, &class, rounds, &e.node.held) }? {
-                    // SAFETY: as above.
+                    // SAFETY: entry `i` is registered with this cache (I23): its magazines
+                    // hold free slots of it, counted in its `held` (I14); only this thread
+                    // touches them.
                     if let Some(chain) = e.mags.lend_loaded(n, &e.node.held) {
                         return Ok(Batch::Lent(chain));
                     }

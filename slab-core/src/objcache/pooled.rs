@@ -114,7 +114,8 @@ impl<T: Recycle, C: Pool> Pooled<T, C> {
         // SAFETY: the box owns its slot, which holds a constructed value (I2, I21); it is
         // marked empty, then moved out once.
         unsafe { Slot::set_built(p.ptr, false) };
-        // SAFETY: as above: the value's only move out.
+        // SAFETY: the slot holds a constructed `T` (I21) owned by this box (I2), read once
+        // here: the value's only move out (the slot was just marked empty).
         let value = unsafe { Slot::value(p.ptr).read() };
         // SAFETY: a slot of `C`'s cache, ours, holding no value now (I21), not used again.
         unsafe { release::<T, C>(p.ptr) };

@@ -9,33 +9,15 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{DropCounter, Tracker, fail_at_every_hook_call, scaled};
+use common::{
+    DropCounter, Tracker, check_books as check, fail_at_every_hook_call, must_panic, scaled,
+};
 use slab_core::{Boxed, SlabCache, SlabError, SpinLock, slab_cached};
 
 type Small = SlabCache<u64, SpinLock, 1024>;
-
-/// `stats().in_use` is `expect`, and the scanner agrees once magazine slots are counted.
-#[track_caller]
-fn check<T, L: slab_core::LockTrait, const S: usize>(c: &SlabCache<T, L, S>, expect: usize) {
-    let s = c.stats();
-    let r = c.scan().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.in_use, expect, "stats().in_use");
-    assert_eq!(r.in_use_slots - r.parked - r.held, expect, "{r:?}");
-    assert_eq!(r.in_use_slots + r.free_listed + r.never_used, s.capacity);
-}
-
-/// Runs `f`, which must panic, with the panic message silenced.
-fn must_panic(f: impl FnOnce()) {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
-    assert!(r.is_err(), "expected a panic");
-}
 
 #[test]
 fn a_batch_through_self_is_the_values_in_order_and_goes_back_in_one_trip() {

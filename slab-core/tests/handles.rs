@@ -11,46 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-use common::{DropCounter, Msg, Tracker, scaled};
-use slab_core::{ScanReport, SlabBox, SlabCache, SpinLock, TicketLock, flush_thread_caches};
+use common::{DropCounter, Msg, Tracker, check_books as check, scaled};
+use slab_core::{SlabBox, SlabCache, SpinLock, TicketLock, flush_thread_caches};
 
 /// Handles of one cache that can carry magazines (`HANDLE_MAGS` in the crate).
 const HANDLE_MAGS: usize = 8;
 
 type Small = SlabCache<u64, SpinLock, 1024>;
 type SmallBox = SlabBox<u64, Small>;
-
-/// Checks the books of `c` with `expect` objects held by users, and returns the scan.
-///
-/// `stats().in_use` is exact, the scanner is clean, its slot count reconciles with the
-/// stats through `parked` and `held`, and its capacity identity holds.
-#[track_caller]
-fn check<T, L: slab_core::LockTrait, const S: usize>(
-    c: &SlabCache<T, L, S>,
-    expect: usize,
-) -> ScanReport {
-    let s = c.stats();
-    let r = c.scan().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.in_use, expect, "stats().in_use");
-    assert!(
-        r.in_use_slots >= r.parked + r.held,
-        "more magazine slots than handed-out slots: {r:?}"
-    );
-    assert_eq!(
-        r.in_use_slots - r.parked - r.held,
-        expect,
-        "in_use_slots - parked - held: {r:?}"
-    );
-    assert_eq!(
-        r.in_use_slots + r.free_listed + r.never_used,
-        s.capacity,
-        "capacity identity: {r:?} {s:?}"
-    );
-    assert_eq!(r.slabs, s.slabs);
-    assert_eq!(s.hook_allocs - s.hook_frees, s.slabs);
-    assert!(s.peak >= s.in_use);
-    r
-}
 
 /// A xorshift stream for deterministic shuffles.
 struct Rng(u64);

@@ -63,11 +63,10 @@ fn a_64k_value_is_built_in_a_thread_with_a_32k_stack() {
 // ---- the closure constructors and `SlabBox::init_with` ----
 
 use std::cell::Cell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{DropCounter, Tracker};
+use common::{DropCounter, Tracker, must_panic};
 use slab_core::{Boxed, SlabError, slab_cached};
 
 /// A packet-shaped value: a header and a payload.
@@ -106,19 +105,6 @@ struct PanickyPkt(#[allow(dead_code, reason = "never built: its closure panics")
 
 #[slab_cached]
 struct InitPkt(Pkt);
-
-/// Runs `f`, which must panic, with the panic message silenced, and returns the message.
-fn must_panic(f: impl FnOnce()) -> String {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
-    let e = r.expect_err("expected a panic");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn every_closure_constructor_builds_the_value_it_is_given() {

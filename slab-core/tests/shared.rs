@@ -11,21 +11,10 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 
-use common::{DropCounter, Tracker, scaled};
+use common::{DropCounter, Tracker, check_books as check, scaled};
 use slab_core::{SlabBox, SlabCache, SpinLock, flush_thread_caches};
 
 type Small = SlabCache<u64, SpinLock, 1024>;
-
-/// `stats().in_use` is `expect`, and the scanner agrees once magazine slots are counted.
-#[track_caller]
-fn check<T, L: slab_core::LockTrait, const S: usize>(c: &SlabCache<T, L, S>, expect: usize) {
-    let s = c.stats();
-    let r = c.scan().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.in_use, expect, "stats().in_use");
-    assert_eq!(r.in_use_slots - r.parked - r.held, expect, "{r:?}");
-    assert_eq!(r.in_use_slots + r.free_listed + r.never_used, s.capacity);
-    assert!(s.peak >= s.in_use);
-}
 
 #[test]
 fn a_static_cache_keeps_its_slots_in_this_threads_magazine() {

@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use common::Tracker;
+use common::{Tracker, must_panic};
 use slab_core::{SlabBox, SlabCache, SlabError, SpinLock, flush_thread_cache, slab_cached};
 
 /// Its destructor panics when `.0` is true.
@@ -26,22 +24,6 @@ impl Drop for Bomb {
 
 #[slab_cached]
 struct CachedBomb(Bomb);
-
-/// Runs `f`, which must panic, without printing the panic.
-fn must_panic(f: impl FnOnce()) -> String {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let r = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
-    match r {
-        Ok(()) => panic!("expected a panic"),
-        Err(e) => e
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default(),
-    }
-}
 
 #[test]
 fn a_panicking_drop_still_returns_the_slot_of_a_runtime_box() {

@@ -346,3 +346,51 @@ impl Msg {
         *self == Msg::new(self.from, self.seq)
     }
 }
+
+/// Checks the books of `c` with `expect` objects held by users, and returns the scan.
+///
+/// `stats().in_use` is exact, the scanner is clean, its slot count reconciles with the
+/// stats through `parked` and `held`, and its capacity identity holds.
+#[track_caller]
+pub fn check_books<T, L: slab_core::LockTrait, const S: usize>(
+    c: &slab_core::SlabCache<T, L, S>,
+    expect: usize,
+) -> slab_core::ScanReport {
+    let s = c.stats();
+    let r = c.scan().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.in_use, expect, "stats().in_use");
+    assert!(
+        r.in_use_slots >= r.parked + r.held,
+        "more magazine slots than handed-out slots: {r:?}"
+    );
+    assert_eq!(
+        r.in_use_slots - r.parked - r.held,
+        expect,
+        "in_use_slots - parked - held: {r:?}"
+    );
+    assert_eq!(
+        r.in_use_slots + r.free_listed + r.never_used,
+        s.capacity,
+        "capacity identity: {r:?} {s:?}"
+    );
+    assert_eq!(r.slabs, s.slabs);
+    assert_eq!(s.hook_allocs - s.hook_frees, s.slabs);
+    assert!(s.peak >= s.in_use);
+    r
+}
+
+/// Runs `f`, which must panic, without printing the panic, and returns its message.
+pub fn must_panic(f: impl FnOnce()) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(std::boxed::Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    match r {
+        Ok(()) => panic!("expected a panic"),
+        Err(e) => e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| String::from(*s)))
+            .unwrap_or_default(),
+    }
+}
